@@ -1,0 +1,98 @@
+/* What check modules share with the engine: the per-check state, the hooks
+ * each kind provides, and the helpers that end a check with a named result.
+ * Internal to the core. */
+#ifndef PP_CHECK_H
+#define PP_CHECK_H
+
+#include "dns.h"
+#include "loop.h"
+#include "portprobe.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+typedef struct pp_check pp_check;
+
+typedef struct {
+  const char *name;
+  /* Starts the check. May end it at once with pp_check_finish. */
+  void (*start)(pp_check *c);
+  /* TCP-based kinds: the connection is up (c->fd connected). */
+  void (*connected)(pp_check *c);
+  /* Releases c->priv and anything watched; called once when the check
+   * ends, before the descriptor is closed. May be NULL. */
+  void (*cleanup)(pp_check *c);
+  /* Releases the kind's per-engine state. May be NULL. */
+  void (*engine_free)(pp_engine *e);
+} pp_check_ops;
+
+enum { PP_KIND_COUNT = PP_KIND_ICMP + 1 };
+
+struct pp_engine {
+  pp_loop *loop;
+  pp_dns *dns;
+  pp_log_fn log;
+  void *log_ud;
+  size_t max_concurrent;
+  void *kind_state[PP_KIND_COUNT]; /* owned by each kind's module */
+  size_t active;                   /* checks in flight */
+};
+
+struct pp_check {
+  pp_engine *engine;
+  const pp_target *target;
+  pp_result *res;
+  pp_timer deadline;
+  uint64_t t_start_us;
+  uint64_t t_phase_us; /* when the current phase began */
+  uint64_t deadline_us;
+  pp_phase phase;
+  int fd;
+  pp_dns_query *dnsq;
+  void (*after_resolve)(pp_check *c);
+  struct sockaddr_storage addr;
+  socklen_t addrlen;
+  void *priv; /* the kind's state for this check */
+  bool done;
+};
+
+extern const pp_check_ops pp_tcp_ops;
+extern const pp_check_ops pp_dialog_ops;
+extern const pp_check_ops pp_http_ops;
+extern const pp_check_ops pp_icmp_ops;
+
+void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Enters a phase: stamps its start and arms its deadline (the phase's own
+ * timeout if it has one, never past the check's). */
+void pp_check_phase(pp_check *c, pp_phase phase);
+
+/* Seconds since the current phase began. */
+double pp_check_phase_elapsed(const pp_check *c);
+
+/* Ends the check. code PP_R_OK means up. detail may be NULL. Releases the
+ * kind's state, the descriptor, timers and any DNS query. Safe to call
+ * once only; later calls are ignored. */
+void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Ends the check with the class an errno names (refused, unreachable...). */
+void pp_check_fail_errno(pp_check *c, int err);
+
+/* Maps an errno from connect/read/write to a result class. */
+pp_result_code pp_result_from_errno(int err);
+
+/* Resolves the target's host (if not an IP literal) into c->addr with
+ * target->port, in phase dns, then calls next; finishes on failure. */
+void pp_check_resolve(pp_check *c, void (*next)(pp_check *c));
+
+/* Resolves, then connects to c->addr in phase connect; calls
+ * ops->connected on success, finishes with a named failure otherwise. */
+void pp_check_resolve_and_connect(pp_check *c);
+
+/* Formats sa as text, without port. */
+void pp_format_address(const struct sockaddr *sa, char *buf, size_t len);
+
+#endif

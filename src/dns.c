@@ -1,0 +1,192 @@
+/* c-ares driven by our loop: its sockets are watched through the socket
+ * state callback, its retransmissions through one timer. */
+#include "dns.h"
+
+#include <ares.h>
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pp_dns {
+  pp_loop *loop;
+  ares_channel channel;
+  pp_timer timer;
+};
+
+struct pp_dns_query {
+  pp_dns_cb cb; /* NULL once cancelled */
+  void *ud;
+  int family;
+  bool starting; /* inside pp_dns_resolve: the caller has no handle yet */
+  bool finished;
+};
+
+static void arm_timer(pp_dns *d);
+
+static void on_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
+  (void)loop;
+  pp_dns *d = ud;
+  ares_socket_t r = (ev & (PP_EV_READ | PP_EV_ERROR)) ? fd : ARES_SOCKET_BAD;
+  ares_socket_t w = (ev & PP_EV_WRITE) ? fd : ARES_SOCKET_BAD;
+  ares_process_fd(d->channel, r, w);
+  arm_timer(d);
+}
+
+static void on_timer(pp_loop *loop, pp_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  pp_dns *d = ud;
+  ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  arm_timer(d);
+}
+
+static void arm_timer(pp_dns *d) {
+  struct timeval tv, *tvp = ares_timeout(d->channel, NULL, &tv);
+  if (tvp == NULL) {
+    pp_timer_stop(d->loop, &d->timer);
+    return;
+  }
+  uint64_t us = (uint64_t)tvp->tv_sec * 1000000u + (uint64_t)tvp->tv_usec;
+  pp_timer_start(d->loop, &d->timer, us);
+}
+
+static void on_sock_state(void *data, ares_socket_t fd, int readable,
+                          int writable) {
+  pp_dns *d = data;
+  if (!readable && !writable) {
+    pp_loop_unwatch(d->loop, fd);
+    return;
+  }
+  pp_loop_watch(d->loop, fd,
+                (readable ? PP_EV_READ : 0u) | (writable ? PP_EV_WRITE : 0u),
+                on_io, d);
+}
+
+pp_dns *pp_dns_new(pp_loop *loop, const char *servers, char *err,
+                   size_t errlen) {
+  static int lib_ready; /* ares_library_init is a no-op on Linux since 1.11 */
+  if (!lib_ready) {
+    ares_library_init(ARES_LIB_INIT_ALL);
+    lib_ready = 1;
+  }
+  pp_dns *d = calloc(1, sizeof(*d));
+  if (d == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  d->loop = loop;
+  pp_timer_init(&d->timer, on_timer, d);
+  struct ares_options opts = {0};
+  opts.sock_state_cb = on_sock_state;
+  opts.sock_state_cb_data = d;
+  opts.timeout = 1500; /* per try, ms; the check's deadline bounds the rest */
+  opts.tries = 3;
+  int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
+  int rc = ares_init_options(&d->channel, &opts, mask);
+  if (rc != ARES_SUCCESS) {
+    snprintf(err, errlen, "resolver: %s", ares_strerror(rc));
+    free(d);
+    return NULL;
+  }
+  if (servers != NULL) {
+    rc = ares_set_servers_ports_csv(d->channel, servers);
+    if (rc != ARES_SUCCESS) {
+      snprintf(err, errlen,
+               "resolver \"%s\": %s (expected address[:port],... such as "
+               "127.0.0.1:5353)",
+               servers, ares_strerror(rc));
+      ares_destroy(d->channel);
+      free(d);
+      return NULL;
+    }
+  }
+  return d;
+}
+
+void pp_dns_free(pp_dns *d) {
+  if (d == NULL)
+    return;
+  /* ares_destroy runs pending callbacks with ARES_EDESTRUCTION; they free
+   * their queries. */
+  ares_destroy(d->channel);
+  pp_timer_stop(d->loop, &d->timer);
+  free(d);
+}
+
+static const char *status_words(int status) {
+  switch (status) {
+  case ARES_ENOTFOUND:
+  case ARES_ENODATA:
+    return "no such name";
+  case ARES_ESERVFAIL:
+    return "server failure (SERVFAIL)";
+  case ARES_EREFUSED:
+    return "query refused by the resolver";
+  case ARES_ETIMEOUT:
+    return "no answer from the resolver";
+  case ARES_ECONNREFUSED:
+    return "resolver refused the connection";
+  default:
+    return ares_strerror(status);
+  }
+}
+
+static void on_result(void *arg, int status, int timeouts,
+                      struct ares_addrinfo *res) {
+  (void)timeouts;
+  pp_dns_query *q = arg;
+  if (q->cb != NULL) {
+    const struct ares_addrinfo_node *n = NULL;
+    if (status == ARES_SUCCESS && res != NULL)
+      for (n = res->nodes; n != NULL; n = n->ai_next)
+        if (q->family == AF_UNSPEC || n->ai_family == q->family)
+          break;
+    if (n != NULL)
+      q->cb(q->ud, 0, n->ai_addr, (socklen_t)n->ai_addrlen, NULL);
+    else if (status == ARES_SUCCESS)
+      q->cb(q->ud, ARES_ENODATA, NULL, 0,
+            q->family == AF_INET6 ? "no IPv6 address for this name"
+                                  : "no IPv4 address for this name");
+    else
+      q->cb(q->ud, status, NULL, 0, status_words(status));
+  }
+  if (res != NULL)
+    ares_freeaddrinfo(res);
+  if (q->starting)
+    q->finished = true; /* pp_dns_resolve frees it */
+  else
+    free(q);
+}
+
+pp_dns_query *pp_dns_resolve(pp_dns *d, const char *host, int family,
+                             pp_dns_cb cb, void *ud) {
+  pp_dns_query *q = calloc(1, sizeof(*q));
+  if (q == NULL) {
+    cb(ud, ARES_ENOMEM, NULL, 0, "out of memory");
+    return NULL;
+  }
+  q->cb = cb;
+  q->ud = ud;
+  q->family = family;
+  struct ares_addrinfo_hints hints = {0};
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_STREAM;
+  /* The callback may run inside this call (hosts file, literals); then
+   * there is nothing left to cancel and NULL is returned. */
+  q->starting = true;
+  ares_getaddrinfo(d->channel, host, NULL, &hints, on_result, q);
+  q->starting = false;
+  if (q->finished) {
+    free(q);
+    return NULL;
+  }
+  arm_timer(d);
+  return q;
+}
+
+void pp_dns_cancel(pp_dns_query *q) {
+  if (q != NULL)
+    q->cb = NULL;
+}

@@ -1,0 +1,415 @@
+/* The engine and the round: every target of a round runs at once on one
+ * event loop, bounded by max_concurrent; each check ends by its deadline. */
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
+    [PP_KIND_TCP] = &pp_tcp_ops,
+    [PP_KIND_DIALOG] = &pp_dialog_ops,
+    [PP_KIND_HTTP] = &pp_http_ops,
+    [PP_KIND_ICMP] = &pp_icmp_ops,
+};
+
+void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...) {
+  if (e->log == NULL)
+    return;
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  e->log(e->log_ud, level, msg);
+}
+
+static size_t default_concurrency(void) {
+  struct rlimit rl;
+  size_t n = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    /* leave room for the host process's own descriptors */
+    n = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
+  }
+  return n > 16384 ? 16384 : n;
+}
+
+pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
+                         size_t errlen) {
+  pp_engine *e = calloc(1, sizeof(*e));
+  if (e == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  e->log = cfg ? cfg->log : NULL;
+  e->log_ud = cfg ? cfg->log_ud : NULL;
+  e->max_concurrent =
+      cfg && cfg->max_concurrent ? cfg->max_concurrent : default_concurrency();
+  if ((e->loop = pp_loop_new()) == NULL) {
+    snprintf(err, errlen, "event loop: %s", strerror(errno));
+    free(e);
+    return NULL;
+  }
+  e->dns = pp_dns_new(e->loop, cfg ? cfg->resolver : NULL, err, errlen);
+  if (e->dns == NULL) {
+    pp_loop_free(e->loop);
+    free(e);
+    return NULL;
+  }
+  return e;
+}
+
+void pp_engine_free(pp_engine *e) {
+  if (e == NULL)
+    return;
+  for (int k = 0; k < PP_KIND_COUNT; k++)
+    if (kind_ops[k]->engine_free)
+      kind_ops[k]->engine_free(e);
+  pp_dns_free(e->dns);
+  pp_loop_free(e->loop);
+  free(e);
+}
+
+/* --- one check --- */
+
+static void on_deadline(pp_loop *loop, pp_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  pp_check *c = ud;
+  pp_check_finish(c, PP_R_TIMEOUT, "no progress within %.3gs in phase %s",
+                  pp_check_phase_elapsed(c), pp_phase_name(c->phase));
+}
+
+double pp_check_phase_elapsed(const pp_check *c) {
+  return (double)(pp_now_us() - c->t_phase_us) / 1e6;
+}
+
+void pp_check_phase(pp_check *c, pp_phase phase) {
+  c->phase = phase;
+  c->t_phase_us = pp_now_us();
+  uint64_t due = c->deadline_us;
+  if (phase == PP_PHASE_CONNECT && c->target->opts.connect_timeout_ms > 0) {
+    uint64_t d =
+        c->t_phase_us + (uint64_t)c->target->opts.connect_timeout_ms * 1000u;
+    if (d < due)
+      due = d;
+  }
+  if (c->deadline.heap_index == 0 || c->deadline.due_us != due)
+    pp_timer_start_at(c->engine->loop, &c->deadline, due);
+}
+
+pp_result_code pp_result_from_errno(int err) {
+  switch (err) {
+  case ECONNREFUSED:
+    return PP_R_REFUSED;
+  case ETIMEDOUT:
+    return PP_R_TIMEOUT;
+  case EHOSTUNREACH:
+  case ENETUNREACH:
+  case EHOSTDOWN:
+  case ENETDOWN:
+  case EPERM: /* a local firewall said no */
+  case EACCES:
+    return PP_R_UNREACHABLE;
+  case ECONNRESET:
+  case ECONNABORTED:
+  case EPIPE:
+    return PP_R_RESET;
+  default:
+    return PP_R_SOCKET_ERROR;
+  }
+}
+
+void pp_check_fail_errno(pp_check *c, int err) {
+  c->res->sys_errno = err;
+  pp_check_finish(c, pp_result_from_errno(err), "%s", strerror(err));
+}
+
+static bool refusal_counts_as_closed(pp_result_code code) {
+  return code == PP_R_REFUSED || code == PP_R_TIMEOUT ||
+         code == PP_R_UNREACHABLE || code == PP_R_RESET;
+}
+
+void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
+  if (c->done)
+    return;
+  c->done = true;
+  pp_result *r = c->res;
+  const pp_target *t = c->target;
+
+  if (fmt != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+    va_end(ap);
+  }
+  /* A port that must be closed: refusal or silence at connect is success. */
+  if (t->opts.expect_closed && c->phase == PP_PHASE_CONNECT &&
+      refusal_counts_as_closed(code)) {
+    char was[PP_DETAIL_MAX];
+    snprintf(was, sizeof(was), "%s", r->detail);
+    snprintf(r->detail, sizeof(r->detail), "closed as expected: %s (%.120s)",
+             pp_result_describe(code), was);
+    code = PP_R_OK;
+  }
+  r->code = code;
+  r->up = code == PP_R_OK;
+  r->phase = code == PP_R_OK ? PP_PHASE_NONE : c->phase;
+  r->t_total = (double)(pp_now_us() - c->t_start_us) / 1e6;
+
+  const pp_check_ops *ops = kind_ops[t->kind];
+  if (ops->cleanup)
+    ops->cleanup(c);
+  pp_timer_stop(c->engine->loop, &c->deadline);
+  pp_dns_cancel(c->dnsq);
+  c->dnsq = NULL;
+  if (c->fd >= 0) {
+    pp_loop_unwatch(c->engine->loop, c->fd);
+    close(c->fd);
+    c->fd = -1;
+  }
+  c->engine->active--;
+  if (!r->up)
+    pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": %s%s%s", pp_target_name(t),
+           pp_result_name(code), r->detail[0] ? ": " : "", r->detail);
+}
+
+void pp_format_address(const struct sockaddr *sa, char *buf, size_t len) {
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+              (socklen_t)len);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+              (socklen_t)len);
+  else
+    snprintf(buf, len, "?");
+}
+
+/* --- resolve --- */
+
+typedef void (*next_fn)(pp_check *c);
+
+static void set_addr(pp_check *c, const struct sockaddr *sa, socklen_t len) {
+  memcpy(&c->addr, sa, len);
+  c->addrlen = len;
+  uint16_t port = htons(c->target->port);
+  if (sa->sa_family == AF_INET)
+    ((struct sockaddr_in *)&c->addr)->sin_port = port;
+  else if (sa->sa_family == AF_INET6)
+    ((struct sockaddr_in6 *)&c->addr)->sin6_port = port;
+  pp_format_address(sa, c->res->address, sizeof(c->res->address));
+  c->res->port = c->target->port;
+}
+
+static int family_of(const pp_target *t) {
+  switch (t->opts.address_family) {
+  case PP_AF_IPV4:
+    return AF_INET;
+  case PP_AF_IPV6:
+    return AF_INET6;
+  default:
+    return AF_UNSPEC;
+  }
+}
+
+static int literal_addr(const pp_target *t, struct sockaddr_storage *ss,
+                        socklen_t *len) {
+  memset(ss, 0, sizeof(*ss));
+  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, t->host, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    *len = sizeof(*s4);
+    return 0;
+  }
+  if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    *len = sizeof(*s6);
+    return 0;
+  }
+  return -1;
+}
+
+static void on_resolved(void *ud, int status, const struct sockaddr *sa,
+                        socklen_t salen, const char *why) {
+  pp_check *c = ud;
+  next_fn next = c->after_resolve;
+  c->dnsq = NULL;
+  c->res->t_dns = pp_check_phase_elapsed(c);
+  if (status != 0) {
+    pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->target->host, why);
+    return;
+  }
+  set_addr(c, sa, salen);
+  next(c);
+}
+
+void pp_check_resolve(pp_check *c, void (*next)(pp_check *c)) {
+  const pp_target *t = c->target;
+  if (t->host_is_ip) {
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    literal_addr(t, &ss, &len);
+    int want = family_of(t);
+    if (want != AF_UNSPEC && want != ss.ss_family) {
+      pp_check_finish(c, PP_R_DNS_FAILED,
+                      "%s is not an %s address (address_family)", t->host,
+                      want == AF_INET ? "IPv4" : "IPv6");
+      return;
+    }
+    set_addr(c, (struct sockaddr *)&ss, len);
+    next(c);
+    return;
+  }
+  pp_check_phase(c, PP_PHASE_DNS);
+  c->after_resolve = next;
+  c->dnsq =
+      pp_dns_resolve(c->engine->dns, t->host, family_of(t), on_resolved, c);
+}
+
+/* --- connect --- */
+
+static void on_connect_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
+  (void)loop;
+  (void)ev;
+  pp_check *c = ud;
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    err = errno;
+  if (err == EINPROGRESS || err == EALREADY)
+    return;
+  if (err != 0) {
+    pp_check_fail_errno(c, err);
+    return;
+  }
+  c->res->t_connect = pp_check_phase_elapsed(c);
+  pp_loop_unwatch(c->engine->loop, fd);
+  kind_ops[c->target->kind]->connected(c);
+}
+
+static int bind_source(pp_check *c, int fd) {
+  const char *src = c->target->opts.source_address;
+  if (src == NULL)
+    return 0;
+  struct sockaddr_storage ss = {0};
+  socklen_t len = 0;
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+  if (c->addr.ss_family == AF_INET && inet_pton(AF_INET, src, &s4->sin_addr)) {
+    s4->sin_family = AF_INET;
+    len = sizeof(*s4);
+  } else if (c->addr.ss_family == AF_INET6 &&
+             inet_pton(AF_INET6, src, &s6->sin6_addr)) {
+    s6->sin6_family = AF_INET6;
+    len = sizeof(*s6);
+  } else {
+    pp_check_finish(c, PP_R_SOCKET_ERROR,
+                    "source_address %s is not an address of the target's "
+                    "family",
+                    src);
+    return -1;
+  }
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+    c->res->sys_errno = errno;
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "source_address %s: %s", src,
+                    strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static void start_connect(pp_check *c) {
+  pp_check_phase(c, PP_PHASE_CONNECT);
+  int fd =
+      socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    c->res->sys_errno = errno;
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "socket: %s", strerror(errno));
+    return;
+  }
+  c->fd = fd;
+  if (bind_source(c, fd) != 0)
+    return;
+  if (connect(fd, (struct sockaddr *)&c->addr, c->addrlen) == 0) {
+    c->res->t_connect = pp_check_phase_elapsed(c);
+    kind_ops[c->target->kind]->connected(c);
+    return;
+  }
+  if (errno != EINPROGRESS) {
+    pp_check_fail_errno(c, errno);
+    return;
+  }
+  if (pp_loop_watch(c->engine->loop, fd, PP_EV_WRITE, on_connect_io, c) != 0)
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "event loop: %s", strerror(errno));
+}
+
+void pp_check_resolve_and_connect(pp_check *c) {
+  pp_check_resolve(c, start_connect);
+}
+
+/* --- the round --- */
+
+static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
+                        pp_result *r) {
+  memset(c, 0, sizeof(*c));
+  c->engine = e;
+  c->target = t;
+  c->res = r;
+  c->fd = -1;
+  pp_result_reset(r);
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  r->time_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+  r->port = t->port;
+  c->t_start_us = pp_now_us();
+  c->deadline_us = c->t_start_us + (uint64_t)t->opts.timeout_ms * 1000u;
+  pp_timer_init(&c->deadline, on_deadline, c);
+  e->active++;
+  pp_check_phase(c, PP_PHASE_NONE);
+  kind_ops[t->kind]->start(c);
+}
+
+int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
+                  pp_result *results) {
+  for (size_t i = 0; i < n; i++)
+    if (!targets[i]->finalized) {
+      pp_log(e, PP_LOG_ERR, "target \"%s\" was not finalized; round skipped",
+             pp_target_name(targets[i]));
+      return -1;
+    }
+  pp_check *checks = calloc(n ? n : 1, sizeof(*checks));
+  if (checks == NULL) {
+    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+    return -1;
+  }
+  size_t next = 0;
+  e->active = 0;
+  for (;;) {
+    while (next < n && e->active < e->max_concurrent) {
+      start_check(e, &checks[next], targets[next], &results[next]);
+      next++;
+    }
+    if (e->active == 0 && next == n)
+      break;
+    if (pp_loop_run_once(e->loop, -1) < 0) {
+      pp_log(e, PP_LOG_ERR, "event loop failed: %s", strerror(errno));
+      for (size_t i = 0; i < next; i++)
+        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "event loop failed");
+      for (size_t i = next; i < n; i++) {
+        pp_result_reset(&results[i]);
+        results[i].code = PP_R_SOCKET_ERROR;
+      }
+      break;
+    }
+  }
+  free(checks);
+  return 0;
+}

@@ -1,0 +1,654 @@
+/* The option table and the parsers behind it. Validation lives here only:
+ * front ends pass key/value text in and get a message back. */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(f) offsetof(pp_opts, f)
+#define DAY_MS (86400.0 * 1000)
+
+static const char *const af_choices[] = {"auto", "ipv4", "ipv6", NULL};
+static const char *const starttls_choices[] = {"default", "no", "try",
+                                               "require", NULL};
+static const char *const method_choices[] = {"GET", "HEAD", NULL};
+static const char *const httpv_choices[] = {"auto", "1.0", "1.1", "2", NULL};
+static const char *const auth_choices[] = {"auto", "plain", "login", NULL};
+
+#define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
+#define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
+
+const pp_option pp_options[] = {
+    /* common */
+    {"name", PP_OPT_STRING, NULL, 1, 200, NULL, OFF(name), PP_APPLY_ALL,
+     "Name shown in values, tags and alerts (default: the URL)."},
+    {"interval", PP_OPT_DURATION, NULL, 1000, 86400000, NULL, OFF(interval_ms),
+     PP_APPLY_ALL, "How often to check (default: the collector's interval)."},
+    {"timeout", PP_OPT_DURATION, "5s", 10, 600000, NULL, OFF(timeout_ms),
+     PP_APPLY_ALL, "Deadline for the whole check, every phase included."},
+    {"connect_timeout", PP_OPT_DURATION, NULL, 10, 600000, NULL,
+     OFF(connect_timeout_ms), TCPISH,
+     "Deadline for the TCP connect phase (default: bounded by timeout)."},
+    {"address_family", PP_OPT_ENUM, "auto", 0, 0, af_choices,
+     OFF(address_family), PP_APPLY_ALL,
+     "Which addresses a host name resolves to: auto, ipv4 or ipv6."},
+    {"source_address", PP_OPT_STRING, NULL, 1, 64, NULL, OFF(source_address),
+     PP_APPLY_ALL, "Local address to send from."},
+    {"down_after", PP_OPT_INT, "2", 1, 100, NULL, OFF(down_after), PP_APPLY_ALL,
+     "Consecutive failures before a target is confirmed DOWN."},
+    {"up_after", PP_OPT_INT, "1", 1, 100, NULL, OFF(up_after), PP_APPLY_ALL,
+     "Consecutive successes before a target is confirmed UP again."},
+    {"label", PP_OPT_LABEL, NULL, 0, 0, NULL, OFF(labels), PP_APPLY_ALL,
+     "A name=value label added to values and alerts (repeatable)."},
+    {"expect_closed", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(expect_closed),
+     PP_APPLY_TCP,
+     "The port must NOT accept connections: refused or filtered is up, an "
+     "open port is the failure unexpected_open."},
+    {"slow_warn", PP_OPT_DURATION, NULL, 1, 600000, NULL, OFF(slow_warn_ms),
+     PP_APPLY_ALL, "Response time above which an up target is slow (warning)."},
+    {"slow_crit", PP_OPT_DURATION, NULL, 1, 600000, NULL, OFF(slow_crit_ms),
+     PP_APPLY_ALL, "Response time above which an up target is slow (failure)."},
+    {"flap_high", PP_OPT_DOUBLE, "20", 1, 100, NULL, OFF(flap_high),
+     PP_APPLY_ALL, "Percent of state changes at which flapping starts."},
+    {"flap_low", PP_OPT_DOUBLE, "5", 0, 100, NULL, OFF(flap_low), PP_APPLY_ALL,
+     "Percent of state changes below which flapping ends."},
+
+    /* TLS */
+    {"starttls", PP_OPT_ENUM, "default", 0, 0, starttls_choices, OFF(starttls),
+     PP_APPLY_DIALOG,
+     "Upgrade to TLS in the dialog: no, try or require (default: require for "
+     "submission, try for smtp, imap and pop3)."},
+    {"verify", PP_OPT_BOOL, "yes", 0, 0, NULL, OFF(verify), TLSISH,
+     "Verify the certificate chain and host name."},
+    {"ca_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(ca_file), TLSISH,
+     "PEM file of trusted CAs (default: the system's)."},
+    {"sni", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(sni), TLSISH,
+     "Server name sent in the handshake and verified (default: the host)."},
+    {"cert_warn_days", PP_OPT_INT, "20", 0, 3650, NULL, OFF(cert_warn_days),
+     TLSISH, "Days before certificate expiry that grade it warning."},
+    {"cert_crit_days", PP_OPT_INT, "7", 0, 3650, NULL, OFF(cert_crit_days),
+     TLSISH, "Days before certificate expiry that grade it critical."},
+
+    /* dialogs */
+    {"expect_banner", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(expect_banner),
+     PP_APPLY_DIALOG, "Regular expression the greeting must match."},
+    {"send", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps), PP_APPLY_DIALOG,
+     "Bytes to send (escapes \\r \\n \\t \\xNN); repeatable, in order with "
+     "expect."},
+    {"expect", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps), PP_APPLY_DIALOG,
+     "Regular expression the next reply must match; repeatable."},
+    {"ehlo", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(ehlo), PP_APPLY_DIALOG,
+     "Name sent with EHLO (default: this machine's host name)."},
+    {"username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(username),
+     PP_APPLY_DIALOG,
+     "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH)."},
+    {"password_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(password_file),
+     PP_APPLY_DIALOG,
+     "File whose first line is the password; never logged or reported."},
+    {"auth_mechanism", PP_OPT_ENUM, "auto", 0, 0, auth_choices,
+     OFF(auth_mechanism), PP_APPLY_DIALOG,
+     "SMTP AUTH mechanism: auto, plain or login."},
+    {"max_reply", PP_OPT_SIZE, "16384", 64, 1048576, NULL, OFF(max_reply),
+     PP_APPLY_DIALOG, "Bytes a reply may have before it is a protocol error."},
+
+    /* HTTP */
+    {"method", PP_OPT_ENUM, "GET", 0, 0, method_choices, OFF(method),
+     PP_APPLY_HTTP, "Request method: GET or HEAD."},
+    {"status", PP_OPT_STATUS, "200-399", 100, 599, NULL, OFF(status),
+     PP_APPLY_HTTP, "Accepted status codes and ranges, such as 200-299,301."},
+    {"keyword", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(keyword), PP_APPLY_HTTP,
+     "Regular expression the body must contain."},
+    {"keyword_absent", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(keyword_absent),
+     PP_APPLY_HTTP, "Regular expression the body must not contain."},
+    {"follow_redirects", PP_OPT_BOOL, "yes", 0, 0, NULL, OFF(follow_redirects),
+     PP_APPLY_HTTP, "Follow redirects (bounded by max_redirects)."},
+    {"max_redirects", PP_OPT_INT, "5", 0, 50, NULL, OFF(max_redirects),
+     PP_APPLY_HTTP, "Redirects followed before too_many_redirects."},
+    {"header", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(headers), PP_APPLY_HTTP,
+     "Request header \"Name: value\" (repeatable)."},
+    {"http_version", PP_OPT_ENUM, "auto", 0, 0, httpv_choices,
+     OFF(http_version), PP_APPLY_HTTP, "HTTP version: auto, 1.0, 1.1 or 2."},
+    {"max_body", PP_OPT_SIZE, "1048576", 1024, 67108864, NULL, OFF(max_body),
+     PP_APPLY_HTTP, "Bytes of body searched for keywords; more is not read."},
+
+    /* ICMP */
+    {"count", PP_OPT_INT, "5", 1, 100, NULL, OFF(count), PP_APPLY_ICMP,
+     "Echo requests per round."},
+    {"spacing", PP_OPT_DURATION, "200ms", 10, 60000, NULL, OFF(spacing_ms),
+     PP_APPLY_ICMP, "Time between echo requests to one host."},
+    {"size", PP_OPT_INT, "56", 0, 65000, NULL, OFF(size), PP_APPLY_ICMP,
+     "Echo payload bytes."},
+    {"quality_window", PP_OPT_INT, "20", 1, 1000, NULL, OFF(quality_window),
+     PP_APPLY_ICMP, "Recent echoes the quality grade is judged over."},
+    {"loss_warn", PP_OPT_DOUBLE, "5", 0, 100, NULL, OFF(loss_warn),
+     PP_APPLY_ICMP, "Loss percent above which quality is warning."},
+    {"loss_bad", PP_OPT_DOUBLE, "15", 0, 100, NULL, OFF(loss_bad),
+     PP_APPLY_ICMP, "Loss percent above which quality is bad."},
+    {"loss_crit", PP_OPT_DOUBLE, "30", 0, 100, NULL, OFF(loss_crit),
+     PP_APPLY_ICMP, "Loss percent above which quality is critical."},
+    {"rtt_warn", PP_OPT_DURATION, "100ms", 0, 60000, NULL, OFF(rtt_warn_ms),
+     PP_APPLY_ICMP, "Average round-trip time above which quality is warning."},
+    {"rtt_bad", PP_OPT_DURATION, "250ms", 0, 60000, NULL, OFF(rtt_bad_ms),
+     PP_APPLY_ICMP, "Average round-trip time above which quality is bad."},
+    {"rtt_crit", PP_OPT_DURATION, "500ms", 0, 60000, NULL, OFF(rtt_crit_ms),
+     PP_APPLY_ICMP, "Average round-trip time above which quality is critical."},
+    {"jitter_warn", PP_OPT_DURATION, "30ms", 0, 60000, NULL,
+     OFF(jitter_warn_ms), PP_APPLY_ICMP,
+     "Jitter above which quality is warning."},
+    {"jitter_bad", PP_OPT_DURATION, "60ms", 0, 60000, NULL, OFF(jitter_bad_ms),
+     PP_APPLY_ICMP, "Jitter above which quality is bad."},
+    {"jitter_crit", PP_OPT_DURATION, "100ms", 0, 60000, NULL,
+     OFF(jitter_crit_ms), PP_APPLY_ICMP,
+     "Jitter above which quality is critical."},
+};
+const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
+
+/* Keys compare with case, '_' and '-' ignored. */
+static int key_cmp(const char *a, const char *b) {
+  for (;;) {
+    while (*a == '_' || *a == '-')
+      a++;
+    while (*b == '_' || *b == '-')
+      b++;
+    int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+    if (ca != cb || ca == 0)
+      return ca - cb;
+    a++;
+    b++;
+  }
+}
+
+const pp_option *pp_option_find(const char *key) {
+  for (size_t i = 0; i < pp_options_count; i++)
+    if (key_cmp(pp_options[i].key, key) == 0)
+      return &pp_options[i];
+  return NULL;
+}
+
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 40 || lb > 40)
+    return 99;
+  size_t row[41];
+  for (size_t j = 0; j <= lb; j++)
+    row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t cost =
+          tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+      size_t best = diag + cost;
+      if (row[j] + 1 < best)
+        best = row[j] + 1;
+      if (row[j - 1] + 1 < best)
+        best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[lb];
+}
+
+const char *pp_option_suggest(const char *key) {
+  const char *best = NULL;
+  size_t best_d = 3; /* further than two edits is no suggestion */
+  for (size_t i = 0; i < pp_options_count; i++) {
+    size_t d = edit_distance(key, pp_options[i].key);
+    if (d < best_d) {
+      best_d = d;
+      best = pp_options[i].key;
+    }
+  }
+  return best;
+}
+
+int pp_parse_bool(const char *s, bool *b) {
+  static const char *const yes[] = {"yes", "true", "on", "1"};
+  static const char *const no[] = {"no", "false", "off", "0"};
+  for (size_t i = 0; i < 4; i++) {
+    if (strcasecmp(s, yes[i]) == 0) {
+      *b = true;
+      return 0;
+    }
+    if (strcasecmp(s, no[i]) == 0) {
+      *b = false;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* "500ms", "3s", "1.5s", "2m", "1h"; a bare number is seconds. */
+int pp_parse_duration_ms(const char *s, int64_t *ms) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || errno != 0 || !isfinite(v) || v < 0)
+    return -1;
+  double mult;
+  if (*end == 0 || strcmp(end, "s") == 0)
+    mult = 1000;
+  else if (strcmp(end, "ms") == 0)
+    mult = 1;
+  else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+    mult = 60000;
+  else if (strcmp(end, "h") == 0)
+    mult = 3600000;
+  else if (strcmp(end, "d") == 0)
+    mult = DAY_MS;
+  else
+    return -1;
+  double r = v * mult;
+  if (r > 1e15)
+    return -1;
+  *ms = (int64_t)llround(r);
+  return 0;
+}
+
+/* "4096", "16k", "1M". */
+int pp_parse_size(const char *s, int64_t *bytes) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s, &end, 10);
+  if (end == s || errno != 0 || v < 0)
+    return -1;
+  long long mult = 1;
+  if (*end == 'k' || *end == 'K')
+    mult = 1024, end++;
+  else if (*end == 'M')
+    mult = 1024 * 1024, end++;
+  if (*end == 'B' || *end == 'b')
+    end++;
+  if (*end != 0 || v > (1LL << 40) / mult)
+    return -1;
+  *bytes = v * mult;
+  return 0;
+}
+
+static int parse_status(const char *s, pp_status_set *set, double min,
+                        double max) {
+  pp_status_set out = {.n = 0};
+  const char *p = s;
+  while (*p) {
+    char *end;
+    long lo = strtol(p, &end, 10), hi;
+    if (end == p)
+      return -1;
+    p = end;
+    if (*p == '-') {
+      p++;
+      hi = strtol(p, &end, 10);
+      if (end == p)
+        return -1;
+      p = end;
+    } else {
+      hi = lo;
+    }
+    if (lo < min || hi > max || lo > hi || out.n == PP_STATUS_RANGES_MAX)
+      return -1;
+    out.r[out.n].lo = (int)lo;
+    out.r[out.n].hi = (int)hi;
+    out.n++;
+    while (*p == ' ')
+      p++;
+    if (*p == ',') {
+      p++;
+      while (*p == ' ')
+        p++;
+      if (*p == 0)
+        return -1;
+    } else if (*p != 0) {
+      return -1;
+    }
+  }
+  if (out.n == 0)
+    return -1;
+  *set = out;
+  return 0;
+}
+
+bool pp_status_match(const pp_status_set *set, int code) {
+  for (int i = 0; i < set->n; i++)
+    if (code >= set->r[i].lo && code <= set->r[i].hi)
+      return true;
+  return false;
+}
+
+long pp_unescape(const char *in, char *out) {
+  char *o = out;
+  for (const char *p = in; *p; p++) {
+    if (*p != '\\') {
+      *o++ = *p;
+      continue;
+    }
+    p++;
+    switch (*p) {
+    case 'r':
+      *o++ = '\r';
+      break;
+    case 'n':
+      *o++ = '\n';
+      break;
+    case 't':
+      *o++ = '\t';
+      break;
+    case '\\':
+      *o++ = '\\';
+      break;
+    case 'x': {
+      int v = 0;
+      for (int i = 0; i < 2; i++) {
+        char c = p[1];
+        if (!isxdigit((unsigned char)c))
+          return -1;
+        v = v * 16 + (isdigit((unsigned char)c)
+                          ? c - '0'
+                          : tolower((unsigned char)c) - 'a' + 10);
+        p++;
+      }
+      *o++ = (char)v;
+      break;
+    }
+    default:
+      return -1;
+    }
+  }
+  *o = 0;
+  return (long)(o - out);
+}
+
+static int list_append(pp_strlist *l, const char *v) {
+  char **n = realloc(l->items, (l->n + 1) * sizeof(*n));
+  if (n == NULL)
+    return -1;
+  l->items = n;
+  if ((n[l->n] = strdup(v)) == NULL)
+    return -1;
+  l->n++;
+  return 0;
+}
+
+static int step_append(pp_steplist *l, pp_step_kind kind, const char *v) {
+  pp_step *n = realloc(l->items, (l->n + 1) * sizeof(*n));
+  if (n == NULL)
+    return -1;
+  l->items = n;
+  char *text = malloc(strlen(v) + 1);
+  if (text == NULL)
+    return -1;
+  long len;
+  if (kind == PP_STEP_SEND) {
+    len = pp_unescape(v, text);
+    if (len < 0) {
+      free(text);
+      return -2;
+    }
+  } else {
+    strcpy(text, v);
+    len = (long)strlen(v);
+  }
+  n[l->n] = (pp_step){.kind = kind, .text = text, .len = (size_t)len};
+  l->n++;
+  return 0;
+}
+
+static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen);
+
+void pp_option_expected(const pp_option *opt, char *buf, size_t len) {
+  switch (opt->type) {
+  case PP_OPT_BOOL:
+    snprintf(buf, len, "yes or no");
+    break;
+  case PP_OPT_INT:
+    snprintf(buf, len, "a whole number from %.0f to %.0f", opt->min, opt->max);
+    break;
+  case PP_OPT_SIZE:
+    snprintf(buf, len,
+             "a size in bytes such as 4096, 16k or 1M, from %.0f to "
+             "%.0f",
+             opt->min, opt->max);
+    break;
+  case PP_OPT_DOUBLE:
+    snprintf(buf, len, "a number from %g to %g", opt->min, opt->max);
+    break;
+  case PP_OPT_DURATION:
+    snprintf(buf, len, "a duration such as 500ms, 3s or 1m, from %gms to %gs",
+             opt->min, opt->max / 1000);
+    break;
+  case PP_OPT_STRING:
+    snprintf(buf, len, "a text of %.0f to %.0f characters", opt->min, opt->max);
+    break;
+  case PP_OPT_ENUM: {
+    size_t off = (size_t)snprintf(buf, len, "one of");
+    for (size_t i = 0; opt->choices[i] && off < len; i++)
+      off += (size_t)snprintf(buf + off, len - off, "%s %s", i ? "," : "",
+                              opt->choices[i]);
+    break;
+  }
+  case PP_OPT_REGEX:
+    snprintf(buf, len, "a regular expression (PCRE2 syntax)");
+    break;
+  case PP_OPT_STATUS:
+    snprintf(buf, len,
+             "status codes and ranges from %.0f to %.0f, such as "
+             "200-299,301",
+             opt->min, opt->max);
+    break;
+  case PP_OPT_LIST:
+    snprintf(buf, len, "a non-empty text");
+    break;
+  case PP_OPT_STEP:
+    snprintf(buf, len,
+             opt->key[0] == 's'
+                 ? "bytes to send, with escapes \\r \\n \\t \\\\ \\xNN"
+                 : "a regular expression (PCRE2 syntax)");
+    break;
+  case PP_OPT_LABEL:
+    snprintf(buf, len, "name=value with a name of letters, digits and _");
+    break;
+  }
+}
+
+static int fail(const pp_option *opt, const char *value, char *err,
+                size_t errlen, const char *why) {
+  char exp[160];
+  pp_option_expected(opt, exp, sizeof(exp));
+  if (why)
+    snprintf(err, errlen, "option \"%s\": %s", opt->key, why);
+  else
+    snprintf(err, errlen, "option \"%s\": expected %s, got \"%s\"", opt->key,
+             exp, value);
+  return -1;
+}
+
+int pp_option_set(const pp_option *opt, pp_opts *o, const char *value,
+                  char *err, size_t errlen) {
+  void *field = (char *)o + opt->offset;
+  switch (opt->type) {
+  case PP_OPT_BOOL:
+    if (pp_parse_bool(value, field) != 0)
+      return fail(opt, value, err, errlen, NULL);
+    return 0;
+  case PP_OPT_INT: {
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (end == value || *end != 0 || errno != 0 || v < opt->min || v > opt->max)
+      return fail(opt, value, err, errlen, NULL);
+    *(int *)field = (int)v;
+    return 0;
+  }
+  case PP_OPT_SIZE: {
+    int64_t v;
+    if (pp_parse_size(value, &v) != 0 || v < opt->min || v > opt->max)
+      return fail(opt, value, err, errlen, NULL);
+    *(int64_t *)field = v;
+    return 0;
+  }
+  case PP_OPT_DOUBLE: {
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (end == value || (*end != 0 && strcmp(end, "%") != 0) || errno != 0 ||
+        !isfinite(v) || v < opt->min || v > opt->max)
+      return fail(opt, value, err, errlen, NULL);
+    *(double *)field = v;
+    return 0;
+  }
+  case PP_OPT_DURATION: {
+    int64_t ms;
+    if (pp_parse_duration_ms(value, &ms) != 0 || ms < opt->min || ms > opt->max)
+      return fail(opt, value, err, errlen, NULL);
+    *(int64_t *)field = ms;
+    return 0;
+  }
+  case PP_OPT_STRING: {
+    size_t len = strlen(value);
+    if (len < opt->min || len > opt->max)
+      return fail(opt, value, err, errlen, NULL);
+    for (const char *p = value; *p; p++)
+      if ((unsigned char)*p < 0x20)
+        return fail(opt, value, err, errlen,
+                    "control characters are not "
+                    "allowed");
+    char *dup = strdup(value);
+    if (dup == NULL)
+      return fail(opt, value, err, errlen, "out of memory");
+    free(*(char **)field);
+    *(char **)field = dup;
+    return 0;
+  }
+  case PP_OPT_ENUM:
+    for (int i = 0; opt->choices[i]; i++)
+      if (strcasecmp(opt->choices[i], value) == 0) {
+        *(int *)field = i;
+        return 0;
+      }
+    return fail(opt, value, err, errlen, NULL);
+  case PP_OPT_REGEX: {
+    char why[160];
+    if (!regex_syntax_ok(value, why, sizeof(why)))
+      return fail(opt, value, err, errlen, why);
+    pp_regex *re = field;
+    char *dup = strdup(value);
+    if (dup == NULL)
+      return fail(opt, value, err, errlen, "out of memory");
+    free(re->pattern);
+    re->pattern = dup;
+    return 0;
+  }
+  case PP_OPT_STATUS:
+    if (parse_status(value, field, opt->min, opt->max) != 0)
+      return fail(opt, value, err, errlen, NULL);
+    return 0;
+  case PP_OPT_LIST:
+    if (*value == 0)
+      return fail(opt, value, err, errlen, NULL);
+    if (opt->offset == OFF(headers) && strchr(value, ':') == NULL)
+      return fail(opt, value, err, errlen,
+                  "expected \"Name: value\" (a colon is missing)");
+    if (list_append(field, value) != 0)
+      return fail(opt, value, err, errlen, "out of memory");
+    return 0;
+  case PP_OPT_STEP: {
+    pp_step_kind kind = opt->key[0] == 's' ? PP_STEP_SEND : PP_STEP_EXPECT;
+    if (kind == PP_STEP_EXPECT) {
+      char why[160];
+      if (!regex_syntax_ok(value, why, sizeof(why)))
+        return fail(opt, value, err, errlen, why);
+    }
+    int rc = step_append(field, kind, value);
+    if (rc == -2)
+      return fail(opt, value, err, errlen,
+                  "bad escape (use \\r \\n \\t \\\\ or \\xNN)");
+    if (rc != 0)
+      return fail(opt, value, err, errlen, "out of memory");
+    return 0;
+  }
+  case PP_OPT_LABEL: {
+    const char *eq = strchr(value, '=');
+    if (eq == NULL || eq == value || eq[1] == 0)
+      return fail(opt, value, err, errlen, NULL);
+    for (const char *p = value; p < eq; p++)
+      if (!isalnum((unsigned char)*p) && *p != '_')
+        return fail(opt, value, err, errlen, NULL);
+    if (list_append(field, value) != 0)
+      return fail(opt, value, err, errlen, "out of memory");
+    return 0;
+  }
+  }
+  return fail(opt, value, err, errlen, "unknown option type");
+}
+
+void pp_opts_init(pp_opts *o) {
+  memset(o, 0, sizeof(*o));
+  char err[256];
+  for (size_t i = 0; i < pp_options_count; i++)
+    if (pp_options[i].def != NULL)
+      pp_option_set(&pp_options[i], o, pp_options[i].def, err, sizeof(err));
+}
+
+void pp_opts_free(pp_opts *o) {
+  for (size_t i = 0; i < pp_options_count; i++) {
+    const pp_option *opt = &pp_options[i];
+    void *field = (char *)o + opt->offset;
+    switch (opt->type) {
+    case PP_OPT_STRING:
+      free(*(char **)field);
+      *(char **)field = NULL;
+      break;
+    case PP_OPT_REGEX:
+      free(((pp_regex *)field)->pattern);
+      ((pp_regex *)field)->pattern = NULL;
+      break;
+    case PP_OPT_LIST:
+    case PP_OPT_LABEL: {
+      pp_strlist *l = field;
+      for (size_t j = 0; j < l->n; j++)
+        free(l->items[j]);
+      free(l->items);
+      l->items = NULL;
+      l->n = 0;
+      break;
+    }
+    case PP_OPT_STEP: {
+      pp_steplist *l = field;
+      for (size_t j = 0; j < l->n; j++)
+        free(l->items[j].text);
+      free(l->items);
+      l->items = NULL;
+      l->n = 0;
+      break;
+    }
+    default:
+      break;
+    }
+  }
+}
+
+/* Regular expressions are PCRE2: check the syntax when the option is set so
+ * that a typo is a configuration error, not a failed check later. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen) {
+  int code;
+  PCRE2_SIZE off;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0,
+                                 &code, &off, NULL);
+  if (re != NULL) {
+    pcre2_code_free(re);
+    return true;
+  }
+  PCRE2_UCHAR msg[120];
+  pcre2_get_error_message(code, msg, sizeof(msg));
+  snprintf(err, errlen, "bad regular expression \"%s\" at offset %zu: %s",
+           pattern, (size_t)off, (char *)msg);
+  return false;
+}

@@ -1,0 +1,115 @@
+/* Names and words for results, phases and grades, in one place. */
+#include "result.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+  const char *name;
+  const char *words;
+} results[PP_R_COUNT] = {
+    [PP_R_OK] = {"ok", "ok"},
+    [PP_R_DNS_FAILED] = {"dns_failed", "name resolution failed"},
+    [PP_R_REFUSED] = {"refused", "connection refused"},
+    [PP_R_TIMEOUT] = {"timeout", "timed out"},
+    [PP_R_UNREACHABLE] = {"unreachable", "network or host unreachable"},
+    [PP_R_RESET] = {"reset", "connection reset by the server"},
+    [PP_R_CLOSED] = {"closed", "server closed the connection"},
+    [PP_R_UNEXPECTED_OPEN] = {"unexpected_open",
+                              "port accepts connections but must be closed"},
+    [PP_R_TLS_HANDSHAKE_FAILED] = {"tls_handshake_failed",
+                                   "TLS handshake failed"},
+    [PP_R_TLS_VERIFY_FAILED] = {"tls_verify_failed",
+                                "TLS certificate verification failed"},
+    [PP_R_BANNER_MISMATCH] = {"banner_mismatch", "unexpected greeting"},
+    [PP_R_EXPECT_MISMATCH] = {"expect_mismatch", "unexpected reply"},
+    [PP_R_STARTTLS_UNAVAILABLE] = {"starttls_unavailable",
+                                   "STARTTLS not offered"},
+    [PP_R_AUTH_FAILED] = {"auth_failed", "authentication refused"},
+    [PP_R_PROTOCOL_ERROR] = {"protocol_error", "malformed reply"},
+    [PP_R_NO_REPLY] = {"no_reply", "no reply"},
+    [PP_R_HTTP_STATUS] = {"http_status", "unexpected HTTP status"},
+    [PP_R_KEYWORD_MISSING] = {"keyword_missing", "keyword missing from page"},
+    [PP_R_KEYWORD_PRESENT] = {"keyword_present",
+                              "forbidden keyword present on page"},
+    [PP_R_TOO_MANY_REDIRECTS] = {"too_many_redirects", "too many redirects"},
+    [PP_R_SOCKET_ERROR] = {"socket_error", "local socket error"},
+    [PP_R_UNSUPPORTED] = {"unsupported", "check not supported by this build"},
+};
+
+static const char *const phases[PP_PHASE_COUNT] = {
+    [PP_PHASE_NONE] = "none",         [PP_PHASE_DNS] = "dns",
+    [PP_PHASE_CONNECT] = "connect",   [PP_PHASE_TLS] = "tls",
+    [PP_PHASE_BANNER] = "banner",     [PP_PHASE_DIALOG] = "dialog",
+    [PP_PHASE_STARTTLS] = "starttls", [PP_PHASE_AUTH] = "auth",
+    [PP_PHASE_REQUEST] = "request",   [PP_PHASE_FIRST_BYTE] = "first_byte",
+    [PP_PHASE_BODY] = "body",         [PP_PHASE_ICMP] = "icmp",
+};
+
+const char *pp_result_name(pp_result_code code) {
+  return (unsigned)code < PP_R_COUNT ? results[code].name : "unknown";
+}
+
+const char *pp_result_describe(pp_result_code code) {
+  return (unsigned)code < PP_R_COUNT ? results[code].words : "unknown";
+}
+
+const char *pp_phase_name(pp_phase phase) {
+  return (unsigned)phase < PP_PHASE_COUNT ? phases[phase] : "unknown";
+}
+
+const char *pp_grade_name(pp_grade grade) {
+  switch (grade) {
+  case PP_GRADE_GOOD:
+    return "good";
+  case PP_GRADE_WARNING:
+    return "warning";
+  case PP_GRADE_BAD:
+    return "bad";
+  case PP_GRADE_CRITICAL:
+    return "critical";
+  default:
+    return "none";
+  }
+}
+
+void pp_result_reset(pp_result *r) {
+  memset(r, 0, sizeof(*r));
+  r->t_dns = r->t_connect = r->t_tls = r->t_first_byte = r->t_total = -1;
+  r->rtt_min = r->rtt_avg = r->rtt_max = r->rtt_stddev = r->jitter = -1;
+}
+
+void pp_result_summary(const pp_result *r, char *buf, size_t len) {
+  if (r->code == PP_R_TIMEOUT)
+    snprintf(buf, len, "timeout (%s)", pp_phase_name(r->phase));
+  else if (r->code == PP_R_HTTP_STATUS)
+    snprintf(buf, len, "http_status %d", r->http_status);
+  else
+    snprintf(buf, len, "%s", pp_result_name(r->code));
+}
+
+void pp_result_set_excerpt(pp_result *r, const char *data, size_t len) {
+  size_t o = 0, max = sizeof(r->excerpt) - 4; /* room for "..." */
+  size_t i;
+  for (i = 0; i < len && o < max; i++) {
+    unsigned char c = (unsigned char)data[i];
+    if (c == '\r' || c == '\n' || c == '\t') {
+      if (o > 0 && r->excerpt[o - 1] != ' ')
+        r->excerpt[o++] = ' ';
+    } else if (c >= 0x20 && c < 0x7f) {
+      r->excerpt[o++] = (char)c;
+    } else {
+      if (o + 4 > max)
+        break;
+      snprintf(r->excerpt + o, 5, "\\x%02x", c);
+      o += 4;
+    }
+  }
+  while (o > 0 && r->excerpt[o - 1] == ' ')
+    o--;
+  r->excerpt[o] = 0;
+  if (i < len) {
+    /* cut: say so */
+    memcpy(r->excerpt + o, "...", 4);
+  }
+}

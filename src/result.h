@@ -1,0 +1,110 @@
+/* What a check found: one record per check, and the names users see for its
+ * failure classes and phases. Strings for users come from here only. */
+#ifndef PP_RESULT_H
+#define PP_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+  PP_R_OK = 0,
+  PP_R_DNS_FAILED,
+  PP_R_REFUSED,
+  PP_R_TIMEOUT,
+  PP_R_UNREACHABLE,
+  PP_R_RESET,
+  PP_R_CLOSED,          /* server closed the connection early */
+  PP_R_UNEXPECTED_OPEN, /* expect_closed=yes and the port accepted */
+  PP_R_TLS_HANDSHAKE_FAILED,
+  PP_R_TLS_VERIFY_FAILED,
+  PP_R_BANNER_MISMATCH,
+  PP_R_EXPECT_MISMATCH,
+  PP_R_STARTTLS_UNAVAILABLE,
+  PP_R_AUTH_FAILED,
+  PP_R_PROTOCOL_ERROR, /* garbage, binary, over-long reply */
+  PP_R_NO_REPLY,       /* icmp: every echo lost */
+  PP_R_HTTP_STATUS,
+  PP_R_KEYWORD_MISSING,
+  PP_R_KEYWORD_PRESENT,
+  PP_R_TOO_MANY_REDIRECTS,
+  PP_R_SOCKET_ERROR, /* a local failure: no descriptors, no permission */
+  PP_R_UNSUPPORTED,  /* this build cannot run that kind of check */
+  PP_R_COUNT
+} pp_result_code;
+
+typedef enum {
+  PP_PHASE_NONE = 0,
+  PP_PHASE_DNS,
+  PP_PHASE_CONNECT,
+  PP_PHASE_TLS,
+  PP_PHASE_BANNER,
+  PP_PHASE_DIALOG,
+  PP_PHASE_STARTTLS,
+  PP_PHASE_AUTH,
+  PP_PHASE_REQUEST,
+  PP_PHASE_FIRST_BYTE,
+  PP_PHASE_BODY,
+  PP_PHASE_ICMP,
+  PP_PHASE_COUNT
+} pp_phase;
+
+typedef enum {
+  PP_GRADE_NONE = 0, /* not graded (no data, or not applicable) */
+  PP_GRADE_GOOD,
+  PP_GRADE_WARNING,
+  PP_GRADE_BAD,
+  PP_GRADE_CRITICAL,
+} pp_grade;
+
+#define PP_EXCERPT_MAX 160
+#define PP_DETAIL_MAX 200
+
+/* Timings are seconds; a negative value means the phase did not happen. */
+typedef struct pp_result {
+  bool up;
+  pp_result_code code;
+  pp_phase phase;   /* the phase a failure or timeout hit */
+  int64_t time_ns;  /* wall clock when the check started */
+  int sys_errno;    /* errno behind a socket failure, 0 otherwise */
+  char address[48]; /* address actually tried, empty before DNS */
+  uint16_t port;
+  double t_dns, t_connect, t_tls, t_first_byte, t_total;
+  char detail[PP_DETAIL_MAX];   /* why, in words (OpenSSL's reason, ...) */
+  char excerpt[PP_EXCERPT_MAX]; /* sanitised words of the server */
+
+  /* TLS facts, reported even when verification failed. */
+  bool tls_used;
+  char tls_version[16];
+  bool cert_seen;
+  int64_t cert_expiry_s; /* seconds until notAfter, negative when past */
+  pp_grade cert_grade;
+
+  /* HTTP */
+  int http_status;
+  int http_redirects;
+
+  /* ICMP */
+  int icmp_sent, icmp_received;
+  double loss_pct, rtt_min, rtt_avg, rtt_max, rtt_stddev, jitter;
+  pp_grade quality;
+} pp_result;
+
+/* "ok", "refused", ...: stable identifiers for tags and documents. */
+const char *pp_result_name(pp_result_code code);
+/* "connection refused", ...: words for people. */
+const char *pp_result_describe(pp_result_code code);
+const char *pp_phase_name(pp_phase phase);
+const char *pp_grade_name(pp_grade grade);
+
+/* Clears a record: no timings, no facts. */
+void pp_result_reset(pp_result *r);
+
+/* One line for a person: "refused", "timeout (connect)", "http_status 503". */
+void pp_result_summary(const pp_result *r, char *buf, size_t len);
+
+/* Copies what a server said into r->excerpt, printable ASCII only: control
+ * bytes become spaces, other bytes \xNN, and long input is cut with "...". */
+void pp_result_set_excerpt(pp_result *r, const char *data, size_t len);
+
+#endif

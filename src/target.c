@@ -1,0 +1,328 @@
+/* URL parsing, the scheme table, and target-level validation. */
+#include "target.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const pp_scheme pp_schemes[] = {
+    {"tcp", 0, PP_TLS_NONE, 0, PP_KIND_TCP, "tcp"},
+    {"tls", 0, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "tls"},
+    {"smtp", 25, PP_TLS_STARTTLS, PP_STARTTLS_TRY, PP_KIND_DIALOG, "smtp"},
+    {"submission", 587, PP_TLS_STARTTLS, PP_STARTTLS_REQUIRE, PP_KIND_DIALOG,
+     "submission"},
+    {"smtps", 465, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "smtps"},
+    {"imap", 143, PP_TLS_STARTTLS, PP_STARTTLS_TRY, PP_KIND_DIALOG, "imap"},
+    {"imaps", 993, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "imaps"},
+    {"pop3", 110, PP_TLS_STARTTLS, PP_STARTTLS_TRY, PP_KIND_DIALOG, "pop3"},
+    {"pop3s", 995, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "pop3s"},
+    {"http", 80, PP_TLS_NONE, 0, PP_KIND_HTTP, "http"},
+    {"https", 443, PP_TLS_IMPLICIT, 0, PP_KIND_HTTP, "https"},
+    {"ssh", 22, PP_TLS_NONE, 0, PP_KIND_DIALOG, "ssh"},
+    {"ftp", 21, PP_TLS_NONE, 0, PP_KIND_DIALOG, "ftp"},
+    {"redis", 6379, PP_TLS_NONE, 0, PP_KIND_DIALOG, "redis"},
+    {"icmp", 0, PP_TLS_NONE, 0, PP_KIND_ICMP, "icmp"},
+};
+const size_t pp_schemes_count = sizeof(pp_schemes) / sizeof(pp_schemes[0]);
+
+const pp_scheme *pp_scheme_find(const char *name) {
+  for (size_t i = 0; i < pp_schemes_count; i++)
+    if (strcasecmp(pp_schemes[i].name, name) == 0)
+      return &pp_schemes[i];
+  if (strcasecmp(name, "ping") == 0)
+    return pp_scheme_find("icmp");
+  return NULL;
+}
+
+static unsigned applies_to(const pp_target *t) {
+  switch (t->kind) {
+  case PP_KIND_TCP:
+    return PP_APPLY_TCP;
+  case PP_KIND_DIALOG:
+    return PP_APPLY_TCP | PP_APPLY_DIALOG |
+           (t->scheme->tls != PP_TLS_NONE ? PP_APPLY_TLS : 0);
+  case PP_KIND_HTTP:
+    return PP_APPLY_HTTP;
+  case PP_KIND_ICMP:
+    return PP_APPLY_ICMP;
+  }
+  return 0;
+}
+
+bool pp_target_option_applies(const pp_target *t, const pp_option *opt) {
+  /* send/expect make a tcp target a dialog: they apply to it */
+  if (opt->type == PP_OPT_STEP && t->kind == PP_KIND_TCP)
+    return true;
+  return (opt->applies & applies_to(t)) != 0;
+}
+
+static bool valid_hostname(const char *h) {
+  size_t len = strlen(h);
+  if (len == 0 || len > 253)
+    return false;
+  size_t label = 0;
+  for (const char *p = h; *p; p++) {
+    if (*p == '.') {
+      if (label == 0)
+        return false;
+      label = 0;
+      continue;
+    }
+    if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+      return false;
+    if (++label > 63)
+      return false;
+  }
+  return true;
+}
+
+#define URLFAIL(...)                                                           \
+  do {                                                                         \
+    snprintf(err, errlen, __VA_ARGS__);                                        \
+    goto fail;                                                                 \
+  } while (0)
+
+pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
+  pp_target *t = calloc(1, sizeof(*t));
+  if (t == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  pp_opts_init(&t->opts);
+  if ((t->url = strdup(url)) == NULL)
+    URLFAIL("out of memory");
+
+  const char *sep = strstr(url, "://");
+  if (sep == NULL)
+    URLFAIL("URL \"%s\": expected scheme://host[:port], such as "
+            "tcp://db.example.com:5432",
+            url);
+  char scheme[24];
+  size_t slen = (size_t)(sep - url);
+  if (slen == 0 || slen >= sizeof(scheme))
+    URLFAIL("URL \"%s\": missing or unknown scheme", url);
+  memcpy(scheme, url, slen);
+  scheme[slen] = 0;
+  if ((t->scheme = pp_scheme_find(scheme)) == NULL)
+    URLFAIL("URL \"%s\": unknown scheme \"%s\" (known: tcp, tls, smtp, "
+            "submission, smtps, imap, imaps, pop3, pop3s, http, https, ssh, "
+            "ftp, redis, icmp)",
+            url, scheme);
+  t->kind = t->scheme->kind;
+
+  const char *p = sep + 3;
+  const char *auth_end = p + strcspn(p, "/?#");
+  const char *at = memchr(p, '@', (size_t)(auth_end - p));
+  if (at != NULL)
+    URLFAIL("URL \"%s\": credentials do not belong in the URL; use the "
+            "username and password_file options",
+            url);
+
+  const char *host_start = p, *host_end, *port_str = NULL;
+  if (*p == '[') {
+    const char *close = memchr(p, ']', (size_t)(auth_end - p));
+    if (close == NULL)
+      URLFAIL("URL \"%s\": unclosed '[' in IPv6 address", url);
+    host_start = p + 1;
+    host_end = close;
+    if (close + 1 < auth_end) {
+      if (close[1] != ':')
+        URLFAIL("URL \"%s\": expected ':' after ']'", url);
+      port_str = close + 2;
+    }
+  } else {
+    const char *colon = memchr(p, ':', (size_t)(auth_end - p));
+    host_end = colon ? colon : auth_end;
+    if (colon)
+      port_str = colon + 1;
+  }
+  size_t hlen = (size_t)(host_end - host_start);
+  if (hlen == 0)
+    URLFAIL("URL \"%s\": missing host", url);
+  if ((t->host = strndup(host_start, hlen)) == NULL)
+    URLFAIL("out of memory");
+
+  struct in6_addr a6;
+  struct in_addr a4;
+  if (*p == '[') {
+    if (inet_pton(AF_INET6, t->host, &a6) != 1)
+      URLFAIL("URL \"%s\": \"%s\" is not an IPv6 address", url, t->host);
+    t->host_is_ip = true;
+  } else if (inet_pton(AF_INET, t->host, &a4) == 1) {
+    t->host_is_ip = true;
+  } else if (strchr(t->host, ':') != NULL) {
+    URLFAIL("URL \"%s\": write IPv6 addresses in brackets, such as "
+            "tcp://[::1]:22",
+            url);
+  } else if (!valid_hostname(t->host)) {
+    URLFAIL("URL \"%s\": \"%s\" is not a valid host name", url, t->host);
+  }
+
+  if (port_str != NULL) {
+    if (t->kind == PP_KIND_ICMP)
+      URLFAIL("URL \"%s\": icmp targets have no port", url);
+    size_t plen = (size_t)(auth_end - port_str);
+    long port = 0;
+    if (plen == 0 || plen > 5)
+      URLFAIL("URL \"%s\": expected a port from 1 to 65535", url);
+    for (size_t i = 0; i < plen; i++) {
+      if (!isdigit((unsigned char)port_str[i]))
+        URLFAIL("URL \"%s\": expected a port from 1 to 65535", url);
+      port = port * 10 + (port_str[i] - '0');
+    }
+    if (port < 1 || port > 65535)
+      URLFAIL("URL \"%s\": expected a port from 1 to 65535", url);
+    t->port = (uint16_t)port;
+  } else {
+    t->port = t->scheme->default_port;
+    if (t->port == 0 && t->kind != PP_KIND_ICMP)
+      URLFAIL("URL \"%s\": %s targets need a port, such as %s://%s:443", url,
+              t->scheme->name, t->scheme->name, t->host);
+  }
+
+  const char *rest = auth_end;
+  if (t->kind == PP_KIND_HTTP) {
+    const char *frag = strchr(rest, '#');
+    size_t rlen = frag ? (size_t)(frag - rest) : strlen(rest);
+    if (rlen == 0)
+      t->path = strdup("/");
+    else if (*rest == '?') {
+      t->path = malloc(rlen + 2);
+      if (t->path) {
+        t->path[0] = '/';
+        memcpy(t->path + 1, rest, rlen);
+        t->path[rlen + 1] = 0;
+      }
+    } else
+      t->path = strndup(rest, rlen);
+    if (t->path == NULL)
+      URLFAIL("out of memory");
+    for (const char *q = t->path; *q; q++)
+      if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+        URLFAIL("URL \"%s\": spaces and control characters must be "
+                "percent-encoded",
+                url);
+  } else if (*rest == '?') {
+    URLFAIL("URL \"%s\": options are separate keys (such as timeout=2s), "
+            "not a ?query",
+            url);
+  } else if (*rest != 0 && strcmp(rest, "/") != 0) {
+    URLFAIL("URL \"%s\": %s targets take no path", url, t->scheme->name);
+  }
+  return t;
+
+fail:
+  pp_target_free(t);
+  return NULL;
+}
+
+void pp_target_free(pp_target *t) {
+  if (t == NULL)
+    return;
+  if (t->check_data_free && t->check_data)
+    t->check_data_free(t->check_data);
+  pp_opts_free(&t->opts);
+  free(t->url);
+  free(t->host);
+  free(t->path);
+  free(t);
+}
+
+const char *pp_target_name(const pp_target *t) {
+  return t->opts.name ? t->opts.name : t->url;
+}
+
+int pp_target_set(pp_target *t, const char *key, const char *value, char *err,
+                  size_t errlen) {
+  const pp_option *opt = pp_option_find(key);
+  if (opt == NULL) {
+    const char *hint = pp_option_suggest(key);
+    snprintf(err, errlen, "target \"%s\": unknown option \"%s\"%s%s%s",
+             pp_target_name(t), key, hint ? " (did you mean \"" : "",
+             hint ? hint : "", hint ? "\"?)" : "");
+    return -1;
+  }
+  if (!pp_target_option_applies(t, opt)) {
+    snprintf(err, errlen,
+             "target \"%s\": option \"%s\" does not apply to %s targets",
+             pp_target_name(t), opt->key, t->scheme->name);
+    return -1;
+  }
+  char why[400];
+  if (pp_option_set(opt, &t->opts, value, why, sizeof(why)) != 0) {
+    snprintf(err, errlen, "target \"%s\": %s", pp_target_name(t), why);
+    return -1;
+  }
+  /* send/expect turn a plain tcp target into a dialog */
+  if (opt->type == PP_OPT_STEP && t->kind == PP_KIND_TCP)
+    t->kind = PP_KIND_DIALOG;
+  return 0;
+}
+
+int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
+  const pp_opts *o = &t->opts;
+  const char *name = pp_target_name(t);
+  if (o->connect_timeout_ms > o->timeout_ms) {
+    snprintf(err, errlen,
+             "target \"%s\": connect_timeout (%lldms) is longer than timeout "
+             "(%lldms)",
+             name, (long long)o->connect_timeout_ms, (long long)o->timeout_ms);
+    return -1;
+  }
+  if (o->expect_closed && t->kind != PP_KIND_TCP) {
+    snprintf(err, errlen,
+             "target \"%s\": expect_closed works on plain tcp targets only",
+             name);
+    return -1;
+  }
+  if (o->cert_crit_days > o->cert_warn_days) {
+    snprintf(err, errlen,
+             "target \"%s\": cert_crit_days (%d) is more than cert_warn_days "
+             "(%d)",
+             name, o->cert_crit_days, o->cert_warn_days);
+    return -1;
+  }
+  if (o->flap_low >= o->flap_high) {
+    snprintf(err, errlen,
+             "target \"%s\": flap_low (%g) must be below flap_high (%g)", name,
+             o->flap_low, o->flap_high);
+    return -1;
+  }
+  if (o->slow_warn_ms && o->slow_crit_ms && o->slow_crit_ms < o->slow_warn_ms) {
+    snprintf(err, errlen, "target \"%s\": slow_crit is below slow_warn", name);
+    return -1;
+  }
+  if (!(o->loss_warn <= o->loss_bad && o->loss_bad <= o->loss_crit) ||
+      !(o->rtt_warn_ms <= o->rtt_bad_ms && o->rtt_bad_ms <= o->rtt_crit_ms) ||
+      !(o->jitter_warn_ms <= o->jitter_bad_ms &&
+        o->jitter_bad_ms <= o->jitter_crit_ms)) {
+    snprintf(err, errlen,
+             "target \"%s\": quality thresholds must rise from warn to bad "
+             "to crit",
+             name);
+    return -1;
+  }
+  if ((o->username == NULL) != (o->password_file == NULL)) {
+    snprintf(err, errlen,
+             "target \"%s\": username and password_file go together", name);
+    return -1;
+  }
+  if (t->scheme->tls == PP_TLS_STARTTLS) {
+    t->starttls = o->starttls == PP_STARTTLS_DEFAULT
+                      ? t->scheme->starttls_default
+                      : o->starttls;
+  } else {
+    if (o->starttls != PP_STARTTLS_DEFAULT && o->starttls != PP_STARTTLS_NO) {
+      snprintf(err, errlen,
+               "target \"%s\": option \"starttls\" needs a scheme with "
+               "STARTTLS (smtp, submission, imap, pop3)",
+               name);
+      return -1;
+    }
+    t->starttls = PP_STARTTLS_NO;
+  }
+  t->finalized = true;
+  return 0;
+}

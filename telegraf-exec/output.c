@@ -1,0 +1,261 @@
+/* Formats result records. Field names here are the schema documented in the
+ * README; change both together. */
+#include "output.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+int pp_format_parse(const char *s, pp_format *fmt) {
+  if (strcmp(s, "text") == 0)
+    *fmt = PP_FMT_TEXT;
+  else if (strcmp(s, "influx") == 0)
+    *fmt = PP_FMT_INFLUX;
+  else if (strcmp(s, "json") == 0)
+    *fmt = PP_FMT_JSON;
+  else
+    return -1;
+  return 0;
+}
+
+/* Line protocol has no way to carry a newline in a tag or field: it becomes
+ * a space. Tags escape comma, equals sign and space. */
+void pp_influx_tag(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == ',' || *s == '=' || *s == ' ')
+      fputc('\\', f);
+    if (*s == '\n' || *s == '\r')
+      fputc(' ', f);
+    else if (*s == '\\' && s[1] == 0)
+      fputs("\\ ", f); /* a trailing backslash would escape the separator */
+    else
+      fputc(*s, f);
+  }
+}
+
+void pp_influx_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\')
+      fputc('\\', f);
+    fputc((*s == '\n' || *s == '\r') ? ' ' : *s, f);
+  }
+  fputc('"', f);
+}
+
+void pp_json_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      fprintf(f, "\\%c", c);
+    else if (c < 0x20)
+      fprintf(f, "\\u%04x", c);
+    else
+      fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+typedef struct {
+  FILE *f;
+  pp_format fmt;
+  int n; /* fields written so far */
+} fields;
+
+static void sep(fields *w) {
+  if (w->n++ > 0)
+    fputc(',', w->f);
+}
+
+static void field_key(fields *w, const char *key) {
+  sep(w);
+  if (w->fmt == PP_FMT_JSON)
+    fprintf(w->f, "\"%s\":", key);
+  else
+    fprintf(w->f, "%s=", key);
+}
+
+static void f_int(fields *w, const char *key, long long v) {
+  field_key(w, key);
+  fprintf(w->f, w->fmt == PP_FMT_INFLUX ? "%lldi" : "%lld", v);
+}
+
+static void f_float(fields *w, const char *key, double v) {
+  if (v < 0 || !isfinite(v))
+    return; /* not measured */
+  field_key(w, key);
+  fprintf(w->f, "%.6f", v);
+}
+
+static void f_str(fields *w, const char *key, const char *v) {
+  if (v == NULL || *v == 0)
+    return;
+  field_key(w, key);
+  if (w->fmt == PP_FMT_INFLUX)
+    pp_influx_string(w->f, v);
+  else
+    pp_json_string(w->f, v);
+}
+
+/* The measured fields shared by influx and json. */
+static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
+  f_int(w, "up", r->up);
+  f_float(w, "response_time", r->t_total);
+  f_float(w, "dns_time", r->t_dns);
+  f_float(w, "connect_time", r->t_connect);
+  f_float(w, "tls_time", r->t_tls);
+  f_float(w, "first_byte_time", r->t_first_byte);
+  f_str(w, "address", r->address);
+  if (t->port)
+    f_int(w, "port", t->port);
+  if (!r->up)
+    f_str(w, "phase", pp_phase_name(r->phase));
+  f_str(w, "detail", r->detail);
+  f_str(w, "excerpt", r->excerpt);
+  if (r->tls_used)
+    f_str(w, "tls_version", r->tls_version);
+  if (r->cert_seen) {
+    f_int(w, "cert_expiry", r->cert_expiry_s);
+    f_str(w, "cert_grade", pp_grade_name(r->cert_grade));
+  }
+  if (t->kind == PP_KIND_HTTP && r->http_status > 0)
+    f_int(w, "http_status", r->http_status);
+  if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
+    f_int(w, "packets_sent", r->icmp_sent);
+    f_int(w, "packets_received", r->icmp_received);
+    f_float(w, "loss_percent", r->loss_pct);
+    f_float(w, "rtt_min", r->rtt_min);
+    f_float(w, "rtt_avg", r->rtt_avg);
+    f_float(w, "rtt_max", r->rtt_max);
+    f_float(w, "rtt_stddev", r->rtt_stddev);
+    f_float(w, "jitter", r->jitter);
+    f_str(w, "quality", pp_grade_name(r->quality));
+  }
+}
+
+static void write_influx(FILE *f, const pp_target *t, const pp_result *r) {
+  fputs("portprobe,target=", f);
+  pp_influx_tag(f, pp_target_name(t));
+  fputs(",scheme=", f);
+  pp_influx_tag(f, t->scheme->name);
+  fputs(",result=", f);
+  pp_influx_tag(f, pp_result_name(r->code));
+  for (size_t i = 0; i < t->opts.labels.n; i++) {
+    const char *kv = t->opts.labels.items[i];
+    const char *eq = strchr(kv, '=');
+    fputc(',', f);
+    fwrite(kv, 1, (size_t)(eq - kv), f);
+    fputc('=', f);
+    pp_influx_tag(f, eq + 1);
+  }
+  fputc(' ', f);
+  fields w = {f, PP_FMT_INFLUX, 0};
+  write_fields(&w, t, r);
+  fprintf(f, " %" PRId64 "\n", r->time_ns);
+}
+
+static void write_json(FILE *f, const pp_target *t, const pp_result *r) {
+  fputs("{\"target\":", f);
+  pp_json_string(f, pp_target_name(t));
+  fputs(",\"url\":", f);
+  pp_json_string(f, t->url);
+  fputs(",\"scheme\":", f);
+  pp_json_string(f, t->scheme->name);
+  fputs(",\"result\":", f);
+  pp_json_string(f, pp_result_name(r->code));
+  fprintf(f, ",\"time\":%.3f", (double)r->time_ns / 1e9);
+  if (t->opts.labels.n > 0) {
+    fputs(",\"labels\":{", f);
+    for (size_t i = 0; i < t->opts.labels.n; i++) {
+      const char *kv = t->opts.labels.items[i];
+      const char *eq = strchr(kv, '=');
+      fprintf(f, "%s\"%.*s\":", i ? "," : "", (int)(eq - kv), kv);
+      pp_json_string(f, eq + 1);
+    }
+    fputc('}', f);
+  }
+  fields w = {f, PP_FMT_JSON, 1};
+  write_fields(&w, t, r);
+  fputs("}\n", f);
+}
+
+static void fmt_seconds(char *buf, size_t len, double s) {
+  if (s < 0)
+    snprintf(buf, len, "-");
+  else if (s < 1)
+    snprintf(buf, len, "%.1f ms", s * 1000);
+  else
+    snprintf(buf, len, "%.2f s", s);
+}
+
+static void write_text(FILE *f, pp_target *const *targets,
+                       const pp_result *results, size_t n) {
+  size_t wname = 6;
+  for (size_t i = 0; i < n; i++) {
+    size_t l = strlen(pp_target_name(targets[i]));
+    if (l > wname)
+      wname = l;
+  }
+  if (wname > 48)
+    wname = 48;
+  fprintf(f, "%-4s  %-*s  %-20s  %9s  %s\n", "", (int)wname, "TARGET", "RESULT",
+          "TIME", "DETAIL");
+  for (size_t i = 0; i < n; i++) {
+    const pp_target *t = targets[i];
+    const pp_result *r = &results[i];
+    char summary[64], time[32];
+    pp_result_summary(r, summary, sizeof(summary));
+    fmt_seconds(time, sizeof(time), r->t_total);
+    fprintf(f, "%-4s  %-*s  %-20s  %9s  ", r->up ? "UP" : "DOWN", (int)wname,
+            pp_target_name(t), summary, time);
+    const char *sepr = "";
+    if (r->address[0]) {
+      fprintf(f, "%s", r->address);
+      sepr = "  ";
+    }
+    if (r->detail[0]) {
+      fprintf(f, "%s%s", sepr, r->detail);
+      sepr = "  ";
+    }
+    if (r->tls_used && r->tls_version[0]) {
+      fprintf(f, "%s%s", sepr, r->tls_version);
+      sepr = "  ";
+    }
+    if (r->cert_seen) {
+      fprintf(f, "%scert %s in %.1f days (%s)", sepr,
+              r->cert_expiry_s < 0 ? "expired" : "expires",
+              (double)r->cert_expiry_s / 86400.0, pp_grade_name(r->cert_grade));
+      sepr = "  ";
+    }
+    if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
+      fprintf(f,
+              "%s%d/%d received, %.0f%% loss, rtt %.2f ms, jitter %.2f ms, "
+              "quality %s",
+              sepr, r->icmp_received, r->icmp_sent, r->loss_pct,
+              r->rtt_avg * 1000, r->jitter * 1000, pp_grade_name(r->quality));
+      sepr = "  ";
+    }
+    if (r->excerpt[0])
+      fprintf(f, "%sserver said: \"%s\"", sepr, r->excerpt);
+    fputc('\n', f);
+  }
+}
+
+void pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
+                       const pp_result *results, size_t n) {
+  switch (fmt) {
+  case PP_FMT_TEXT:
+    write_text(f, targets, results, n);
+    break;
+  case PP_FMT_INFLUX:
+    for (size_t i = 0; i < n; i++)
+      write_influx(f, targets[i], &results[i]);
+    break;
+  case PP_FMT_JSON:
+    for (size_t i = 0; i < n; i++)
+      write_json(f, targets[i], &results[i]);
+    break;
+  }
+  fflush(f);
+}

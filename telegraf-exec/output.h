@@ -1,0 +1,22 @@
+/* Result records out: a table for people, Influx line protocol for
+ * Telegraf, JSON lines for scripts. */
+#ifndef PP_OUTPUT_H
+#define PP_OUTPUT_H
+
+#include "portprobe.h"
+
+#include <stdio.h>
+
+typedef enum { PP_FMT_TEXT, PP_FMT_INFLUX, PP_FMT_JSON } pp_format;
+
+int pp_format_parse(const char *s, pp_format *fmt);
+
+void pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
+                       const pp_result *results, size_t n);
+
+/* Line protocol escaping, exposed for tests. Each writes to f. */
+void pp_influx_tag(FILE *f, const char *s);    /* tag key or value */
+void pp_influx_string(FILE *f, const char *s); /* "string field" */
+void pp_json_string(FILE *f, const char *s);
+
+#endif
