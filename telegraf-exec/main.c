@@ -2,6 +2,7 @@
  * at a terminal or for Telegraf's exec input. */
 #include "config.h"
 #include "output.h"
+#include "round.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -38,6 +39,8 @@ static void usage(FILE *f) {
       "resolv.conf)\n"
       "      --concurrency N  checks in flight at once (default: fits the\n"
       "                       descriptor limit)\n"
+      "      --state-file F   keep target state in F between runs: alerts\n"
+      "                       on confirmed changes (DOWN, UP again, ...)\n"
       "      --list-options   print every target option with its default\n"
       "  -v, --verbose        log each failure to standard error\n"
       "  -h, --help           this text\n"
@@ -80,6 +83,7 @@ int main(int argc, char **argv) {
       {"config", required_argument, NULL, 'c'},
       {"resolver", required_argument, NULL, 'R'},
       {"concurrency", required_argument, NULL, 'C'},
+      {"state-file", required_argument, NULL, 'S'},
       {"list-options", no_argument, NULL, 'L'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
@@ -88,6 +92,7 @@ int main(int argc, char **argv) {
   };
   pp_format fmt = PP_FMT_TEXT;
   const char *config = NULL;
+  const char *state_file = NULL;
   pp_engine_config ecfg = {.log = log_stderr};
   int c;
   /* '+': stop at the first URL; key=value words are ours, not options */
@@ -121,6 +126,9 @@ int main(int argc, char **argv) {
       ecfg.max_concurrent = (size_t)n;
       break;
     }
+    case 'S':
+      state_file = optarg;
+      break;
     case 'L':
       list_options();
       return EXIT_ALL_UP;
@@ -165,17 +173,21 @@ int main(int argc, char **argv) {
     pp_target_list_free(&targets);
     return EXIT_USAGE;
   }
-  pp_result *results = calloc(targets.n, sizeof(*results));
-  int status = EXIT_USAGE;
-  if (results != NULL &&
-      pp_engine_run(engine, targets.items, targets.n, results) == 0) {
-    pp_output_results(stdout, fmt, targets.items, results, targets.n);
-    status = EXIT_ALL_UP;
-    for (size_t i = 0; i < targets.n; i++)
-      if (!results[i].up)
-        status = EXIT_SOME_DOWN;
+  pp_state_table *state = NULL;
+  if (state_file != NULL) {
+    if ((state = pp_state_table_new()) == NULL) {
+      fprintf(stderr, "portprobe: out of memory\n");
+      pp_engine_free(engine);
+      pp_target_list_free(&targets);
+      return EXIT_USAGE;
+    }
+    pp_state_file_load(state, state_file);
   }
-  free(results);
+  int rc = pp_run_round(engine, targets.items, targets.n, fmt, state, stdout);
+  int status = rc < 0 ? EXIT_USAGE : rc ? EXIT_SOME_DOWN : EXIT_ALL_UP;
+  if (state != NULL && rc >= 0)
+    pp_state_file_save(state, state_file);
+  pp_state_table_free(state);
   pp_engine_free(engine);
   pp_target_list_free(&targets);
   return status;
