@@ -13,7 +13,7 @@ void pp_flap_record(pp_flap_history *h, bool up) {
 double pp_flap_percent(const pp_flap_history *h) {
   const int changes = PP_FLAP_WINDOW - 1;
   double sum = 0;
-  /* age k is the change between the outcome k+1 checks ago and the one k
+  /* age k is the change between the state k+1 checks ago and the one k
    * checks ago; x numbers changes from 1 (oldest) to 20 (newest) */
   for (int k = 0; k + 1 < h->n; k++) {
     if (((h->bits >> k) & 1u) == ((h->bits >> (k + 1)) & 1u))

@@ -411,21 +411,18 @@ static void judge_quality(alerts *out, entry *e, const pp_target *t,
   pp_alert_append(a, ")");
 }
 
+/* "expires in 5 days", "expired 2 days ago": whole days, rounded down. */
 static void append_expiry(pp_alert *a, int64_t s) {
-  long long days = (long long)(s / 86400);
-  if (s < 0) {
-    days = (long long)(-s / 86400);
-    if (days == 0)
-      pp_alert_append(a, " certificate expired today");
-    else
-      pp_alert_append(a, " certificate expired %lld day%s ago", days,
-                      days == 1 ? "" : "s");
-  } else if (days == 0) {
-    pp_alert_append(a, " certificate expires in less than a day");
-  } else {
-    pp_alert_append(a, " certificate expires in %lld day%s", days,
-                    days == 1 ? "" : "s");
-  }
+  long long days = (long long)((s < 0 ? -s : s) / 86400);
+  const char *unit = days == 1 ? "day" : "days";
+  if (s < 0 && days == 0)
+    pp_alert_append(a, "expired today");
+  else if (s < 0)
+    pp_alert_append(a, "expired %lld %s ago", days, unit);
+  else if (days == 0)
+    pp_alert_append(a, "expires in less than a day");
+  else
+    pp_alert_append(a, "expires in %lld %s", days, unit);
 }
 
 static void judge_cert(alerts *out, entry *e, const pp_target *t,
@@ -442,8 +439,8 @@ static void judge_cert(alerts *out, entry *e, const pp_target *t,
   if (a == NULL)
     return;
   a->grade = g;
-  if (g == PP_GRADE_GOOD)
-    pp_alert_append(a, " certificate good again:");
+  pp_alert_append(a, g == PP_GRADE_GOOD ? " certificate good again, "
+                                        : " certificate ");
   append_expiry(a, r->cert_expiry_s);
 }
 
@@ -459,11 +456,15 @@ size_t pp_state_update(pp_state_table *st, const pp_target *t,
   double outage_s;
   bool changed = confirm(e, t, r, &outage_s);
 
-  /* every outcome counts for flapping, confirmed or not: a service failing
-   * every other check is never confirmed DOWN, and is flapping */
-  pp_flap_record(&e->hist, r->up);
+  /* Each check records the confirmed state, as Nagios records hard states
+   * (and soft recoveries): a blip that down_after absorbs is no change. */
+  bool known = e->state != PP_TSTATE_UNKNOWN;
+  if (known)
+    pp_flap_record(&e->hist, e->state == PP_TSTATE_UP);
   double pct = pp_flap_percent(&e->hist);
-  if (!e->flapping && pct >= t->opts.flap_high) {
+  if (!known) {
+    /* nothing is confirmed, so nothing to tell */
+  } else if (!e->flapping && pct >= t->opts.flap_high) {
     e->flapping = true;
     flap_alert(&al, e, t, r, diagnosis, pct);
   } else if (e->flapping && pct < t->opts.flap_low) {
@@ -822,6 +823,16 @@ out:
   return why;
 }
 
+/* The writer puts out printable ASCII lines only. */
+static bool plain_text(const char *buf, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)buf[i];
+    if ((c < 0x20 && c != '\n') || c >= 0x7f)
+      return false;
+  }
+  return true;
+}
+
 static int load_fail(pp_state_table *st, char *err, size_t errlen,
                      const char *path, long line, const char *why) {
   table_clear(st);
@@ -857,8 +868,11 @@ int pp_state_load(pp_state_table *st, const char *path, char *err,
     why = "larger than 64 MiB, not a state file";
   else if (len == 0)
     why = "empty (a truncated write?)";
-  else if (memchr(buf, 0, len) != NULL)
-    why = "binary data, not a state file";
+  else if (len < sizeof(STATE_MAGIC) ||
+           memcmp(buf, STATE_MAGIC " ", sizeof(STATE_MAGIC)) != 0)
+    why = "not a portprobe state file";
+  else if (!plain_text(buf, len))
+    why = "damaged: bytes that are not text";
   if (why) {
     free(buf);
     return load_fail(st, err, errlen, path, 0, why);
