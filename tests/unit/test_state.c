@@ -508,6 +508,19 @@ START_TEST(blips_absorbed_by_down_after_are_not_flapping) {
 }
 END_TEST
 
+START_TEST(unconfirmed_checks_at_start_are_no_state_change) {
+  pp_state_table *st = table();
+  pp_target *t = target("smtp://mail.example.com", NULL); /* down_after 2 */
+  feed(st, t, PP_R_REFUSED, 0); /* unknown: nothing to record */
+  feed(st, t, PP_R_OK, 60);     /* UP */
+  pp_state_info info;
+  pp_state_get(st, t, &info);
+  ck_assert_double_eq_tol(info.flap_pct, 0, 1e-9);
+  pp_target_free(t);
+  pp_state_table_free(st);
+}
+END_TEST
+
 START_TEST(confirmed_changes_make_flapping_whatever_down_after) {
   pp_state_table *st = table();
   pp_target *t = target("smtp://mail.example.com", NULL); /* down_after 2 */
@@ -1111,6 +1124,7 @@ int main(void) {
   tcase_add_test(tc, flapping_stops_below_flap_low_with_one_alert);
   tcase_add_test(tc, flapping_that_ends_down_is_a_failure);
   tcase_add_test(tc, blips_absorbed_by_down_after_are_not_flapping);
+  tcase_add_test(tc, unconfirmed_checks_at_start_are_no_state_change);
   tcase_add_test(tc, confirmed_changes_make_flapping_whatever_down_after);
   tcase_add_test(tc, flap_thresholds_are_options);
   suite_add_tcase(s, tc);
