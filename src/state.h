@@ -26,7 +26,8 @@ void pp_state_table_free(pp_state_table *st);
  * causes to out (at most max_out; PP_STATE_MAX_ALERTS is enough). diagnosis
  * is the host-level words for a DOWN alert, or NULL. A target is found by
  * its name and URL, so reordering a config keeps its state. Returns the
- * number of alerts written, 0 in a steady state. */
+ * number of alerts written: 0 in a steady state (and when a new target's
+ * state cannot be allocated). */
 size_t pp_state_update(pp_state_table *st, const pp_target *t,
                        const pp_result *r, const char *diagnosis, pp_alert *out,
                        size_t max_out);
