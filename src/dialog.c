@@ -813,7 +813,7 @@ static step_rc starttls_begin(dlg *d, const pp_dstep *s) {
   pp_check_phase(d->c, PP_PHASE_STARTTLS);
   if (d->preauth) {
     if (!require) {
-      note(d, "PREAUTH greeting: no %s possible, plain text", s->what);
+      note(d, "no %s after PREAUTH: plain text", s->what);
       return STEP_SKIP;
     }
     fail_with(d, d->last, d->lastlen, PP_R_STARTTLS_UNAVAILABLE,

@@ -10,7 +10,7 @@ import ssl
 import pytest
 
 from dialog_support import (certs, probe, read_line, registry, scripted,  # noqa: F401
-                            server_context, server_dir, shared_dir)
+                            server_context, server_dir, shared_dir, text_line)
 from fixtures import certs as certs_mod
 from fixtures import hostile, smtp
 
@@ -178,3 +178,10 @@ def test_leaf_expiry_matches_the_certificate_on_disk(portprobe, registry, certs,
     r, _ = probe(portprobe, url(server), f"ca_file={certs.ca.cert}")
     left = certs_mod.read_not_after(leaf.cert) - datetime.datetime.now(datetime.timezone.utc)
     assert abs(r["cert_expiry"] - left.total_seconds()) < 120
+
+
+def test_text_format_says_how_long_ago_a_certificate_expired(portprobe, tls_server, certs):
+    line = text_line(portprobe, url(tls_server(certs.expired)), f"ca_file={certs.ca.cert}")
+    assert line.startswith("DOWN") and "tls_verify_failed" in line
+    assert "certificate has expired" in line
+    assert "TLSv1.3" in line and "cert expired 1.0 days ago (critical)" in line
