@@ -476,6 +476,11 @@ static void do_read(dlg *d) {
   unsigned gen = d->gen;
   for (;;) {
     size_t n = 0;
+    if (d->rlen == d->rcap) { /* try_parse judges a full buffer: never here */
+      fail_with(d, d->rbuf, d->rlen, PP_R_PROTOCOL_ERROR,
+                "reply longer than %zu bytes (max_reply)", d->rcap);
+      return;
+    }
     switch (io_read(d, d->rbuf + d->rlen, d->rcap - d->rlen, &n)) {
     case PP_TLS_DONE:
       if (!d->got_byte) {

@@ -199,6 +199,22 @@ def test_smtp_password_is_never_sent_without_tls(portprobe, registry, tmp_path,
     assert r["result"] == "ok"
 
 
+def test_smtp_login_where_no_auth_is_offered_is_auth_failed(portprobe, postfix, certs,
+                                                            password_file):
+    r, proc = probe(portprobe, f"submission://127.0.0.1:{postfix.smtp_port}", ca(certs),
+                    "username=test", f"password_file={password_file}", verbose=True)
+    assert r["result"] == "auth_failed" and r["phase"] == "auth"
+    assert r["detail"] == "server offers no AUTH"
+    assert PASSWORD not in proc.stdout + proc.stderr
+
+
+def test_unreadable_password_file_is_a_local_error(portprobe, auth_sink, certs, tmp_path):
+    r, _ = probe(portprobe, f"submission://127.0.0.1:{auth_sink.port}", ca(certs),
+                 "username=test", f"password_file={tmp_path}/none")
+    assert r["result"] == "socket_error" and r["phase"] == "auth"
+    assert r["detail"] == f"password_file {tmp_path}/none: No such file or directory"
+
+
 # --- IMAP and POP3: Dovecot ---
 
 def test_imap_starttls_and_capability(portprobe, dove, certs):
