@@ -13,7 +13,9 @@ import pytest
 from dialog_support import (PASSWORD, certs, elapsed, password_file, probe,  # noqa: F401
                             read_line, registry, scripted, server_dir, shared_dir, text_line,
                             wrong_password_file)
-from fixtures import dovecot, hostile, smtp
+dovecot = pytest.importorskip("fixtures.dovecot")
+hostile = pytest.importorskip("fixtures.hostile")
+smtp = pytest.importorskip("fixtures.smtp")
 
 
 @pytest.fixture(scope="module")
