@@ -212,6 +212,8 @@ static void excerpt_from(dlg *d, const char *data, size_t len) {
 }
 
 static void trace(dlg *d, const char *who, const char *data, size_t len) {
+  if (d->c->engine->log == NULL)
+    return;
   pp_result tmp;
   char buf[EXCERPT_SCAN];
   size_t n = len < sizeof(buf) ? len : sizeof(buf);
