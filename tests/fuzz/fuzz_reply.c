@@ -10,8 +10,8 @@
 #include <string.h>
 
 static const pp_frame frames[] = {
-    PP_FRAME_LINE,         PP_FRAME_SMTP,          PP_FRAME_FTP,
-    PP_FRAME_POP3,         PP_FRAME_POP3_MULTI,    PP_FRAME_IMAP_GREETING,
+    PP_FRAME_LINE,        PP_FRAME_SMTP,       PP_FRAME_FTP,
+    PP_FRAME_POP3,        PP_FRAME_POP3_MULTI, PP_FRAME_IMAP_GREETING,
     PP_FRAME_IMAP_TAGGED,
 };
 
