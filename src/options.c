@@ -92,6 +92,10 @@ const pp_option pp_options[] = {
     {"auth_mechanism", PP_OPT_ENUM, "auto", 0, 0, auth_choices,
      OFF(auth_mechanism), PP_APPLY_DIALOG,
      "SMTP AUTH mechanism: auto, plain or login."},
+    {"auth_plaintext", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(auth_plaintext),
+     PP_APPLY_DIALOG,
+     "Send the password even when the connection has no TLS (a test "
+     "server on a trusted network)."},
     {"max_reply", PP_OPT_SIZE, "16384", 64, 1048576, NULL, OFF(max_reply),
      PP_APPLY_DIALOG, "Bytes a reply may have before it is a protocol error."},
 

@@ -106,6 +106,7 @@ typedef struct pp_opts {
   char *username;
   char *password_file;
   int auth_mechanism;
+  bool auth_plaintext;
   int64_t max_reply; /* bytes */
 
   /* HTTP */

@@ -282,9 +282,13 @@ static void write_text(FILE *f, pp_target *const *targets,
       sepr = "  ";
     }
     if (r->cert_seen) {
-      fprintf(f, "%scert %s in %.1f days (%s)", sepr,
-              r->cert_expiry_s < 0 ? "expired" : "expires",
-              (double)r->cert_expiry_s / 86400.0, pp_grade_name(r->cert_grade));
+      double days = (double)r->cert_expiry_s / 86400.0;
+      if (r->cert_expiry_s < 0)
+        fprintf(f, "%scert expired %.1f days ago (%s)", sepr, -days,
+                pp_grade_name(r->cert_grade));
+      else
+        fprintf(f, "%scert expires in %.1f days (%s)", sepr, days,
+                pp_grade_name(r->cert_grade));
       sepr = "  ";
     }
     if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {

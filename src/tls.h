@@ -1,0 +1,66 @@
+/* The TLS layer: non-blocking OpenSSL over a check's connected descriptor,
+ * for implicit TLS and STARTTLS alike. The caller's event loop drives it:
+ * each call says whether it needs the descriptor readable or writable.
+ * Verification never aborts the handshake: it is judged afterwards, so the
+ * TLS facts (version, certificate expiry) are known even when it fails. */
+#ifndef PP_TLS_H
+#define PP_TLS_H
+
+#include "result.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* SSL_CTX objects of one engine, one per ca_file (the system's store for
+ * NULL), reloaded when the file changes. Owned by the engine's user. */
+typedef struct pp_tls_ctxs pp_tls_ctxs;
+pp_tls_ctxs *pp_tls_ctxs_new(void);
+void pp_tls_ctxs_free(pp_tls_ctxs *ctxs);
+
+typedef struct pp_tls pp_tls;
+
+typedef enum {
+  PP_TLS_DONE,       /* the call did its work */
+  PP_TLS_WANT_READ,  /* retry once the descriptor is readable */
+  PP_TLS_WANT_WRITE, /* retry once the descriptor is writable */
+  PP_TLS_EOF,        /* the peer closed the connection */
+  PP_TLS_FAILED,     /* see pp_tls_why() and pp_tls_errno() */
+} pp_tls_rc;
+
+typedef struct {
+  const char *ca_file; /* NULL: the system's trusted CAs */
+  const char *host;    /* the target's host: name or IP literal */
+  bool host_is_ip;
+  const char *sni; /* name to send and verify instead of host; NULL */
+} pp_tls_peer;
+
+/* A client session over fd (which stays the caller's). NULL with a reason
+ * in why when the CA file cannot be loaded or memory runs out. */
+pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
+                   char *why, size_t whylen);
+/* Ends the session: sends close_notify if it can without waiting, frees. */
+void pp_tls_free(pp_tls *t);
+
+pp_tls_rc pp_tls_handshake(pp_tls *t);
+/* *n receives the bytes read or written when the result is PP_TLS_DONE. */
+pp_tls_rc pp_tls_read(pp_tls *t, char *buf, size_t len, size_t *n);
+pp_tls_rc pp_tls_write(pp_tls *t, const char *buf, size_t len, size_t *n);
+/* Whether decrypted bytes wait inside the session (no event will say so). */
+bool pp_tls_pending(const pp_tls *t);
+
+/* Why the last call failed, in OpenSSL's words ("wrong version number",
+ * "connection reset by peer", "server closed the connection"). */
+const char *pp_tls_why(const pp_tls *t);
+/* The errno behind a failure of the socket under TLS, 0 otherwise. */
+int pp_tls_errno(const pp_tls *t);
+
+/* After a handshake: records tls_used, tls_version and the leaf
+ * certificate's expiry and grade into r. Returns true when the chain and
+ * name verify; false with OpenSSL's reason in why otherwise. */
+bool pp_tls_facts(pp_tls *t, pp_result *r, int warn_days, int crit_days,
+                  char *why, size_t whylen);
+
+/* The grade of a certificate that expires in expiry_s seconds. */
+pp_grade pp_tls_cert_grade(long long expiry_s, int warn_days, int crit_days);
+
+#endif
