@@ -361,6 +361,17 @@ static void finish_transfer(http_check *hc, CURLcode rc) {
     long os_errno = 0;
     curl_easy_getinfo(hc->easy, CURLINFO_OS_ERRNO, &os_errno);
     pp_result_code code = pp_http_error_class(rc, (int)os_errno);
+    if (code == PP_R_DNS_FAILED) /* libcurl resolved a redirect's host */
+      pp_check_phase(c, PP_PHASE_DNS);
+    if (code == PP_R_TOO_MANY_REDIRECTS) {
+      char *last = NULL;
+      curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &last);
+      pp_check_finish(
+          c, code, "more than %d redirect%s (max_redirects), last to %.140s",
+          c->target->opts.max_redirects,
+          c->target->opts.max_redirects == 1 ? "" : "s", last ? last : "?");
+      return;
+    }
     if (os_errno != 0 && (rc == CURLE_COULDNT_CONNECT ||
                           rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)) {
       /* a socket's failure: in the words the TCP check uses */

@@ -205,32 +205,37 @@ pp_result_code pp_http_judge(const pp_target *t, const pp_http_target *ht,
     return PP_R_HTTP_STATUS;
   }
   size_t at = 0;
+  char why[120];
   if (ht->keyword) {
     int rc = search(ht, ht->keyword, resp, &at);
-    if (rc != 1) {
-      char why[120] = "";
-      if (rc < 0)
-        search_error(rc, why, sizeof(why));
+    if (rc == 0)
       snprintf(res->detail, sizeof(res->detail),
-               rc == 0 ? "no match for \"%.80s\" in %zu bytes of body%s"
-                       : "search for \"%.80s\" in %zu bytes gave up%s: %s",
-               o->keyword.pattern, resp->body_len, capped_note(resp), why);
+               "no match for \"%.80s\" in %zu bytes of body%s",
+               o->keyword.pattern, resp->body_len, capped_note(resp));
+    if (rc < 0) {
+      search_error(rc, why, sizeof(why));
+      snprintf(res->detail, sizeof(res->detail),
+               "search for \"%.60s\" gave up after %zu bytes: %.60s",
+               o->keyword.pattern, resp->body_len, why);
+    }
+    if (rc != 1) {
       excerpt(res, NULL, resp, 0);
       return PP_R_KEYWORD_MISSING;
     }
   }
   if (ht->keyword_absent) {
     int rc = search(ht, ht->keyword_absent, resp, &at);
-    if (rc != 0) {
-      char why[120] = "";
-      if (rc < 0)
-        search_error(rc, why, sizeof(why));
+    if (rc == 1)
+      snprintf(res->detail, sizeof(res->detail), "\"%.80s\" found at byte %zu",
+               o->keyword_absent.pattern, at);
+    if (rc < 0) {
+      /* absence not shown is not absence */
+      search_error(rc, why, sizeof(why));
       snprintf(res->detail, sizeof(res->detail),
-               rc == 1 ? "\"%.80s\" found at byte %zu%s%s"
-                       : "\"%.80s\" could not be ruled out (%zu bytes "
-                         "searched%s): %s",
-               o->keyword_absent.pattern, rc == 1 ? at : resp->body_len,
-               rc == 1 ? "" : capped_note(resp), why);
+               "search for \"%.60s\" gave up after %zu bytes: %.60s",
+               o->keyword_absent.pattern, resp->body_len, why);
+    }
+    if (rc != 0) {
       excerpt(res, NULL, resp, rc == 1 && at > 40 ? at - 40 : 0);
       return PP_R_KEYWORD_PRESENT;
     }

@@ -146,7 +146,7 @@ START_TEST(keyword_missing_names_the_pattern_and_shows_the_page) {
   ck_assert_int_eq(
       judge(&res, &resp, target("http://a.test/", "keyword=sold out", NULL)),
       PP_R_KEYWORD_MISSING);
-  ck_assert_str_eq(res.detail, "no match for \"sold out\" in 83 bytes of body");
+  ck_assert_str_eq(res.detail, "no match for \"sold out\" in 85 bytes of body");
   ck_assert_str_eq(res.excerpt, PAGE);
 }
 END_TEST
@@ -160,7 +160,7 @@ START_TEST(keyword_missing_in_a_capped_body_says_so) {
       PP_R_KEYWORD_MISSING);
   ck_assert_str_eq(
       res.detail,
-      "no match for \"footer\" in 83 bytes of body (max_body reached)");
+      "no match for \"footer\" in 85 bytes of body (max_body reached)");
 }
 END_TEST
 
@@ -179,6 +179,26 @@ START_TEST(keyword_absent_found_is_keyword_present_with_where) {
   ck_assert_str_eq(res.detail, "\"Fatal error\" found at byte 201");
   ck_assert_ptr_nonnull(strstr(res.excerpt, "Fatal error: database gone"));
   ck_assert(strncmp(res.excerpt, "...", 3) == 0);
+}
+END_TEST
+
+START_TEST(runaway_keyword_search_gives_up_and_fails) {
+  pp_result res;
+  char body[80];
+  memset(body, 'a', 60);
+  strcpy(body + 60, "b");
+  pp_http_response resp = page(200);
+  resp.body = body;
+  resp.body_len = strlen(body);
+  ck_assert_int_eq(
+      judge(&res, &resp, target("http://a.test/", "keyword=^(a|aa)+$", NULL)),
+      PP_R_KEYWORD_MISSING);
+  ck_assert_str_eq(res.detail, "search for \"^(a|aa)+$\" gave up after 61 "
+                               "bytes: match limit exceeded");
+  ck_assert_int_eq(
+      judge(&res, &resp,
+            target("http://a.test/", "keyword_absent=^(a|aa)+$", NULL)),
+      PP_R_KEYWORD_PRESENT);
 }
 END_TEST
 
@@ -296,6 +316,19 @@ START_TEST(sni_is_ignored_without_tls) {
 }
 END_TEST
 
+START_TEST(keywords_with_head_are_a_configuration_error) {
+  char err[400];
+  pp_target *t = pp_target_new("http://a.test/", err, sizeof(err));
+  ck_assert_int_eq(pp_target_set(t, "method", "HEAD", err, sizeof(err)), 0);
+  ck_assert_int_eq(pp_target_set(t, "keyword", "ok", err, sizeof(err)), 0);
+  ck_assert_int_eq(pp_target_finalize(t, err, sizeof(err)), -1);
+  ck_assert_str_eq(err, "target \"http://a.test/\": keyword and "
+                        "keyword_absent need method GET (a HEAD response has "
+                        "no body)");
+  pp_target_free(t);
+}
+END_TEST
+
 /* --- failures and grades --- */
 
 START_TEST(connect_failures_take_the_class_of_their_errno) {
@@ -365,6 +398,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, keyword_missing_in_a_capped_body_says_so);
   tcase_add_test(tc, keyword_absent_found_is_keyword_present_with_where);
   tcase_add_test(tc, keyword_absent_not_found_is_ok);
+  tcase_add_test(tc, runaway_keyword_search_gives_up_and_fails);
   tcase_add_test(tc, status_is_judged_before_keywords);
   tcase_add_test(tc, binary_body_is_sanitised_in_the_excerpt);
   tcase_add_test(tc, long_body_excerpt_is_cut_and_marked);
@@ -376,6 +410,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, sni_names_the_url_and_the_host_header_keeps_the_target);
   tcase_add_test(tc, sni_keeps_a_host_header_the_user_set);
   tcase_add_test(tc, sni_is_ignored_without_tls);
+  tcase_add_test(tc, keywords_with_head_are_a_configuration_error);
   suite_add_tcase(s, tc);
   tc = tcase_create("classes");
   tcase_add_test(tc, connect_failures_take_the_class_of_their_errno);
