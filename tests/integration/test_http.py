@@ -8,6 +8,8 @@ Each test runs the portprobe command as a user would and reads its JSON lines.
 
 import asyncio
 import json
+import os
+import subprocess
 import threading
 import time
 
@@ -101,17 +103,36 @@ def slow_server():
     server.stop()
 
 
-def probe(portprobe, *words, timeout=60):
-    """Run one round; the JSON record of each target, in order, and the exit status."""
-    done = portprobe("--format", "json", *words, timeout=timeout)
+@pytest.fixture(scope="module")
+def lab():
+    """A network namespace whose loopback drops TCP port 9 (a filtered port) and answers
+    port 11 with ICMP host-unreachable."""
+    ns = f"pp-http-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], check=True, text=True,
+                       input="table inet pphttp {\n chain input {\n"
+                             "  type filter hook input priority 0;\n"
+                             "  tcp dport 9 drop\n"
+                             "  tcp dport 11 reject with icmp type host-unreachable\n"
+                             " }\n}\n")
+        yield ns
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def probe(portprobe, *words, timeout=60, netns=None):
+    """Run one round; the JSON record of each target, in order."""
+    done = portprobe("--format", "json", *words, timeout=timeout, netns=netns)
     assert done.returncode in (0, 1), done.stderr
     out = done.stdout if isinstance(done.stdout, str) else done.stdout.decode()
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def check(portprobe, url, *options, timeout=60):
+def check(portprobe, url, *options, timeout=60, netns=None):
     """The JSON record of one target."""
-    records = probe(portprobe, url, *options, timeout=timeout)
+    records = probe(portprobe, url, *options, timeout=timeout, netns=netns)
     assert len(records) == 1, records
     return records[0]
 
@@ -257,6 +278,24 @@ def test_refused_port(portprobe):
     r = check(portprobe, f"http://127.0.0.1:{port}/")
     assert r["result"] == "refused" and r["phase"] == "connect"
     assert r["detail"] == "Connection refused"
+
+
+def test_filtered_port_times_out_in_the_connect_phase(portprobe, lab):
+    r = check(portprobe, "http://127.0.0.1:9/", "timeout=1s", netns=lab)
+    assert r["result"] == "timeout" and r["phase"] == "connect"
+    assert 0.9 <= r["response_time"] < 1.5
+
+
+def test_connect_timeout_bounds_the_connect_phase(portprobe, lab):
+    r = check(portprobe, "http://127.0.0.1:9/", "timeout=5s", "connect_timeout=300ms",
+              netns=lab)
+    assert r["result"] == "timeout" and r["phase"] == "connect"
+    assert 0.25 <= r["response_time"] < 0.8
+
+
+def test_unreachable_is_named(portprobe, lab):
+    r = check(portprobe, "http://127.0.0.1:11/", "timeout=3s", netns=lab)
+    assert r["result"] == "unreachable" and r["phase"] == "connect"
 
 
 def test_host_name_is_resolved_by_portprobe(portprobe, web):
