@@ -1,12 +1,557 @@
-/* http checks: not built yet; the target parses and reports unsupported. */
+/* http and https checks: libcurl's multi interface driven by the engine's own
+ * event loop (its socket and timer callbacks), so thousands of HTTP checks
+ * share a round with every other kind. The core resolves the name (c-ares)
+ * and libcurl is told to connect to that address; http.c judges responses. */
 #include "check.h"
+#include "http.h"
+
+#include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes of body kept when no keyword needs the whole of it: the excerpt. */
+#define BODY_HEAD 512
+#define BODY_CHUNK 16384
+
+typedef struct {
+  pp_engine *engine;
+  CURLM *multi;
+  pp_timer timer; /* libcurl's one timeout */
+} http_engine;
+
+typedef struct {
+  pp_check *c;
+  http_engine *he;
+  const pp_http_target *ht;
+  CURL *easy;
+  bool added; /* to the multi handle */
+  struct curl_slist *connect_to;
+  char errbuf[CURL_ERROR_SIZE];
+  char status_line[128];
+  char *body;
+  size_t body_len, body_cap;
+  size_t body_read; /* bytes read, at most max_body */
+  bool keep_body;   /* keywords search the whole (capped) body */
+  bool body_capped; /* max_body reached: reading stopped there */
+  bool oom;
+  bool cert_recorded;   /* for the current connection */
+  double own_connect_s; /* TCP connect as seen here; -1: not yet */
+} http_check;
+
+/* --- once per process: libcurl, and where an SSL_CTX keeps its check --- */
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+static int ctx_index = -1;
+
+static void global_init(void) {
+  global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* --- the loop drives libcurl --- */
+
+static void finish_transfer(http_check *hc, CURLcode rc);
+
+/* Ends the transfers libcurl reports done. Runs only after
+ * curl_multi_socket_action has returned: ending a check removes its easy
+ * handle, which libcurl forbids inside its own callbacks. */
+static void drain(http_engine *he) {
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(he->multi, &left)) != NULL) {
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    http_check *hc = NULL;
+    CURLcode rc = m->data.result;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&hc);
+    if (hc != NULL)
+      finish_transfer(hc, rc);
+  }
+}
+
+static void on_io(pp_loop *loop, int fd, unsigned events, void *ud) {
+  (void)loop;
+  http_engine *he = ud;
+  int flags = ((events & PP_EV_READ) ? CURL_CSELECT_IN : 0) |
+              ((events & PP_EV_WRITE) ? CURL_CSELECT_OUT : 0) |
+              ((events & PP_EV_ERROR) ? CURL_CSELECT_ERR : 0);
+  int running;
+  curl_multi_socket_action(he->multi, fd, flags, &running);
+  drain(he);
+}
+
+static void on_timer(pp_loop *loop, pp_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  http_engine *he = ud;
+  int running;
+  curl_multi_socket_action(he->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  drain(he);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
+                          void *socketp) {
+  (void)easy;
+  (void)socketp;
+  http_engine *he = ud;
+  if (what == CURL_POLL_REMOVE) {
+    pp_loop_unwatch(he->engine->loop, fd);
+    return 0;
+  }
+  unsigned ev = ((what & CURL_POLL_IN) ? PP_EV_READ : 0u) |
+                ((what & CURL_POLL_OUT) ? PP_EV_WRITE : 0u);
+  if (pp_loop_watch(he->engine->loop, fd, ev, on_io, he) != 0)
+    pp_log(he->engine, PP_LOG_ERR, "http: cannot watch descriptor %d", fd);
+  return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *ud) {
+  (void)multi;
+  http_engine *he = ud;
+  if (timeout_ms < 0)
+    pp_timer_stop(he->engine->loop, &he->timer);
+  else
+    pp_timer_start(he->engine->loop, &he->timer, (uint64_t)timeout_ms * 1000u);
+  return 0;
+}
+
+static http_engine *engine_state(pp_engine *e) {
+  http_engine *he = e->kind_state[PP_KIND_HTTP];
+  if (he != NULL)
+    return he;
+  pthread_once(&global_once, global_init);
+  if (global_rc != CURLE_OK) {
+    pp_log(e, PP_LOG_ERR, "http: libcurl: %s", curl_easy_strerror(global_rc));
+    return NULL;
+  }
+  if ((he = calloc(1, sizeof(*he))) == NULL)
+    return NULL;
+  if ((he->multi = curl_multi_init()) == NULL) {
+    free(he);
+    return NULL;
+  }
+  he->engine = e;
+  pp_timer_init(&he->timer, on_timer, he);
+  curl_multi_setopt(he->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+  curl_multi_setopt(he->multi, CURLMOPT_SOCKETDATA, he);
+  curl_multi_setopt(he->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+  curl_multi_setopt(he->multi, CURLMOPT_TIMERDATA, he);
+  /* each check measures its own connection */
+  curl_multi_setopt(he->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+  e->kind_state[PP_KIND_HTTP] = he;
+  return he;
+}
+
+static void http_engine_free(pp_engine *e) {
+  http_engine *he = e->kind_state[PP_KIND_HTTP];
+  if (he == NULL)
+    return;
+  curl_multi_cleanup(he->multi);
+  pp_timer_stop(e->loop, &he->timer);
+  free(he);
+  e->kind_state[PP_KIND_HTTP] = NULL;
+}
+
+/* --- TLS facts: read where libcurl's OpenSSL verifies the peer, so that
+ * they are known when verification fails too --- */
+
+static void record_tls(http_check *hc, const SSL *ssl, X509 *cert) {
+  pp_result *r = hc->c->res;
+  const pp_opts *o = &hc->c->target->opts;
+  r->tls_used = true;
+  if (ssl != NULL)
+    snprintf(r->tls_version, sizeof(r->tls_version), "%s",
+             SSL_get_version(ssl));
+  int days, secs;
+  if (cert != NULL &&
+      ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
+    r->cert_seen = true;
+    r->cert_expiry_s = (int64_t)days * 86400 + secs;
+    r->cert_grade = pp_http_cert_grade(r->cert_expiry_s, o->cert_warn_days,
+                                       o->cert_crit_days);
+  }
+}
+
+/* Called by OpenSSL for each certificate of the chain, whatever the verify
+ * mode; returns OpenSSL's own verdict, so verification is unchanged. The
+ * leaf is X509_STORE_CTX_get0_cert at any depth, so a chain that fails
+ * higher up still yields the server's certificate. */
+static int on_verify(int ok, X509_STORE_CTX *x) {
+  SSL *ssl =
+      X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+  http_check *hc =
+      ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index) : NULL;
+  if (hc != NULL && !hc->cert_recorded) {
+    hc->cert_recorded = true;
+    record_tls(hc, ssl, X509_STORE_CTX_get0_cert(x));
+  }
+  return ok;
+}
+
+/* libcurl made a new SSL_CTX for a connection: TCP is up, TLS begins. */
+static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
+  (void)easy;
+  http_check *hc = ud;
+  SSL_CTX *ctx = sslctx;
+  if (ctx_index >= 0) {
+    SSL_CTX_set_ex_data(ctx, ctx_index, hc);
+    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
+  }
+  hc->cert_recorded = false;
+  hc->c->res->tls_used = true;
+  if (hc->c->phase == PP_PHASE_CONNECT)
+    hc->own_connect_s = pp_check_phase_elapsed(hc->c);
+  pp_check_phase(hc->c, PP_PHASE_TLS);
+  return CURLE_OK;
+}
+
+/* --- the transfer's progress sets the phase a timeout reports --- */
+
+static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose) {
+  (void)fd;
+  (void)purpose;
+  http_check *hc = ud;
+  pp_check_phase(hc->c, PP_PHASE_CONNECT); /* each connection of a chain */
+  return CURL_SOCKOPT_OK;
+}
+
+/* Connected (and TLS done): the request goes out, the answer is awaited. */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port) {
+  (void)primary_ip;
+  (void)local_ip;
+  (void)primary_port;
+  (void)local_port;
+  http_check *hc = ud;
+  struct curl_tlssessioninfo *tls = NULL;
+  if (hc->c->target->scheme->tls != PP_TLS_NONE &&
+      curl_easy_getinfo(hc->easy, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK &&
+      tls && tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals) {
+    SSL *ssl = tls->internals;
+    pp_result *r = hc->c->res;
+    r->tls_used = true;
+    snprintf(r->tls_version, sizeof(r->tls_version), "%s",
+             SSL_get_version(ssl));
+  }
+  pp_check_phase(hc->c, PP_PHASE_FIRST_BYTE);
+  return CURL_PREREQFUNC_OK;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud) {
+  http_check *hc = ud;
+  size_t len = size * n;
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    size_t l = len;
+    while (l > 0 && (data[l - 1] == '\r' || data[l - 1] == '\n'))
+      l--;
+    if (l >= sizeof(hc->status_line))
+      l = sizeof(hc->status_line) - 1;
+    memcpy(hc->status_line, data, l);
+    hc->status_line[l] = 0;
+    if (hc->c->phase != PP_PHASE_BODY)
+      pp_check_phase(hc->c, PP_PHASE_BODY);
+  }
+  return len;
+}
+
+static bool body_room(http_check *hc, size_t want) {
+  if (hc->body_len + want <= hc->body_cap)
+    return true;
+  size_t max = (size_t)hc->c->target->opts.max_body;
+  size_t cap = hc->body_cap ? hc->body_cap : BODY_CHUNK;
+  while (cap < hc->body_len + want)
+    cap *= 2;
+  if (cap > max)
+    cap = max;
+  char *b = realloc(hc->body, cap);
+  if (b == NULL)
+    return false;
+  hc->body = b;
+  hc->body_cap = cap;
+  return true;
+}
+
+/* Keeps what the keywords and the excerpt need; past max_body, stops the
+ * transfer (libcurl's write error, which finish_transfer knows is ours). */
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
+  http_check *hc = ud;
+  size_t len = size * n;
+  size_t max = (size_t)hc->c->target->opts.max_body;
+  size_t take = len < max - hc->body_read ? len : max - hc->body_read;
+  size_t keep = take;
+  if (!hc->keep_body)
+    keep = hc->body_len < BODY_HEAD
+               ? (take < BODY_HEAD - hc->body_len ? take
+                                                  : BODY_HEAD - hc->body_len)
+               : 0;
+  if (keep > 0) {
+    if (!body_room(hc, keep)) {
+      hc->oom = true;
+      return 0;
+    }
+    memcpy(hc->body + hc->body_len, data, keep);
+    hc->body_len += keep;
+  }
+  hc->body_read += take;
+  if (take < len) {
+    hc->body_capped = true;
+    return 0;
+  }
+  return len;
+}
+
+/* --- one check --- */
+
+static void collect_timings(http_check *hc) {
+  pp_result *r = hc->c->res;
+  curl_off_t nl = 0, conn = 0, app = 0, pre = 0, first = 0;
+  curl_easy_getinfo(hc->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
+  curl_easy_getinfo(hc->easy, CURLINFO_CONNECT_TIME_T, &conn);
+  curl_easy_getinfo(hc->easy, CURLINFO_APPCONNECT_TIME_T, &app);
+  curl_easy_getinfo(hc->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  curl_easy_getinfo(hc->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  /* libcurl counts from the start of its transfer; ours began with DNS,
+   * which libcurl did not do (it was given an address) */
+  if (conn > 0)
+    r->t_connect = (double)(conn - nl) / 1e6;
+  else if (hc->own_connect_s >= 0)
+    r->t_connect = hc->own_connect_s; /* libcurl keeps none when TLS failed */
+  if (app > 0)
+    r->t_tls = (double)(app - conn) / 1e6;
+  if (first > 0 && pre > 0)
+    r->t_first_byte = (double)(first - pre) / 1e6;
+  long status = 0, redirects = 0;
+  curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+  if (r->http_status == 0)
+    r->http_status = (int)status;
+  r->http_redirects = (int)redirects;
+}
+
+static void http_cleanup(pp_check *c) {
+  http_check *hc = c->priv;
+  if (hc == NULL)
+    return;
+  if (hc->easy != NULL) {
+    collect_timings(hc);
+    if (hc->added)
+      curl_multi_remove_handle(hc->he->multi, hc->easy);
+    curl_easy_cleanup(hc->easy);
+  }
+  curl_slist_free_all(hc->connect_to);
+  free(hc->body);
+  free(hc);
+  c->priv = NULL;
+}
+
+static void finish_transfer(http_check *hc, CURLcode rc) {
+  pp_check *c = hc->c;
+  if (hc->oom) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory keeping the body");
+    return;
+  }
+  if (rc == CURLE_WRITE_ERROR && hc->body_capped)
+    rc = CURLE_OK; /* we stopped reading at max_body */
+  if (rc != CURLE_OK) {
+    long os_errno = 0;
+    curl_easy_getinfo(hc->easy, CURLINFO_OS_ERRNO, &os_errno);
+    pp_result_code code = pp_http_error_class(rc, (int)os_errno);
+    if (code == PP_R_DNS_FAILED) /* libcurl resolved a redirect's host */
+      pp_check_phase(c, PP_PHASE_DNS);
+    if (code == PP_R_TOO_MANY_REDIRECTS) {
+      char *last = NULL;
+      curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &last);
+      pp_check_finish(
+          c, code, "more than %d redirect%s (max_redirects), last to %.140s",
+          c->target->opts.max_redirects,
+          c->target->opts.max_redirects == 1 ? "" : "s", last ? last : "?");
+      return;
+    }
+    if (os_errno != 0 && (rc == CURLE_COULDNT_CONNECT ||
+                          rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)) {
+      /* a socket's failure: in the words the TCP check uses */
+      c->res->sys_errno = (int)os_errno;
+      pp_check_finish(c, code, "%s", strerror((int)os_errno));
+      return;
+    }
+    pp_check_finish(c, code, "%s",
+                    hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(rc));
+    return;
+  }
+  long status = 0, redirects = 0;
+  char *final_url = NULL;
+  curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+  curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &final_url);
+  pp_http_response resp = {
+      .status = (int)status,
+      .status_line = hc->status_line,
+      .body = hc->body,
+      .body_len = hc->body_len,
+      .body_capped = hc->body_capped,
+      .redirects = (int)redirects,
+      .final_url = final_url,
+  };
+  pp_result_code code = pp_http_judge(c->target, hc->ht, &resp, c->res);
+  pp_check_finish(c, code, NULL);
+}
+
+static long http_version(int v) {
+  switch (v) {
+  case PP_HTTPV_1_0:
+    return CURL_HTTP_VERSION_1_0;
+  case PP_HTTPV_1_1:
+    return CURL_HTTP_VERSION_1_1;
+  case PP_HTTPV_2:
+    return CURL_HTTP_VERSION_2_0;
+  default:
+    return CURL_HTTP_VERSION_NONE;
+  }
+}
+
+static long ip_resolve(int af) {
+  return af == PP_AF_IPV4   ? CURL_IPRESOLVE_V4
+         : af == PP_AF_IPV6 ? CURL_IPRESOLVE_V6
+                            : CURL_IPRESOLVE_WHATEVER;
+}
+
+static int setup(http_check *hc) {
+  pp_check *c = hc->c;
+  const pp_target *t = c->target;
+  const pp_opts *o = &t->opts;
+  CURL *h = hc->easy;
+  int bad = 0;
+#define SET(opt, val) bad |= curl_easy_setopt(h, opt, val) != CURLE_OK
+  SET(CURLOPT_PRIVATE, hc);
+  SET(CURLOPT_URL, hc->ht->url);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_ERRORBUFFER, hc->errbuf);
+  SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+  SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  SET(CURLOPT_USERAGENT, "portprobe/" PP_VERSION);
+  SET(CURLOPT_PATH_AS_IS, 1L);
+  /* a fresh connection per check, closed after: what is measured is this
+   * check's connect and handshake, not a pooled connection's */
+  SET(CURLOPT_FRESH_CONNECT, 1L);
+  SET(CURLOPT_FORBID_REUSE, 1L);
+  SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, hc);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, hc);
+  SET(CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+  SET(CURLOPT_SOCKOPTDATA, hc);
+  SET(CURLOPT_PREREQFUNCTION, on_prereq);
+  SET(CURLOPT_PREREQDATA, hc);
+  SET(CURLOPT_IPRESOLVE, ip_resolve(o->address_family));
+  SET(CURLOPT_HTTP_VERSION, http_version(o->http_version));
+  SET(CURLOPT_FOLLOWLOCATION, o->follow_redirects ? 1L : 0L);
+  SET(CURLOPT_MAXREDIRS, (long)o->max_redirects);
+  if (o->method == PP_METHOD_HEAD)
+    SET(CURLOPT_NOBODY, 1L);
+  if (hc->ht->headers)
+    SET(CURLOPT_HTTPHEADER, hc->ht->headers);
+  if (o->source_address) {
+    char iface[80];
+    snprintf(iface, sizeof(iface), "host!%s", o->source_address);
+    SET(CURLOPT_INTERFACE, iface);
+  }
+  if (t->scheme->tls != PP_TLS_NONE) {
+    SET(CURLOPT_SSL_VERIFYPEER, o->verify ? 1L : 0L);
+    SET(CURLOPT_SSL_VERIFYHOST, o->verify ? 2L : 0L);
+    if (o->ca_file) {
+      SET(CURLOPT_CAINFO, o->ca_file);
+      SET(CURLOPT_CAPATH, NULL); /* ca_file alone is trusted */
+    }
+    /* not fatal: a libcurl without OpenSSL cannot report TLS facts */
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, hc);
+  }
+  if (hc->ht->url_host) {
+    /* the URL's host:port goes to the address the core resolved; Host
+     * header, SNI and certificate name stay the URL's host */
+    char entry[400];
+    snprintf(entry, sizeof(entry),
+             c->addr.ss_family == AF_INET6 ? "%s:%u:[%s]:%u" : "%s:%u:%s:%u",
+             hc->ht->url_host, (unsigned)t->port, c->res->address,
+             (unsigned)t->port);
+    if ((hc->connect_to = curl_slist_append(NULL, entry)) == NULL)
+      return -1;
+    SET(CURLOPT_CONNECT_TO, hc->connect_to);
+  }
+#undef SET
+  return bad ? -1 : 0;
+}
+
+/* The address is known: hand the transfer to libcurl. */
+static void http_go(pp_check *c) {
+  http_check *hc = c->priv;
+  if ((hc->easy = curl_easy_init()) == NULL) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: cannot make a handle");
+    return;
+  }
+  if (setup(hc) != 0) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR,
+                    "libcurl refused an option%s%s (version %s)",
+                    hc->errbuf[0] ? ": " : "", hc->errbuf,
+                    curl_version_info(CURLVERSION_NOW)->version);
+    return;
+  }
+  pp_check_phase(c, PP_PHASE_CONNECT);
+  CURLMcode mc = curl_multi_add_handle(hc->he->multi, hc->easy);
+  if (mc != CURLM_OK) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: %s",
+                    curl_multi_strerror(mc));
+    return;
+  }
+  hc->added = true;
+}
 
 static void http_start(pp_check *c) {
-  pp_check_finish(c, PP_R_UNSUPPORTED, "%s checks are not implemented yet",
-                  c->target->scheme->name);
+  http_engine *he = engine_state(c->engine);
+  if (he == NULL) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl could not start");
+    return;
+  }
+  /* The compiled request is the module's per-target data (check_data),
+   * made on the target's first round. */
+  pp_target *t = (pp_target *)c->target;
+  if (t->check_data == NULL) {
+    char err[256];
+    if ((t->check_data = pp_http_target_new(t, err, sizeof(err))) == NULL) {
+      pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", err);
+      return;
+    }
+    t->check_data_free = pp_http_target_free;
+  }
+  http_check *hc = calloc(1, sizeof(*hc));
+  if (hc == NULL) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
+    return;
+  }
+  hc->c = c;
+  hc->he = he;
+  hc->ht = t->check_data;
+  hc->keep_body = hc->ht->keyword || hc->ht->keyword_absent;
+  hc->own_connect_s = -1;
+  c->priv = hc;
+  pp_check_resolve(c, http_go);
 }
 
 const pp_check_ops pp_http_ops = {
     .name = "http",
     .start = http_start,
+    .cleanup = http_cleanup,
+    .engine_free = http_engine_free,
 };

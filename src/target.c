@@ -314,6 +314,14 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
              "target \"%s\": username and password_file go together", name);
     return -1;
   }
+  if (o->method == PP_METHOD_HEAD &&
+      (o->keyword.pattern || o->keyword_absent.pattern)) {
+    snprintf(err, errlen,
+             "target \"%s\": keyword and keyword_absent need method GET (a "
+             "HEAD response has no body)",
+             name);
+    return -1;
+  }
   if (t->scheme->tls == PP_TLS_STARTTLS) {
     t->starttls = o->starttls == PP_STARTTLS_DEFAULT
                       ? t->scheme->starttls_default

@@ -119,8 +119,10 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
     f_int(w, "cert_expiry", r->cert_expiry_s);
     f_str(w, "cert_grade", pp_grade_name(r->cert_grade));
   }
-  if (t->kind == PP_KIND_HTTP && r->http_status > 0)
+  if (t->kind == PP_KIND_HTTP && r->http_status > 0) {
     f_int(w, "http_status", r->http_status);
+    f_int(w, "http_redirects", r->http_redirects);
+  }
   if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
     f_int(w, "packets_sent", r->icmp_sent);
     f_int(w, "packets_received", r->icmp_received);

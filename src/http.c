@@ -1,0 +1,295 @@
+/* The HTTP check's decisions, kept apart from libcurl's event plumbing so
+ * they can be tested alone: the request a target makes, how a response is
+ * judged, and which result class a libcurl failure is. */
+#include "http.h"
+#include "check.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+/* Bounds the work one keyword search may do on a hostile page. */
+#define MATCH_LIMIT 5000000
+#define DEPTH_LIMIT 100000
+
+/* --- the request --- */
+
+/* host as it goes into a URL or a Host header: IPv6 literals in brackets */
+static int append_host(char *buf, size_t len, const char *host) {
+  return snprintf(buf, len, strchr(host, ':') ? "[%s]" : "%s", host);
+}
+
+static void *compile(const char *pattern, char *err, size_t errlen) {
+  int code;
+  PCRE2_SIZE off;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0,
+                                 &code, &off, NULL);
+  if (re == NULL) {
+    PCRE2_UCHAR msg[120];
+    pcre2_get_error_message(code, msg, sizeof(msg));
+    snprintf(err, errlen, "bad regular expression \"%s\": %s", pattern,
+             (char *)msg);
+  }
+  return re;
+}
+
+static bool has_host_header(const pp_strlist *headers) {
+  for (size_t i = 0; i < headers->n; i++)
+    if (strncasecmp(headers->items[i], "host:", 5) == 0)
+      return true;
+  return false;
+}
+
+pp_http_target *pp_http_target_new(const pp_target *t, char *err,
+                                   size_t errlen) {
+  const pp_opts *o = &t->opts;
+  pp_http_target *ht = calloc(1, sizeof(*ht));
+  if (ht == NULL)
+    goto oom;
+
+  /* With sni the URL names the sni host, so that libcurl sends and verifies
+   * that name; CONNECT_TO still takes the connection to the target's
+   * address and a Host header keeps the request about the target's host. */
+  const char *sni = t->scheme->tls != PP_TLS_NONE ? o->sni : NULL;
+  const char *url_host = sni ? sni : t->host;
+  char host[300];
+  append_host(host, sizeof(host), url_host);
+  size_t ulen = strlen(t->scheme->name) + strlen(host) + strlen(t->path) + 16;
+  if ((ht->url = malloc(ulen)) == NULL)
+    goto oom;
+  snprintf(ht->url, ulen, "%s://%s:%u%s", t->scheme->name, host,
+           (unsigned)t->port, t->path);
+  if ((sni || !t->host_is_ip) && (ht->url_host = strdup(url_host)) == NULL)
+    goto oom;
+
+  for (size_t i = 0; i < o->headers.n; i++) {
+    struct curl_slist *l = curl_slist_append(ht->headers, o->headers.items[i]);
+    if (l == NULL)
+      goto oom;
+    ht->headers = l;
+  }
+  if (sni && !has_host_header(&o->headers)) {
+    char line[320];
+    int n = snprintf(line, sizeof(line), "Host: ");
+    n += append_host(line + n, sizeof(line) - (size_t)n, t->host);
+    if (t->port != t->scheme->default_port)
+      snprintf(line + n, sizeof(line) - (size_t)n, ":%u", (unsigned)t->port);
+    struct curl_slist *l = curl_slist_append(ht->headers, line);
+    if (l == NULL)
+      goto oom;
+    ht->headers = l;
+  }
+
+  if (o->keyword.pattern || o->keyword_absent.pattern) {
+    if ((ht->match_ctx = pcre2_match_context_create(NULL)) == NULL)
+      goto oom;
+    pcre2_set_match_limit(ht->match_ctx, MATCH_LIMIT);
+    pcre2_set_depth_limit(ht->match_ctx, DEPTH_LIMIT);
+  }
+  if (o->keyword.pattern &&
+      (ht->keyword = compile(o->keyword.pattern, err, errlen)) == NULL)
+    goto fail;
+  if (o->keyword_absent.pattern &&
+      (ht->keyword_absent = compile(o->keyword_absent.pattern, err, errlen)) ==
+          NULL)
+    goto fail;
+  return ht;
+
+oom:
+  snprintf(err, errlen, "out of memory");
+fail:
+  pp_http_target_free(ht);
+  return NULL;
+}
+
+void pp_http_target_free(void *p) {
+  pp_http_target *ht = p;
+  if (ht == NULL)
+    return;
+  free(ht->url);
+  free(ht->url_host);
+  curl_slist_free_all(ht->headers);
+  pcre2_code_free(ht->keyword);
+  pcre2_code_free(ht->keyword_absent);
+  pcre2_match_context_free(ht->match_ctx);
+  free(ht);
+}
+
+/* --- judging a response --- */
+
+void pp_http_status_format(const pp_status_set *set, char *buf, size_t len) {
+  size_t o = 0;
+  buf[0] = 0;
+  for (int i = 0; i < set->n && o < len; i++) {
+    int n = set->r[i].lo == set->r[i].hi
+                ? snprintf(buf + o, len - o, "%s%d", i ? "," : "", set->r[i].lo)
+                : snprintf(buf + o, len - o, "%s%d-%d", i ? "," : "",
+                           set->r[i].lo, set->r[i].hi);
+    if (n < 0)
+      break;
+    o += (size_t)n;
+  }
+}
+
+/* Searches the body. Returns 1 (offset in *at), 0 (no match) or a PCRE2
+ * error (negative) when the search gave up. */
+static int search(const pp_http_target *ht, void *re,
+                  const pp_http_response *resp, size_t *at) {
+  pcre2_match_data *md =
+      pcre2_match_data_create_from_pattern((pcre2_code *)re, NULL);
+  if (md == NULL)
+    return PCRE2_ERROR_NOMEMORY;
+  int rc = pcre2_match(re, (PCRE2_SPTR)(resp->body ? resp->body : ""),
+                       resp->body_len, 0, 0, md, ht->match_ctx);
+  if (rc >= 0)
+    *at = pcre2_get_ovector_pointer(md)[0];
+  pcre2_match_data_free(md);
+  if (rc == PCRE2_ERROR_NOMATCH)
+    return 0;
+  return rc >= 0 ? 1 : rc;
+}
+
+static void search_error(int rc, char *buf, size_t len) {
+  PCRE2_UCHAR msg[120];
+  pcre2_get_error_message(rc, msg, sizeof(msg));
+  snprintf(buf, len, "%s", (char *)msg);
+}
+
+/* Excerpt: an optional first line (the status line), then the body from
+ * `from`. The buffer holds more than an excerpt shows, so a longer body is
+ * always marked as cut by pp_result_set_excerpt. */
+static void excerpt(pp_result *res, const char *first_line,
+                    const pp_http_response *resp, size_t from) {
+  char buf[PP_EXCERPT_MAX * 2];
+  size_t o = 0;
+  if (first_line && *first_line) {
+    o = (size_t)snprintf(buf, sizeof(buf) / 2, "%s", first_line);
+    if (o >= sizeof(buf) / 2)
+      o = sizeof(buf) / 2 - 1;
+    buf[o++] = '\n';
+  }
+  if (from > 0) {
+    memcpy(buf + o, "...", 3);
+    o += 3;
+  }
+  size_t n = resp->body_len > from ? resp->body_len - from : 0;
+  if (n > sizeof(buf) - o)
+    n = sizeof(buf) - o;
+  if (n)
+    memcpy(buf + o, resp->body + from, n);
+  pp_result_set_excerpt(res, buf, o + n);
+}
+
+static const char *capped_note(const pp_http_response *resp) {
+  return resp->body_capped ? " (max_body reached)" : "";
+}
+
+pp_result_code pp_http_judge(const pp_target *t, const pp_http_target *ht,
+                             const pp_http_response *resp, pp_result *res) {
+  const pp_opts *o = &t->opts;
+  res->http_status = resp->status;
+  res->http_redirects = resp->redirects;
+
+  if (!pp_status_match(&o->status, resp->status)) {
+    char accepted[128];
+    pp_http_status_format(&o->status, accepted, sizeof(accepted));
+    snprintf(res->detail, sizeof(res->detail), "status %d, accepted %s%s%.120s",
+             resp->status, accepted, resp->redirects ? " at " : "",
+             resp->redirects && resp->final_url ? resp->final_url : "");
+    excerpt(res, resp->status_line, resp, 0);
+    return PP_R_HTTP_STATUS;
+  }
+  size_t at = 0;
+  char why[120];
+  if (ht->keyword) {
+    int rc = search(ht, ht->keyword, resp, &at);
+    if (rc == 0)
+      snprintf(res->detail, sizeof(res->detail),
+               "no match for \"%.80s\" in %zu bytes of body%s",
+               o->keyword.pattern, resp->body_len, capped_note(resp));
+    if (rc < 0) {
+      search_error(rc, why, sizeof(why));
+      snprintf(res->detail, sizeof(res->detail),
+               "search for \"%.60s\" gave up after %zu bytes: %.60s",
+               o->keyword.pattern, resp->body_len, why);
+    }
+    if (rc != 1) {
+      excerpt(res, NULL, resp, 0);
+      return PP_R_KEYWORD_MISSING;
+    }
+  }
+  if (ht->keyword_absent) {
+    int rc = search(ht, ht->keyword_absent, resp, &at);
+    if (rc == 1)
+      snprintf(res->detail, sizeof(res->detail), "\"%.80s\" found at byte %zu",
+               o->keyword_absent.pattern, at);
+    if (rc < 0) {
+      /* absence not shown is not absence */
+      search_error(rc, why, sizeof(why));
+      snprintf(res->detail, sizeof(res->detail),
+               "search for \"%.60s\" gave up after %zu bytes: %.60s",
+               o->keyword_absent.pattern, resp->body_len, why);
+    }
+    if (rc != 0) {
+      excerpt(res, NULL, resp, rc == 1 && at > 40 ? at - 40 : 0);
+      return PP_R_KEYWORD_PRESENT;
+    }
+  }
+  if (resp->redirects > 0 && resp->final_url)
+    snprintf(res->detail, sizeof(res->detail), "%d redirect%s to %.160s",
+             resp->redirects, resp->redirects == 1 ? "" : "s", resp->final_url);
+  return PP_R_OK;
+}
+
+/* --- libcurl's failures --- */
+
+pp_result_code pp_http_error_class(int curl_code, int os_errno) {
+  switch ((CURLcode)curl_code) {
+  case CURLE_OK:
+    return PP_R_OK;
+  case CURLE_COULDNT_RESOLVE_HOST:
+    return PP_R_DNS_FAILED;
+  case CURLE_COULDNT_CONNECT:
+    return pp_result_from_errno(os_errno);
+  case CURLE_OPERATION_TIMEDOUT:
+    return PP_R_TIMEOUT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CERTPROBLEM: /* our side's certificate */
+  case CURLE_SSL_ENGINE_INITFAILED:
+    return PP_R_TLS_HANDSHAKE_FAILED;
+  case CURLE_PEER_FAILED_VERIFICATION: /* also CURLE_SSL_CACERT */
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    return PP_R_TLS_VERIFY_FAILED;
+  case CURLE_TOO_MANY_REDIRECTS:
+    return PP_R_TOO_MANY_REDIRECTS;
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+    return PP_R_CLOSED;
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+    return os_errno ? pp_result_from_errno(os_errno) : PP_R_RESET;
+  case CURLE_SSL_CACERT_BADFILE: /* ca_file unreadable: a local problem */
+  case CURLE_INTERFACE_FAILED:   /* source_address */
+  case CURLE_OUT_OF_MEMORY:
+  case CURLE_FAILED_INIT:
+    return PP_R_SOCKET_ERROR;
+  default:
+    return PP_R_PROTOCOL_ERROR;
+  }
+}
+
+pp_grade pp_http_cert_grade(int64_t expiry_s, int warn_days, int crit_days) {
+  if (expiry_s < (int64_t)crit_days * 86400)
+    return PP_GRADE_CRITICAL;
+  if (expiry_s < (int64_t)warn_days * 86400)
+    return PP_GRADE_WARNING;
+  return PP_GRADE_GOOD;
+}
