@@ -703,6 +703,20 @@ static int parse_source(icmp_target *it, int family, const char *src) {
   return 0;
 }
 
+/* The shared socket cannot bind per target, so the source goes in each
+ * send's pktinfo; a throwaway bind tells a local misconfiguration apart
+ * from an unreachable network. 0, or errno. */
+static int source_is_local(const icmp_target *it) {
+  int fd = socket(it->src.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return errno;
+  socklen_t len = it->src.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                               : sizeof(struct sockaddr_in6);
+  int err = bind(fd, (const struct sockaddr *)&it->src, len) == 0 ? 0 : errno;
+  close(fd);
+  return err;
+}
+
 static void icmp_send_first(pp_check *c) {
   icmp_target *it = c->priv;
   icmp_engine *ie = engine_state(c->engine);
@@ -717,6 +731,13 @@ static void icmp_send_first(pp_check *c) {
                     "source_address %s is not an address of the target's "
                     "family",
                     o->source_address);
+    return;
+  }
+  int err = it->has_src ? source_is_local(it) : 0;
+  if (err != 0) {
+    c->res->sys_errno = err;
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "source_address %s: %s",
+                    o->source_address, strerror(err));
     return;
   }
   icmp_sock *s = sock_get(ie, c->addr.ss_family);

@@ -90,7 +90,8 @@ def net():
            "peer", "name", f"ppi{tag}tp", "netns", n.t)
         sh("ip", "-n", n.p, "link", "add", f"ppi{tag}pd", "type", "veth",
            "peer", "name", f"ppi{tag}dp", "netns", n.d)
-        addrs = [(n.p, f"ppi{tag}pt", ["10.250.1.1/24", "fd00:250:1::1/64"]),
+        addrs = [(n.p, f"ppi{tag}pt", ["10.250.1.1/24", "10.250.1.9/24",
+                                       "fd00:250:1::1/64"]),
                  (n.t, f"ppi{tag}tp", [f"10.250.1.{i}/24" for i in range(2, 9)]
                   + ["fd00:250:1::2/64", "fd00:250:1::8/64"]),
                  (n.p, f"ppi{tag}pd", ["10.250.2.1/24"]),
@@ -118,6 +119,7 @@ def nft_load(ns, rules=""):
 table {TABLE} {{
   counter echo4 {{ }}
   counter echo6 {{ }}
+  counter marked {{ }}
   chain input {{
     type filter hook input priority 0; policy accept;
     icmp type echo-request counter name "echo4"
@@ -506,6 +508,17 @@ def test_stalled_prober_shows_no_phantom_loss_or_inflated_rtt(net, spawn):
     assert sum(r["packets_received"] for r in local) == 5000, err[-2000:]
     assert max(r["rtt_max"] for r in local) < 0.050
     assert "dropped" not in err
+
+
+def test_source_address_is_the_echoes_source(target):
+    nft_load(target.t, 'ip saddr 10.250.1.9 icmp type echo-request counter name "marked"')
+    _, (r, bad) = portprobe(target.p, "icmp://10.250.1.2", "source_address=10.250.1.9",
+                            "count=3", "spacing=20ms",
+                            "icmp://10.250.1.2", "source_address=10.250.2.77")
+    assert r["result"] == "ok" and r["packets_received"] == 3
+    assert echo_count(target.t, "marked") == 3
+    assert bad["result"] == "socket_error"
+    assert bad["detail"] == "source_address 10.250.2.77: Cannot assign requested address"
 
 
 def test_count_and_spacing_must_fit_timeout():
