@@ -38,9 +38,8 @@ def _missing():
     for tool in ("ip", "nft", "setpriv", "prlimit"):
         if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin"):
             return f"{tool} not found"
-    for binary in (PORTPROBE, ROUNDS):
-        if not binary.exists():
-            return f"{binary} not built (make check builds it)"
+    if not PORTPROBE.exists():
+        return f"{PORTPROBE} not built (set PP_BUILDDIR to the build tree)"
     return None
 
 
@@ -202,6 +201,8 @@ def portprobe(ns, *args, nobody=False, fmt="json", prefix=(), timeout=60):
 
 def rounds(ns, *args, timeout=60):
     """Runs the rounds driver in ns; returns (results, diagnoses) as lists of dicts."""
+    if not ROUNDS.exists():
+        pytest.skip(f"{ROUNDS} not built (make check builds it)")
     done = sh("ip", "netns", "exec", ns, ROUNDS, *args, timeout=timeout)
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     return ([x for x in lines if "result" in x], [x for x in lines if "diagnosis" in x])
@@ -323,8 +324,9 @@ def test_fixed_delay_is_latency_not_jitter(net, spawn):
     delayed_responder(spawn, net.d, "300")
     _, (r,) = portprobe(net.p, "icmp://10.250.2.2")
     assert r["packets_received"] == 5
-    assert 0.300 <= r["rtt_min"] and r["rtt_max"] < 0.360
-    assert r["jitter"] < 0.020
+    # the delay is a floor; the responder may overshoot a little on a busy machine
+    assert 0.300 <= r["rtt_min"] and r["rtt_max"] < 0.400
+    assert r["jitter"] < 0.040
     assert r["quality"] == "bad"  # 300 ms: above rtt_bad 250 ms
 
 
@@ -332,10 +334,10 @@ def test_alternating_delay_is_jitter(net, spawn):
     delayed_responder(spawn, net.d, "20,100")
     _, (r,) = portprobe(net.p, "icmp://10.250.2.2", "count=5", "spacing=200ms")
     # 20, 100, 20, 100, 20 ms: jitter 80 ms, average 52 ms, population stddev 39 ms
-    assert r["rtt_min"] == pytest.approx(0.020, abs=0.012)
-    assert r["rtt_max"] == pytest.approx(0.100, abs=0.015)
-    assert r["jitter"] == pytest.approx(0.080, abs=0.012)
-    assert r["rtt_stddev"] == pytest.approx(0.039, abs=0.008)
+    assert 0.020 <= r["rtt_min"] < 0.040
+    assert 0.100 <= r["rtt_max"] < 0.130
+    assert r["jitter"] == pytest.approx(0.080, abs=0.018)
+    assert r["rtt_stddev"] == pytest.approx(0.039, abs=0.010)
     assert r["quality"] == "bad"  # jitter above 60 ms, RTT fine
 
 
