@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-BUILD = Path(os.environ.get("PP_BUILDDIR", HERE.parents[1]))
+BUILD = Path(os.environ.get("PORTPROBE_BUILDDIR", HERE.parents[1]))
 PORTPROBE = BUILD / "telegraf-exec" / "portprobe"
 ROUNDS = BUILD / "tests" / "tools" / "rounds"
 PYTHON = "/usr/bin/python3"
@@ -39,7 +39,7 @@ def _missing():
         if not shutil.which(tool, path="/usr/sbin:/usr/bin:/sbin:/bin"):
             return f"{tool} not found"
     if not PORTPROBE.exists():
-        return f"{PORTPROBE} not built (set PP_BUILDDIR to the build tree)"
+        return f"{PORTPROBE} not built (set PORTPROBE_BUILDDIR to the build tree)"
     return None
 
 
@@ -189,7 +189,7 @@ def delayed_responder(spawn, ns, delays):
     return s
 
 
-def portprobe(ns, *args, nobody=False, fmt="json", prefix=(), timeout=60):
+def probe(ns, *args, nobody=False, fmt="json", prefix=(), timeout=60):
     """Runs the portprobe command in ns; returns (CompletedProcess, records)."""
     argv = ["ip", "netns", "exec", ns, *prefix, *(AS_NOBODY if nobody else []),
             PORTPROBE, "-v", "-f", fmt, *args]
@@ -223,7 +223,7 @@ def grade_for(loss, warn=5, bad=15, crit=30):
 
 
 def test_clean_path_is_good_and_sends_exactly_count(target):
-    done, (r,) = portprobe(target.p, "icmp://10.250.1.2", "count=7", "spacing=20ms")
+    done, (r,) = probe(target.p, "icmp://10.250.1.2", "count=7", "spacing=20ms")
     assert r["result"] == "ok" and r["up"] == 1
     assert r["packets_sent"] == 7 and r["packets_received"] == 7
     assert r["loss_percent"] == 0
@@ -234,7 +234,7 @@ def test_clean_path_is_good_and_sends_exactly_count(target):
 
 
 def test_text_output_reads_like_ping(target):
-    done, _ = portprobe(target.p, "icmp://10.250.1.2", fmt="text")
+    done, _ = probe(target.p, "icmp://10.250.1.2", fmt="text")
     line = done.stdout.splitlines()[1]
     assert line.startswith("UP ")
     assert "5/5 received, 0% loss, rtt min/avg/max " in line
@@ -242,7 +242,7 @@ def test_text_output_reads_like_ping(target):
 
 
 def test_ipv6_namespace_address_and_loopback(target):
-    done, recs = portprobe(target.p, "icmp://[fd00:250:1::2]", "count=4", "spacing=20ms",
+    done, recs = probe(target.p, "icmp://[fd00:250:1::2]", "count=4", "spacing=20ms",
                            "icmp://[::1]", "count=3", "spacing=20ms")
     by = {r["target"]: r for r in recs}
     six = by["icmp://[fd00:250:1::2]"]
@@ -269,7 +269,7 @@ def test_random_drop_shows_as_loss_and_grade(target, percent, tolerance):
     args = []
     for a in LOSSY:
         args += [f"icmp://{a}", "count=100", "spacing=10ms", "quality_window=100"]
-    _, recs = portprobe(target.p, *args)
+    _, recs = probe(target.p, *args)
     assert len(recs) == 5
     sent = sum(r["packets_sent"] for r in recs)
     lost = sent - sum(r["packets_received"] for r in recs)
@@ -286,7 +286,7 @@ def test_random_drop_shows_as_loss_and_grade(target, percent, tolerance):
 def test_exact_drop_rate_gives_its_grade(target, every, grade):
     """numgen inc drops exactly one echo in `every`: 10 % warning, 20 % bad, 50 % crit."""
     nft_load(target.t, f"icmp type echo-request numgen inc mod {every} == 0 drop")
-    _, (r,) = portprobe(target.p, "icmp://10.250.1.2", "count=100", "spacing=10ms",
+    _, (r,) = probe(target.p, "icmp://10.250.1.2", "count=100", "spacing=10ms",
                         "quality_window=100")
     assert r["packets_sent"] == 100
     assert r["loss_percent"] == pytest.approx(100 / every)
@@ -306,7 +306,7 @@ def test_one_loss_in_a_round_of_five_does_not_swing_the_grade(target):
 
 def test_no_reply_is_a_data_point_not_silence(target):
     nft_load(target.t, "icmp type echo-request drop")
-    done, _ = portprobe(target.p, "icmp://10.250.1.2", "count=3", "spacing=50ms",
+    done, _ = probe(target.p, "icmp://10.250.1.2", "count=3", "spacing=50ms",
                         fmt="influx")
     line = done.stdout.strip()
     assert line.startswith("portprobe,target=icmp://10.250.1.2,scheme=icmp,"
@@ -322,7 +322,7 @@ def test_no_reply_is_a_data_point_not_silence(target):
 
 def test_fixed_delay_is_latency_not_jitter(net, spawn):
     delayed_responder(spawn, net.d, "300")
-    _, (r,) = portprobe(net.p, "icmp://10.250.2.2")
+    _, (r,) = probe(net.p, "icmp://10.250.2.2")
     assert r["packets_received"] == 5
     # the delay is a floor; the responder may overshoot a little on a busy machine
     assert 0.300 <= r["rtt_min"] and r["rtt_max"] < 0.400
@@ -332,7 +332,7 @@ def test_fixed_delay_is_latency_not_jitter(net, spawn):
 
 def test_alternating_delay_is_jitter(net, spawn):
     delayed_responder(spawn, net.d, "20,100")
-    _, (r,) = portprobe(net.p, "icmp://10.250.2.2", "count=5", "spacing=200ms")
+    _, (r,) = probe(net.p, "icmp://10.250.2.2", "count=5", "spacing=200ms")
     # 20, 100, 20, 100, 20 ms: jitter 80 ms, average 52 ms, population stddev 39 ms
     assert 0.020 <= r["rtt_min"] < 0.040
     assert 0.100 <= r["rtt_max"] < 0.130
@@ -395,7 +395,7 @@ REJECT = ("ip daddr 10.250.1.8 icmp type echo-request "
 
 def test_host_unreachable_reply_is_unreachable(target):
     nft_load(target.t, REJECT)
-    _, (r, r6) = portprobe(target.p, "icmp://10.250.1.8", "count=3", "spacing=50ms",
+    _, (r, r6) = probe(target.p, "icmp://10.250.1.8", "count=3", "spacing=50ms",
                            "icmp://[fd00:250:1::8]", "count=3", "spacing=50ms")
     assert r["result"] == "unreachable" and r["up"] == 0
     assert r["detail"] == "host unreachable from 10.250.1.8 (ICMP type 3 code 1)"
@@ -409,7 +409,7 @@ def test_host_unreachable_reply_is_unreachable(target):
 def test_unroutable_address_is_unreachable(net):
     sh("ip", "-n", net.p, "route", "add", "unreachable", "10.250.2.128/25")
     try:
-        _, (r,) = portprobe(net.p, "icmp://10.250.2.200", "count=2", "spacing=20ms")
+        _, (r,) = probe(net.p, "icmp://10.250.2.200", "count=2", "spacing=20ms")
     finally:
         sh("ip", "-n", net.p, "route", "del", "unreachable", "10.250.2.128/25")
     assert r["result"] == "unreachable"
@@ -432,7 +432,7 @@ def ping_group(net):
 def test_unprivileged_user_uses_datagram_ping_sockets(target, ping_group):
     ping_group("65534 65534")
     nft_load(target.t, REJECT)
-    done, recs = portprobe(target.p, "icmp://10.250.1.2", "count=4", "spacing=20ms",
+    done, recs = probe(target.p, "icmp://10.250.1.2", "count=4", "spacing=20ms",
                            "icmp://[fd00:250:1::2]", "count=4", "spacing=20ms",
                            "icmp://10.250.1.8", "count=2", "spacing=20ms",
                            nobody=True)
@@ -449,7 +449,7 @@ def test_unprivileged_user_uses_datagram_ping_sockets(target, ping_group):
 
 def test_without_privileges_the_error_names_the_fixes(target, ping_group):
     ping_group("1 0")
-    done, (r,) = portprobe(target.p, "icmp://10.250.1.2", nobody=True)
+    done, (r,) = probe(target.p, "icmp://10.250.1.2", nobody=True)
     assert r["result"] == "socket_error" and r["up"] == 0
     assert "run as root" in r["detail"]
     assert "setcap cap_net_raw+ep" in r["detail"]
@@ -466,7 +466,7 @@ def test_500_loopback_targets_share_sockets_without_phantom_loss(net):
     nft_load(net.p)  # counts the echo requests arriving on lo
     args = [f"icmp://127.0.{i // 250 + 1}.{i % 250 + 1}" for i in range(500)]
     try:
-        done, recs = portprobe(net.p, "--concurrency", "1000", *args,
+        done, recs = probe(net.p, "--concurrency", "1000", *args,
                                prefix=("prlimit", "--nofile=64:64"))
         lo_echoes = echo_count(net.p)
     finally:
@@ -514,7 +514,7 @@ def test_stalled_prober_shows_no_phantom_loss_or_inflated_rtt(net, spawn):
 
 def test_source_address_is_the_echoes_source(target):
     nft_load(target.t, 'ip saddr 10.250.1.9 icmp type echo-request counter name "marked"')
-    _, (r, bad) = portprobe(target.p, "icmp://10.250.1.2", "source_address=10.250.1.9",
+    _, (r, bad) = probe(target.p, "icmp://10.250.1.2", "source_address=10.250.1.9",
                             "count=3", "spacing=20ms",
                             "icmp://10.250.1.2", "source_address=10.250.2.77")
     assert r["result"] == "ok" and r["packets_received"] == 3
