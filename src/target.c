@@ -309,6 +309,17 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
              name);
     return -1;
   }
+  if (t->kind == PP_KIND_ICMP &&
+      (int64_t)(o->count - 1) * o->spacing_ms + o->rtt_crit_ms >
+          o->timeout_ms) {
+    snprintf(err, errlen,
+             "target \"%s\": %d echoes %lldms apart, plus rtt_crit (%lldms) "
+             "for the last reply, do not fit in timeout (%lldms): raise "
+             "timeout or lower count or spacing",
+             name, o->count, (long long)o->spacing_ms,
+             (long long)o->rtt_crit_ms, (long long)o->timeout_ms);
+    return -1;
+  }
   if ((o->username == NULL) != (o->password_file == NULL)) {
     snprintf(err, errlen,
              "target \"%s\": username and password_file go together", name);

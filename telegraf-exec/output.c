@@ -294,11 +294,14 @@ static void write_text(FILE *f, pp_target *const *targets,
       sepr = "  ";
     }
     if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
-      fprintf(f,
-              "%s%d/%d received, %.0f%% loss, rtt %.2f ms, jitter %.2f ms, "
-              "quality %s",
-              sepr, r->icmp_received, r->icmp_sent, r->loss_pct,
-              r->rtt_avg * 1000, r->jitter * 1000, pp_grade_name(r->quality));
+      fprintf(f, "%s%d/%d received, %.0f%% loss", sepr, r->icmp_received,
+              r->icmp_sent, r->loss_pct);
+      if (r->rtt_avg >= 0)
+        fprintf(f, ", rtt min/avg/max %.3f/%.3f/%.3f ms", r->rtt_min * 1000,
+                r->rtt_avg * 1000, r->rtt_max * 1000);
+      if (r->jitter >= 0)
+        fprintf(f, ", jitter %.3f ms", r->jitter * 1000);
+      fprintf(f, ", quality %s", pp_grade_name(r->quality));
       sepr = "  ";
     }
     if (r->excerpt[0])

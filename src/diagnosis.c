@@ -1,0 +1,183 @@
+/* Host diagnosis from one ICMP record and the host's port records. A port
+ * that refuses or speaks wrongly proves the host alive; one that times out
+ * or is unreachable proves nothing. */
+#include "diagnosis.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const names[PP_DIAG_COUNT] = {
+    [PP_DIAG_OK] = "ok",
+    [PP_DIAG_HOST_DOWN] = "host_down",
+    [PP_DIAG_SERVICE_DOWN] = "service_down",
+    [PP_DIAG_DEGRADED] = "degraded",
+    [PP_DIAG_ICMP_FILTERED] = "icmp_filtered",
+    [PP_DIAG_UNKNOWN] = "unknown",
+};
+
+const char *pp_diagnosis_name(pp_diagnosis d) {
+  return (unsigned)d < PP_DIAG_COUNT ? names[d] : "unknown";
+}
+
+/* A local failure says nothing about the host. */
+static bool measured(const pp_result *r) {
+  return r != NULL && r->code != PP_R_SOCKET_ERROR &&
+         r->code != PP_R_UNSUPPORTED;
+}
+
+/* Silence: no packet from the host came back. */
+static bool silent(const pp_result *r) {
+  return r->code == PP_R_TIMEOUT || r->code == PP_R_UNREACHABLE ||
+         r->code == PP_R_DNS_FAILED || r->code == PP_R_NO_REPLY;
+}
+
+typedef struct {
+  char *buf;
+  size_t len, used;
+} text_out;
+
+__attribute__((format(printf, 2, 3))) static void put(text_out *o,
+                                                      const char *fmt, ...) {
+  if (o->buf == NULL || o->used + 1 >= o->len)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    o->used += (size_t)n < o->len - o->used ? (size_t)n : o->len - o->used - 1;
+}
+
+/* Milliseconds: two decimals below 10 ms, whole numbers above. */
+static void put_ms(text_out *o, const char *what, double s) {
+  double ms = s * 1000;
+  put(o, ", %s %.*f ms", what, ms < 10 ? 2 : 0, ms);
+}
+
+static void put_ping(text_out *o, const pp_result *r) {
+  if (r->up) {
+    put(o, "ping %.0f%% loss", r->loss_pct);
+    if (r->rtt_avg >= 0)
+      put_ms(o, "rtt", r->rtt_avg);
+    if (r->jitter >= 0)
+      put_ms(o, "jitter", r->jitter);
+    if (r->quality != PP_GRADE_NONE)
+      put(o, ", quality %s", pp_grade_name(r->quality));
+  } else if (r->code == PP_R_NO_REPLY) {
+    put(o, "no echo reply");
+  } else {
+    char s[64];
+    pp_result_summary(r, s, sizeof(s));
+    put(o, "ping %s", s);
+    if (r->detail[0])
+      put(o, " (%s)", r->detail);
+  }
+}
+
+static void put_failed_ports(text_out *o, const pp_diag_input *ports,
+                             size_t n) {
+  const char *sep = "";
+  for (size_t i = 0; i < n; i++) {
+    const pp_result *r = ports[i].result;
+    if (!measured(r) || r->up)
+      continue;
+    char s[64];
+    pp_result_summary(r, s, sizeof(s));
+    if (ports[i].target)
+      put(o, "%s%s %s", sep, pp_target_name(ports[i].target), s);
+    else
+      put(o, "%sport %u %s", sep, (unsigned)r->port, s);
+    sep = ", ";
+  }
+}
+
+pp_diagnosis pp_diagnose(const pp_diag_input *icmp, const pp_diag_input *ports,
+                         size_t n, char *text, size_t len) {
+  text_out o = {text, len, 0};
+  if (text && len)
+    text[0] = 0;
+  size_t up = 0, alive = 0, quiet = 0;
+  for (size_t i = 0; i < n; i++) {
+    const pp_result *r = ports[i].result;
+    if (!measured(r))
+      continue;
+    if (r->up)
+      up++;
+    else if (silent(r))
+      quiet++;
+    else
+      alive++; /* refused, reset, TLS or protocol failure: the host spoke */
+  }
+  size_t nports = up + alive + quiet;
+  const pp_result *ping = icmp && measured(icmp->result) ? icmp->result : NULL;
+
+  if (ping && ping->up) {
+    bool poor = ping->quality >= PP_GRADE_WARNING;
+    if (alive > 0 || (quiet > 0 && ping->quality < PP_GRADE_BAD)) {
+      put(&o, "service down: ");
+      put_failed_ports(&o, ports, n);
+      put(&o, "; host up: ");
+      put_ping(&o, ping);
+      return PP_DIAG_SERVICE_DOWN;
+    }
+    if (poor || quiet > 0) {
+      /* a bad path explains ports that time out */
+      put(&o, "degraded: ");
+      put_ping(&o, ping);
+      if (quiet > 0) {
+        put(&o, "; ");
+        put_failed_ports(&o, ports, n);
+      }
+      return PP_DIAG_DEGRADED;
+    }
+    put(&o, "host up: ");
+    put_ping(&o, ping);
+    if (nports > 0)
+      put(&o, "; %zu of %zu ports up", up, nports);
+    return PP_DIAG_OK;
+  }
+
+  if (ping == NULL && nports == 0) {
+    put(&o, "nothing measured");
+    if (icmp && icmp->result && icmp->result->detail[0])
+      put(&o, ": %s", icmp->result->detail);
+    return PP_DIAG_UNKNOWN;
+  }
+
+  if (ping == NULL && up == nports) {
+    put(&o, "host up: %zu of %zu ports up (no ping)", up, nports);
+    return PP_DIAG_OK;
+  }
+
+  if (up > 0 || alive > 0) {
+    /* the host answers on its ports, not to ping */
+    if (up == nports) {
+      put(&o, "ICMP filtered: ");
+      put_ping(&o, ping);
+      put(&o, ", %zu of %zu ports up", up, nports);
+      return PP_DIAG_ICMP_FILTERED;
+    }
+    put(&o, "service down: ");
+    put_failed_ports(&o, ports, n);
+    put(&o, "; host alive: ");
+    if (ping) {
+      put_ping(&o, ping);
+      put(&o, " (ICMP filtered), ");
+    }
+    put(&o, "%zu of %zu ports up", up, nports);
+    return PP_DIAG_SERVICE_DOWN;
+  }
+
+  put(&o, "host down: ");
+  if (ping) {
+    put_ping(&o, ping);
+    put(&o, nports ? ", " : "");
+  }
+  if (nports == 1)
+    put_failed_ports(&o, ports, n);
+  else if (nports > 1)
+    put(&o, "no port of %zu answers", nports);
+  return PP_DIAG_HOST_DOWN;
+}
