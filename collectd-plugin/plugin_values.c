@@ -10,7 +10,8 @@ static size_t put(ppc_value *out, size_t n, const char *type,
   return n;
 }
 
-size_t ppc_values(const pp_target *t, const pp_result *r, ppc_value *out) {
+size_t ppc_values(const pp_target *t, const pp_result *r,
+                  const pp_state_info *st, ppc_value *out) {
   size_t n = 0;
   n = put(out, n, "bool", "up", r->up ? 1 : 0);
 
@@ -44,6 +45,12 @@ size_t ppc_values(const pp_target *t, const pp_result *r, ppc_value *out) {
       n = put(out, n, "portprobe_jitter", "", r->jitter * 1000);
     if (r->quality != PP_GRADE_NONE)
       n = put(out, n, "portprobe_quality", "", (double)r->quality);
+  }
+
+  /* flapping: whether it is, and the percent of state changes behind it */
+  if (st != NULL) {
+    n = put(out, n, "bool", "flapping", st->flapping ? 1 : 0);
+    n = put(out, n, "portprobe_flapping", "", st->flap_pct);
   }
   return n;
 }

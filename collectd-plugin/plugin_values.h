@@ -5,6 +5,7 @@
 #define PPC_PLUGIN_VALUES_H
 
 #include "portprobe.h"
+#include "state.h"
 
 #include <stddef.h>
 
@@ -18,7 +19,9 @@ typedef struct {
 
 /* Fills out[] (room for PPC_VALUES_MAX) with the values of one result and
  * returns how many. A figure the check did not measure is left out rather
- * than sent as zero. */
-size_t ppc_values(const pp_target *t, const pp_result *r, ppc_value *out);
+ * than sent as zero. st is the target's state after this result, or NULL
+ * when there is none. */
+size_t ppc_values(const pp_target *t, const pp_result *r,
+                  const pp_state_info *st, ppc_value *out);
 
 #endif

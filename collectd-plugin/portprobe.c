@@ -1,13 +1,15 @@
 /* portprobe.so: collectd read plugin. It turns <Plugin portprobe> into core
  * targets (plugin_conf.c), runs one round per read callback, one callback
  * and one engine per interval, and dispatches the results as values
- * (plugin_values.c) and state transitions as notifications. */
+ * (plugin_values.c) and the core's state transitions (state.c) as
+ * notifications, so notify_email, exec and threshold work unchanged. */
 #include "collectd.h"
 
 #include "plugin.h"
 
 #include "plugin_conf.h"
 #include "plugin_values.h"
+#include "state.h"
 
 #include <inttypes.h>
 
@@ -27,6 +29,7 @@ typedef struct {
   pp_target **targets; /* owned */
   char **host_blocks;  /* owned; NULL entries outside <Host> */
   pp_result *results;
+  pp_state_table *state; /* confirmed state, flapping: per target */
   size_t n;
 } group;
 
@@ -47,6 +50,7 @@ static void group_free(void *p) {
   free(g->targets);
   free(g->host_blocks);
   free(g->results);
+  pp_state_table_free(g->state);
   free(g);
 }
 
@@ -59,11 +63,10 @@ static int ppc_config_cb(oconfig_item_t *ci) {
   return 0;
 }
 
-static void dispatch_values(const group *g, size_t i) {
-  const pp_target *t = g->targets[i];
-  const pp_result *r = &g->results[i];
+static void dispatch_values(const pp_target *t, const pp_result *r,
+                            const pp_state_info *st) {
   ppc_value vals[PPC_VALUES_MAX];
-  size_t n = ppc_values(t, r, vals);
+  size_t n = ppc_values(t, r, st, vals);
   for (size_t k = 0; k < n; k++) {
     value_t v = {.gauge = vals[k].value};
     value_list_t vl = VALUE_LIST_INIT;
@@ -80,12 +83,92 @@ static void dispatch_values(const group *g, size_t i) {
   }
 }
 
+static void meta_string(notification_t *n, const char *key, const char *v) {
+  if (v != NULL && *v != 0)
+    plugin_notification_meta_add_string(n, key, v);
+}
+
+/* An alert as a collectd notification: the alert's one-line message, and
+ * its fields as meta data for plugins (exec, write plugins) that read them.
+ * host is the checked host, plugin instance the target's name. */
+static void dispatch_alert(const pp_target *t, const pp_result *r,
+                           const pp_alert *a, const pp_state_info *st) {
+  notification_t n = {
+      .severity = a->severity == PP_SEV_FAILURE   ? NOTIF_FAILURE
+                  : a->severity == PP_SEV_WARNING ? NOTIF_WARNING
+                                                  : NOTIF_OKAY,
+      .time = NS_TO_CDTIME_T((uint64_t)a->time_ns),
+      .meta = NULL,
+  };
+  size_t len = strlen(a->message);
+  if (len < sizeof(n.message))
+    memcpy(n.message, a->message, len + 1);
+  else /* cut to collectd's 255 characters, and say so */
+    snprintf(n.message, sizeof(n.message), "%.*s...",
+             (int)sizeof(n.message) - 4, a->message);
+  snprintf(n.host, sizeof(n.host), "%s", a->host);
+  snprintf(n.plugin, sizeof(n.plugin), "%s", PLUGIN_NAME);
+  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s", a->target);
+
+  pp_grade quality = a->kind == PP_ALERT_QUALITY ? a->grade
+                     : st != NULL                ? st->quality
+                                                 : PP_GRADE_NONE;
+  /* always there, so that a consumer can rely on them (excerpt may be "") */
+  plugin_notification_meta_add_string(&n, "target", a->target);
+  plugin_notification_meta_add_string(&n, "url", t->url);
+  plugin_notification_meta_add_string(&n, "result", pp_result_name(a->result));
+  plugin_notification_meta_add_string(&n, "state", pp_tstate_name(a->state));
+  plugin_notification_meta_add_string(&n, "quality", pp_grade_name(quality));
+  plugin_notification_meta_add_string(&n, "excerpt", a->excerpt);
+  /* when they apply */
+  plugin_notification_meta_add_string(&n, "kind", pp_alert_kind_name(a->kind));
+  if (!r->up)
+    meta_string(&n, "phase", pp_phase_name(r->phase));
+  meta_string(&n, "service", a->service);
+  if (a->port != 0)
+    plugin_notification_meta_add_signed_int(&n, "port", a->port);
+  meta_string(&n, "diagnosis", a->diagnosis);
+  if (a->outage_s >= 0)
+    plugin_notification_meta_add_double(&n, "outage_seconds", a->outage_s);
+  if (a->flap_pct >= 0)
+    plugin_notification_meta_add_double(&n, "flap_percent", a->flap_pct);
+  if (a->kind == PP_ALERT_CERTIFICATE)
+    plugin_notification_meta_add_signed_int(&n, "cert_expiry_seconds",
+                                            a->cert_expiry_s);
+  if (len >= sizeof(n.message))
+    meta_string(&n, "message", a->message);
+  /* labels as label_NAME, so a notification carries its target's labels */
+  for (size_t i = 0; i < t->opts.labels.n; i++) {
+    const char *kv = t->opts.labels.items[i];
+    const char *eq = strchr(kv, '=');
+    char key[DATA_MAX_NAME_LEN];
+    snprintf(key, sizeof(key), "label_%.*s", (int)(eq - kv), kv);
+    meta_string(&n, key, eq + 1);
+  }
+  plugin_dispatch_notification(&n);
+  plugin_notification_meta_free(n.meta);
+}
+
 static int ppc_read(user_data_t *ud) {
   group *g = ud->data;
   if (pp_engine_run(g->engine, g->targets, g->n, g->results) != 0)
     return -1; /* logged by the core */
-  for (size_t i = 0; i < g->n; i++)
-    dispatch_values(g, i);
+  for (size_t i = 0; i < g->n; i++) {
+    const pp_target *t = g->targets[i];
+    const pp_result *r = &g->results[i];
+    char diagnosis[PP_DIAGNOSIS_MAX] = "";
+    if (!r->up) /* a port's DOWN message tells how its host is */
+      pp_alert_diagnosis(g->targets, g->results, g->n, i, diagnosis,
+                         sizeof(diagnosis));
+    pp_alert alerts[PP_STATE_MAX_ALERTS];
+    size_t na =
+        pp_state_update(g->state, t, r, diagnosis, alerts, PP_STATE_MAX_ALERTS);
+    pp_state_info st;
+    bool have_st = pp_state_get(g->state, t, &st) == 0;
+    dispatch_values(t, r, have_st ? &st : NULL);
+    for (size_t k = 0; k < na; k++)
+      dispatch_alert(t, r, &alerts[k], have_st ? &st : NULL);
+  }
   return 0;
 }
 
@@ -157,6 +240,12 @@ static int ppc_init(void) {
                 "late",
                 pp_target_name(g->targets[i]), g->targets[i]->opts.timeout_ms,
                 CDTIME_T_TO_DOUBLE(interval));
+    if ((g->state = pp_state_table_new()) == NULL) {
+      ERROR(PLUGIN_NAME ": out of memory");
+      group_free(g);
+      status = -1;
+      continue;
+    }
     if ((g->engine = pp_engine_new(&ec, err, sizeof(err))) == NULL) {
       ERROR(PLUGIN_NAME ": %s", err);
       group_free(g);

@@ -17,10 +17,15 @@ static pp_target *target(const char *url) {
   return t;
 }
 
-static void values_of(const char *url, const pp_result *r) {
+static void values_with_state(const char *url, const pp_result *r,
+                              const pp_state_info *st) {
   pp_target *t = target(url);
-  nvals = ppc_values(t, r, vals);
+  nvals = ppc_values(t, r, st, vals);
   pp_target_free(t);
+}
+
+static void values_of(const char *url, const pp_result *r) {
+  values_with_state(url, r, NULL);
 }
 
 /* The value of type-instance, or NAN when it was not sent. */
@@ -129,6 +134,23 @@ START_TEST(icmp_target_with_no_reply_reports_full_loss_and_no_rtt) {
 }
 END_TEST
 
+START_TEST(state_adds_flapping_as_bool_and_percent) {
+  pp_result r;
+  pp_result_reset(&r);
+  r.up = true;
+  r.t_total = 0.001;
+  pp_state_info st = {.state = PP_TSTATE_UP, .flapping = true, .flap_pct = 35};
+  values_with_state("tcp://db.example.com:5432", &r, &st);
+  ck_assert_double_eq(value("bool", "flapping"), 1);
+  ck_assert_double_eq(value("portprobe_flapping", ""), 35);
+  st.flapping = false;
+  st.flap_pct = 0;
+  values_with_state("tcp://db.example.com:5432", &r, &st);
+  ck_assert_double_eq(value("bool", "flapping"), 0);
+  ck_assert_double_eq(value("portprobe_flapping", ""), 0);
+}
+END_TEST
+
 Suite *collectd_values_suite(void);
 Suite *collectd_values_suite(void) {
   Suite *s = suite_create("collectd_values");
@@ -139,6 +161,7 @@ Suite *collectd_values_suite(void) {
   tcase_add_test(tc, http_target_reports_status_and_first_byte);
   tcase_add_test(tc, icmp_target_reports_ping_types_in_collectd_units);
   tcase_add_test(tc, icmp_target_with_no_reply_reports_full_loss_and_no_rtt);
+  tcase_add_test(tc, state_adds_flapping_as_bool_and_percent);
   suite_add_tcase(s, tc);
   return s;
 }
