@@ -269,6 +269,10 @@ static int ppc_init(void) {
   }
   free(groups);
   ppc_config_free(&conf);
+  /* collectd unloads a plugin whose init fails, but finds read callbacks by
+   * name only: drop the groups that did register, so that none runs on */
+  if (status != 0)
+    plugin_unregister_read_group(PLUGIN_NAME);
   return status;
 
 oom:
