@@ -1,0 +1,56 @@
+/* A result as collectd values. Units follow collectd's habits: seconds for
+ * response_time and timeleft, milliseconds and a 0..1 ratio for the ping
+ * types (as collectd's ping plugin sends them). */
+#include "plugin_values.h"
+
+static size_t put(ppc_value *out, size_t n, const char *type,
+                  const char *instance, double v) {
+  if (n < PPC_VALUES_MAX)
+    out[n++] = (ppc_value){.type = type, .type_instance = instance, .value = v};
+  return n;
+}
+
+size_t ppc_values(const pp_target *t, const pp_result *r,
+                  const pp_state_info *st, ppc_value *out) {
+  size_t n = 0;
+  n = put(out, n, "bool", "up", r->up ? 1 : 0);
+
+  /* A down target has no response time (bool-up says why); the phases it
+   * got through still have theirs. */
+  if (r->up && r->t_total >= 0)
+    n = put(out, n, "response_time", "total", r->t_total);
+  if (r->t_dns >= 0)
+    n = put(out, n, "response_time", "dns", r->t_dns);
+  if (t->kind != PP_KIND_ICMP) {
+    if (r->t_connect >= 0)
+      n = put(out, n, "response_time", "connect", r->t_connect);
+    if (r->t_tls >= 0)
+      n = put(out, n, "response_time", "tls", r->t_tls);
+    if (r->t_first_byte >= 0)
+      n = put(out, n, "response_time", "first_byte", r->t_first_byte);
+  }
+  if (r->cert_seen)
+    n = put(out, n, "timeleft", "cert_expiry", (double)r->cert_expiry_s);
+  if (r->http_status > 0)
+    n = put(out, n, "portprobe_http_status", "", r->http_status);
+
+  if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
+    n = put(out, n, "ping_droprate", "",
+            (double)(r->icmp_sent - r->icmp_received) / r->icmp_sent);
+    if (r->rtt_avg >= 0)
+      n = put(out, n, "ping", "", r->rtt_avg * 1000);
+    if (r->rtt_stddev >= 0)
+      n = put(out, n, "ping_stddev", "", r->rtt_stddev * 1000);
+    if (r->jitter >= 0)
+      n = put(out, n, "portprobe_jitter", "", r->jitter * 1000);
+    if (r->quality != PP_GRADE_NONE)
+      n = put(out, n, "portprobe_quality", "", (double)r->quality);
+  }
+
+  /* flapping: whether it is, and the percent of state changes behind it */
+  if (st != NULL) {
+    n = put(out, n, "bool", "flapping", st->flapping ? 1 : 0);
+    n = put(out, n, "portprobe_flapping", "", st->flap_pct);
+  }
+  return n;
+}
