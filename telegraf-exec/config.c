@@ -38,18 +38,71 @@ typedef struct {
 } entry;
 
 typedef struct {
+  char *name;
+  int line;
+  bool has_entries;
+} header;
+
+typedef struct {
   FILE *f;
   int line; /* inih reads one line per reader call */
   entry *e;
   size_t n, cap;
+  header *h; /* [section] lines, in order */
+  size_t nh, caph;
+  int too_long; /* line number of a line longer than inih's buffer */
+  int max_line;
   int oom;
 } ini_state;
 
+/* inih's section names hold 49 characters; a longer one would be cut. */
+#define SECTION_MAX 49
+
+static void note_header(ini_state *s, const char *line) {
+  const char *p = line;
+  if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+      (unsigned char)p[2] == 0xBF)
+    p += 3; /* UTF-8 byte order mark, which inih skips too */
+  if (*p != '[')
+    return; /* indented lines may continue a value: inih decides */
+  const char *end = strchr(p, ']');
+  if (end == NULL)
+    return; /* inih reports the error */
+  if (s->nh == s->caph) {
+    size_t cap = s->caph ? s->caph * 2 : 16;
+    header *h = realloc(s->h, cap * sizeof(*h));
+    if (h == NULL) {
+      s->oom = 1;
+      return;
+    }
+    s->h = h;
+    s->caph = cap;
+  }
+  header *h = &s->h[s->nh];
+  if ((h->name = strndup(p + 1, (size_t)(end - p - 1))) == NULL) {
+    s->oom = 1;
+    return;
+  }
+  h->line = s->line;
+  h->has_entries = false;
+  s->nh++;
+}
+
 static char *reader(char *str, int num, void *stream) {
   ini_state *s = stream;
+  if (s->too_long)
+    return NULL;
   char *r = fgets(str, num, s->f);
-  if (r != NULL)
-    s->line++;
+  if (r == NULL)
+    return NULL;
+  s->line++;
+  /* a line that does not fit would be read as two: refuse it instead */
+  if (strchr(str, '\n') == NULL && !feof(s->f)) {
+    s->too_long = s->line;
+    s->max_line = num - 2;
+    return NULL;
+  }
+  note_header(s, str);
   return r;
 }
 
@@ -71,6 +124,8 @@ static int on_entry(void *user, const char *section, const char *name,
   e->key = strdup(name);
   e->value = strdup(value);
   e->line = s->line;
+  if (s->nh > 0 && strcmp(s->h[s->nh - 1].name, section) == 0)
+    s->h[s->nh - 1].has_entries = true;
   if (!e->section || !e->key || !e->value) {
     free(e->section);
     free(e->key);
@@ -89,6 +144,50 @@ static void free_entries(ini_state *s) {
     free(s->e[i].value);
   }
   free(s->e);
+  for (size_t i = 0; i < s->nh; i++)
+    free(s->h[i].name);
+  free(s->h);
+}
+
+/* The line of a section's [header], or of its first key. */
+static int section_line(const ini_state *s, const char *section) {
+  for (size_t i = 0; i < s->nh; i++)
+    if (strcmp(s->h[i].name, section) == 0)
+      return s->h[i].line;
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->e[i].section, section) == 0)
+      return s->e[i].line;
+  return 0;
+}
+
+/* What inih accepts but would surprise: a section cut short, a section
+ * written twice (its keys would merge), a target with no keys at all. */
+static int check_headers(const char *path, const ini_state *s, char *err,
+                         size_t errlen) {
+  for (size_t i = 0; i < s->nh; i++) {
+    const header *h = &s->h[i];
+    if (strlen(h->name) > SECTION_MAX) {
+      snprintf(err, errlen,
+               "%s:%d: [%.20s...]: a section name has at most %d "
+               "characters; name a long target with name = ...",
+               path, h->line, h->name, SECTION_MAX);
+      return -1;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(s->h[j].name, h->name) == 0) {
+        snprintf(err, errlen,
+                 "%s:%d: [%s] was already opened at line %d; each target "
+                 "needs a section of its own",
+                 path, h->line, h->name, s->h[j].line);
+        return -1;
+      }
+    if (!h->has_entries && strcmp(h->name, "defaults") != 0) {
+      snprintf(err, errlen, "%s:%d: [%s]: missing key \"url\"", path, h->line,
+               h->name);
+      return -1;
+    }
+  }
+  return 0;
 }
 
 static int build_target(const char *path, ini_state *s, const char *section,
@@ -98,10 +197,7 @@ static int build_target(const char *path, ini_state *s, const char *section,
     if (strcmp(s->e[i].section, section) == 0 &&
         strcmp(s->e[i].key, "url") == 0)
       url = &s->e[i];
-  int first_line = 0;
-  for (size_t i = 0; i < s->n && !first_line; i++)
-    if (strcmp(s->e[i].section, section) == 0)
-      first_line = s->e[i].line;
+  int first_line = section_line(s, section);
   if (url == NULL) {
     snprintf(err, errlen, "%s:%d: [%s]: missing key \"url\"", path, first_line,
              section);
@@ -110,7 +206,8 @@ static int build_target(const char *path, ini_state *s, const char *section,
   char why[512];
   pp_target *t = pp_target_new(url->value, why, sizeof(why));
   if (t == NULL) {
-    snprintf(err, errlen, "%s:%d: [%s]: %s", path, url->line, section, why);
+    snprintf(err, errlen, "%s:%d: [%s]: key \"url\": %s", path, url->line,
+             section, why);
     return -1;
   }
   if (pp_target_set(t, "name", section, why, sizeof(why)) != 0)
@@ -125,8 +222,9 @@ static int build_target(const char *path, ini_state *s, const char *section,
       if (strcmp(e->key, "url") == 0)
         continue;
       if (pass == 0) {
+        /* unknown keys in [defaults] are reported as such, below */
         const pp_option *opt = pp_option_find(e->key);
-        if (opt != NULL && !pp_target_option_applies(t, opt))
+        if (opt == NULL || !pp_target_option_applies(t, opt))
           continue;
       }
       if (pp_target_set(t, e->key, e->value, why, sizeof(why)) != 0) {
@@ -161,9 +259,14 @@ int pp_config_load(const char *path, pp_target_list *out, char *err,
   }
   int rc = ini_parse_stream(reader, &s, on_entry, &s);
   fclose(s.f);
-  if (rc != 0 || s.oom) {
+  if (rc != 0 || s.oom || s.too_long) {
     if (s.oom)
       snprintf(err, errlen, "%s: out of memory", path);
+    else if (s.too_long && (rc <= 0 || rc > s.too_long))
+      snprintf(err, errlen,
+               "%s:%d: line longer than %d characters, the most a line may "
+               "have",
+               path, s.too_long, s.max_line);
     else if (rc > 0)
       snprintf(err, errlen,
                "%s:%d: expected [section] or key = value, such as "
@@ -174,7 +277,7 @@ int pp_config_load(const char *path, pp_target_list *out, char *err,
     free_entries(&s);
     return -1;
   }
-  int result = 0;
+  int result = check_headers(path, &s, err, errlen);
   for (size_t i = 0; i < s.n && result == 0; i++) {
     const char *sec = s.e[i].section;
     if (*sec == 0) {
