@@ -1,14 +1,18 @@
 /* portprobe: runs one round of checks and prints the results, for a person
- * at a terminal or for Telegraf's exec input. */
+ * at a terminal or for Telegraf's exec input; with --execd, a round per line
+ * on standard input, for Telegraf's execd input. */
 #include "config.h"
+#include "execd.h"
 #include "output.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 enum { EXIT_ALL_UP = 0, EXIT_SOME_DOWN = 1, EXIT_USAGE = 2 };
 
@@ -34,6 +38,11 @@ static void usage(FILE *f) {
       "options:\n"
       "  -f, --format FMT     text (default), influx (line protocol) or json\n"
       "  -c, --config FILE    read targets from an INI file\n"
+      "      --once           run one round and exit (the default)\n"
+      "      --execd          run a round for each line on standard input,\n"
+      "                       until end of input or SIGTERM (Telegraf's\n"
+      "                       inputs.execd with signal = \"STDIN\"); SIGHUP\n"
+      "                       reads --config again\n"
       "      --resolver LIST  DNS servers addr[:port],... (default: "
       "resolv.conf)\n"
       "      --concurrency N  checks in flight at once (default: fits the\n"
@@ -44,7 +53,7 @@ static void usage(FILE *f) {
       "  -V, --version        print the version\n"
       "\n"
       "exit status: 0 every target up, 1 some target down, 2 usage or\n"
-      "configuration error\n",
+      "configuration error; with --execd: 0 at end of input or SIGTERM\n",
       f);
 }
 
@@ -74,10 +83,86 @@ static void raise_fd_limit(void) {
   }
 }
 
+/* What a run holds: with --execd, across rounds. */
+typedef struct {
+  const char *config;
+  int argc; /* the URL words after the options */
+  char **argv;
+  pp_format fmt;
+  pp_engine *engine;
+  pp_target_list targets;
+  pp_result *results;
+} app;
+
+/* Targets from --config, then from the command line, into out. */
+static int load_targets(const app *a, pp_target_list *out, char *err,
+                        size_t errlen) {
+  if (a->config != NULL && pp_config_load(a->config, out, err, errlen) != 0)
+    return -1;
+  if (pp_config_from_args(a->argc, a->argv, out, err, errlen) != 0)
+    return -1;
+  if (out->n == 0) {
+    snprintf(err, errlen, "no targets: give a URL or --config FILE");
+    return -1;
+  }
+  return 0;
+}
+
+/* Replaces the targets; the old ones stay on failure. */
+static int set_targets(app *a, pp_target_list *fresh) {
+  pp_result *r = calloc(fresh->n, sizeof(*r));
+  if (r == NULL)
+    return -1;
+  pp_target_list_free(&a->targets);
+  free(a->results);
+  a->targets = *fresh;
+  a->results = r;
+  *fresh = (pp_target_list){0};
+  return 0;
+}
+
+/* One round, printed. Returns EXIT_ALL_UP or EXIT_SOME_DOWN, or -1 if the
+ * round did not run or its output could not be written. */
+static int run_round(app *a) {
+  if (pp_engine_run(a->engine, a->targets.items, a->targets.n, a->results) != 0)
+    return -1;
+  pp_output_results(stdout, a->fmt, a->targets.items, a->results, a->targets.n);
+  if (ferror(stdout)) {
+    fprintf(stderr, "portprobe: writing the results: %s\n", strerror(errno));
+    return -1;
+  }
+  int status = EXIT_ALL_UP;
+  for (size_t i = 0; i < a->targets.n; i++)
+    if (!a->results[i].up)
+      status = EXIT_SOME_DOWN;
+  return status;
+}
+
+static int execd_round(void *ud) {
+  return run_round(ud) < 0 ? -1 : 0;
+}
+
+static void execd_reload(void *ud) {
+  app *a = ud;
+  pp_target_list fresh = {0};
+  char err[1024];
+  if (load_targets(a, &fresh, err, sizeof(err)) != 0 ||
+      set_targets(a, &fresh) != 0) {
+    fprintf(stderr, "portprobe: %s; keeping the previous targets\n",
+            fresh.n ? "out of memory" : err);
+    pp_target_list_free(&fresh);
+    return;
+  }
+  fprintf(stderr, "portprobe: %zu targets from %s\n", a->targets.n,
+          a->config ? a->config : "the command line");
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"format", required_argument, NULL, 'f'},
       {"config", required_argument, NULL, 'c'},
+      {"once", no_argument, NULL, 'O'},
+      {"execd", no_argument, NULL, 'E'},
       {"resolver", required_argument, NULL, 'R'},
       {"concurrency", required_argument, NULL, 'C'},
       {"list-options", no_argument, NULL, 'L'},
@@ -86,15 +171,15 @@ int main(int argc, char **argv) {
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
-  pp_format fmt = PP_FMT_TEXT;
-  const char *config = NULL;
+  app a = {.fmt = PP_FMT_TEXT};
+  bool execd = false;
   pp_engine_config ecfg = {.log = log_stderr};
   int c;
   /* '+': stop at the first URL; key=value words are ours, not options */
   while ((c = getopt_long(argc, argv, "+f:c:vhV", longopts, NULL)) != -1) {
     switch (c) {
     case 'f':
-      if (pp_format_parse(optarg, &fmt) != 0) {
+      if (pp_format_parse(optarg, &a.fmt) != 0) {
         fprintf(stderr,
                 "portprobe: --format: expected text, influx or json, got "
                 "\"%s\"\n",
@@ -103,7 +188,13 @@ int main(int argc, char **argv) {
       }
       break;
     case 'c':
-      config = optarg;
+      a.config = optarg;
+      break;
+    case 'O':
+      execd = false;
+      break;
+    case 'E':
+      execd = true;
       break;
     case 'R':
       ecfg.resolver = optarg;
@@ -138,45 +229,43 @@ int main(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
+  a.argc = argc - optind;
+  a.argv = argv + optind;
 
   pp_target_list targets = {0};
   char err[1024];
-  if (config != NULL && pp_config_load(config, &targets, err, sizeof(err))) {
+  if (load_targets(&a, &targets, err, sizeof(err)) != 0) {
     fprintf(stderr, "portprobe: %s\n", err);
+    if (targets.n == 0 && a.config == NULL && a.argc == 0)
+      usage(stderr);
     pp_target_list_free(&targets);
     return EXIT_USAGE;
   }
-  if (pp_config_from_args(argc - optind, argv + optind, &targets, err,
-                          sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: %s\n", err);
+  if (set_targets(&a, &targets) != 0) {
+    fprintf(stderr, "portprobe: out of memory\n");
     pp_target_list_free(&targets);
-    return EXIT_USAGE;
-  }
-  if (targets.n == 0) {
-    fprintf(stderr, "portprobe: no targets: give a URL or --config FILE\n");
-    usage(stderr);
     return EXIT_USAGE;
   }
 
   raise_fd_limit();
-  pp_engine *engine = pp_engine_new(&ecfg, err, sizeof(err));
-  if (engine == NULL) {
-    fprintf(stderr, "portprobe: %s\n", err);
-    pp_target_list_free(&targets);
-    return EXIT_USAGE;
-  }
-  pp_result *results = calloc(targets.n, sizeof(*results));
+  a.engine = pp_engine_new(&ecfg, err, sizeof(err));
   int status = EXIT_USAGE;
-  if (results != NULL &&
-      pp_engine_run(engine, targets.items, targets.n, results) == 0) {
-    pp_output_results(stdout, fmt, targets.items, results, targets.n);
-    status = EXIT_ALL_UP;
-    for (size_t i = 0; i < targets.n; i++)
-      if (!results[i].up)
-        status = EXIT_SOME_DOWN;
+  if (a.engine == NULL) {
+    fprintf(stderr, "portprobe: %s\n", err);
+  } else if (execd) {
+    pp_execd x = {.round = execd_round,
+                  .reload = execd_reload,
+                  .ud = &a,
+                  .engine = a.engine,
+                  .log = log_stderr};
+    status = pp_execd_serve(STDIN_FILENO, &x);
+  } else {
+    status = run_round(&a);
+    if (status < 0)
+      status = EXIT_USAGE;
   }
-  free(results);
-  pp_engine_free(engine);
-  pp_target_list_free(&targets);
+  pp_engine_free(a.engine);
+  free(a.results);
+  pp_target_list_free(&a.targets);
   return status;
 }
