@@ -1,7 +1,8 @@
 /* The execd loop: wait for request lines, run a round per batch of them,
- * end cleanly on end of file or SIGTERM/SIGINT. Signals are blocked except
- * while waiting (ppoll unblocks them atomically, so none is missed) and
- * while a round runs (so that SIGTERM can interrupt it at once). */
+ * end cleanly on end of file or SIGTERM/SIGINT. The handled signals are
+ * blocked only while the loop reads its input, and ppoll unblocks them
+ * atomically while it waits: none is missed, and during a round SIGTERM
+ * interrupts the engine at once. */
 #define _GNU_SOURCE /* ppoll */
 #include "execd.h"
 
@@ -119,6 +120,9 @@ int pp_execd_serve(int fd, const pp_execd *x) {
   unsigned long rounds = 0;
   for (;;) {
     wait_input(&in, &waitmask);
+    /* a signal sent before the request line came is handled before the
+     * round: unblocked, pending ones run their handlers now */
+    sigprocmask(SIG_UNBLOCK, &handled, NULL);
     if (stop_signal)
       break;
     if (reload_wanted) {
@@ -140,9 +144,7 @@ int pp_execd_serve(int fd, const pp_execd *x) {
             "round answers them",
             in.lines);
       in.lines = 0;
-      sigprocmask(SIG_UNBLOCK, &handled, NULL);
       int rc = x->round(x->ud);
-      sigprocmask(SIG_BLOCK, &handled, NULL);
       rounds++;
       if (stop_signal)
         break; /* interrupted: nothing of that round was printed */
@@ -153,6 +155,7 @@ int pp_execd_serve(int fd, const pp_execd *x) {
     }
     if (in.eof)
       break;
+    sigprocmask(SIG_BLOCK, &handled, NULL);
   }
   if (stop_signal)
     say(x, PP_LOG_INFO, "%s after %lu rounds: stopping", strsignal(stop_signal),
