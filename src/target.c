@@ -134,6 +134,10 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
     }
   } else {
     const char *colon = memchr(p, ':', (size_t)(auth_end - p));
+    if (colon && memchr(colon + 1, ':', (size_t)(auth_end - colon - 1)))
+      URLFAIL("URL \"%s\": write IPv6 addresses in brackets, such as "
+              "tcp://[::1]:22",
+              url);
     host_end = colon ? colon : auth_end;
     if (colon)
       port_str = colon + 1;

@@ -35,6 +35,7 @@ int pp_target_list_add(pp_target_list *l, pp_target *t) {
 typedef struct {
   char *section, *key, *value;
   int line;
+  int header_line; /* of the section's [header], 0 if not seen */
 } entry;
 
 typedef struct {
@@ -48,7 +49,7 @@ typedef struct {
   int line; /* inih reads one line per reader call */
   entry *e;
   size_t n, cap;
-  header *h; /* [section] lines, in order */
+  header *h; /* [section] lines, in file order */
   size_t nh, caph;
   int too_long; /* line number of a line longer than inih's buffer */
   int max_line;
@@ -58,6 +59,8 @@ typedef struct {
 /* inih's section names hold 49 characters; a longer one would be cut. */
 #define SECTION_MAX 49
 
+/* Records a [section] line. inih parses it too; this copy is for the checks
+ * inih does not make (check_headers). */
 static void note_header(ini_state *s, const char *line) {
   const char *p = line;
   if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
@@ -124,8 +127,11 @@ static int on_entry(void *user, const char *section, const char *name,
   e->key = strdup(name);
   e->value = strdup(value);
   e->line = s->line;
-  if (s->nh > 0 && strcmp(s->h[s->nh - 1].name, section) == 0)
+  e->header_line = 0;
+  if (s->nh > 0 && strcmp(s->h[s->nh - 1].name, section) == 0) {
     s->h[s->nh - 1].has_entries = true;
+    e->header_line = s->h[s->nh - 1].line;
+  }
   if (!e->section || !e->key || !e->value) {
     free(e->section);
     free(e->key);
@@ -149,20 +155,16 @@ static void free_entries(ini_state *s) {
   free(s->h);
 }
 
-/* The line of a section's [header], or of its first key. */
-static int section_line(const ini_state *s, const char *section) {
-  for (size_t i = 0; i < s->nh; i++)
-    if (strcmp(s->h[i].name, section) == 0)
-      return s->h[i].line;
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->e[i].section, section) == 0)
-      return s->e[i].line;
-  return 0;
+static int by_name_then_line(const void *a, const void *b) {
+  const header *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
-/* What inih accepts but would surprise: a section cut short, a section
- * written twice (its keys would merge), a target with no keys at all. */
-static int check_headers(const char *path, const ini_state *s, char *err,
+/* What inih accepts but would surprise: a section name cut short, a target
+ * with no keys at all, a section opened twice (its keys would merge into
+ * one target). Sorts the headers: O(n log n). */
+static int check_headers(const char *path, ini_state *s, char *err,
                          size_t errlen) {
   for (size_t i = 0; i < s->nh; i++) {
     const header *h = &s->h[i];
@@ -173,58 +175,69 @@ static int check_headers(const char *path, const ini_state *s, char *err,
                path, h->line, h->name, SECTION_MAX);
       return -1;
     }
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(s->h[j].name, h->name) == 0) {
-        snprintf(err, errlen,
-                 "%s:%d: [%s] was already opened at line %d; each target "
-                 "needs a section of its own",
-                 path, h->line, h->name, s->h[j].line);
-        return -1;
-      }
     if (!h->has_entries && strcmp(h->name, "defaults") != 0) {
       snprintf(err, errlen, "%s:%d: [%s]: missing key \"url\"", path, h->line,
                h->name);
       return -1;
     }
   }
+  qsort(s->h, s->nh, sizeof(*s->h), by_name_then_line);
+  int dup = 0;
+  for (size_t i = 1; i < s->nh; i++)
+    if (strcmp(s->h[i].name, s->h[i - 1].name) == 0 &&
+        (dup == 0 || s->h[i].line < s->h[dup].line))
+      dup = (int)i; /* report the earliest repeat in the file */
+  if (dup > 0) {
+    snprintf(err, errlen,
+             "%s:%d: [%s] was already opened at line %d; each target needs "
+             "a section of its own",
+             path, s->h[dup].line, s->h[dup].name, s->h[dup - 1].line);
+    return -1;
+  }
   return 0;
 }
 
-static int build_target(const char *path, ini_state *s, const char *section,
-                        pp_target_list *out, char *err, size_t errlen) {
+/* A section's entries, contiguous after sorting (see group_sections). */
+typedef struct {
+  const char *name;
+  entry **e;
+  size_t n;
+  size_t first; /* file position of its first entry: targets keep file order */
+} section;
+
+static int build_target(const char *path, const section *defaults,
+                        const section *sec, pp_target_list *out, char *err,
+                        size_t errlen) {
   const entry *url = NULL;
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->e[i].section, section) == 0 &&
-        strcmp(s->e[i].key, "url") == 0)
-      url = &s->e[i];
-  int first_line = section_line(s, section);
+  for (size_t i = 0; i < sec->n; i++)
+    if (strcmp(sec->e[i]->key, "url") == 0)
+      url = sec->e[i];
+  int first_line =
+      sec->e[0]->header_line ? sec->e[0]->header_line : sec->e[0]->line;
   if (url == NULL) {
     snprintf(err, errlen, "%s:%d: [%s]: missing key \"url\"", path, first_line,
-             section);
+             sec->name);
     return -1;
   }
   char why[512];
   pp_target *t = pp_target_new(url->value, why, sizeof(why));
   if (t == NULL) {
     snprintf(err, errlen, "%s:%d: [%s]: key \"url\": %s", path, url->line,
-             section, why);
+             sec->name, why);
     return -1;
   }
-  if (pp_target_set(t, "name", section, why, sizeof(why)) != 0)
+  if (pp_target_set(t, "name", sec->name, why, sizeof(why)) != 0)
     goto fail_at_section;
   /* defaults first, where they fit the target; then its own keys */
   for (int pass = 0; pass < 2; pass++) {
-    for (size_t i = 0; i < s->n; i++) {
-      const entry *e = &s->e[i];
-      bool is_default = strcmp(e->section, "defaults") == 0;
-      if (pass == 0 ? !is_default : strcmp(e->section, section) != 0)
-        continue;
+    const section *from = pass == 0 ? defaults : sec;
+    for (size_t i = 0; from && i < from->n; i++) {
+      const entry *e = from->e[i];
       if (strcmp(e->key, "url") == 0)
         continue;
       if (pass == 0) {
-        /* unknown keys in [defaults] are reported as such, below */
         const pp_option *opt = pp_option_find(e->key);
-        if (opt == NULL || !pp_target_option_applies(t, opt))
+        if (opt != NULL && !pp_target_option_applies(t, opt))
           continue;
       }
       if (pp_target_set(t, e->key, e->value, why, sizeof(why)) != 0) {
@@ -247,6 +260,58 @@ fail_at_section:
   snprintf(err, errlen, "%s:%d: %s", path, first_line, why);
   pp_target_free(t);
   return -1;
+}
+
+static int by_section_then_position(const void *a, const void *b) {
+  const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
+  int c = strcmp(x->section, y->section);
+  if (c != 0)
+    return c;
+  return (x < y) ? -1 : (x > y);
+}
+
+static int by_first_position(const void *a, const void *b) {
+  const section *x = a, *y = b;
+  return (x->first > y->first) - (x->first < y->first);
+}
+
+/* Groups entries by section with one sort, so that a file of thousands of
+ * targets loads in O(n log n). (check_headers refuses a reopened section.) */
+static section *group_sections(ini_state *s, entry **order, size_t *nsec) {
+  for (size_t i = 0; i < s->n; i++)
+    order[i] = &s->e[i];
+  qsort(order, s->n, sizeof(*order), by_section_then_position);
+  section *secs = calloc(s->n ? s->n : 1, sizeof(*secs));
+  if (secs == NULL)
+    return NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < s->n; i++) {
+    if (i == 0 || strcmp(order[i]->section, order[i - 1]->section) != 0) {
+      secs[n].name = order[i]->section;
+      secs[n].e = &order[i];
+      secs[n].first = (size_t)(order[i] - s->e);
+      n++;
+    }
+    secs[n - 1].n++;
+  }
+  qsort(secs, n, sizeof(*secs), by_first_position);
+  *nsec = n;
+  return secs;
+}
+
+static int check_defaults(const char *path, const section *defaults, char *err,
+                          size_t errlen) {
+  for (size_t i = 0; defaults && i < defaults->n; i++) {
+    const entry *e = defaults->e[i];
+    if (pp_option_find(e->key) != NULL)
+      continue;
+    const char *hint = pp_option_suggest(e->key);
+    snprintf(err, errlen, "%s:%d: [defaults]: unknown option \"%s\"%s%s%s",
+             path, e->line, e->key, hint ? " (did you mean \"" : "",
+             hint ? hint : "", hint ? "\"?)" : "");
+    return -1;
+  }
+  return 0;
 }
 
 int pp_config_load(const char *path, pp_target_list *out, char *err,
@@ -278,37 +343,30 @@ int pp_config_load(const char *path, pp_target_list *out, char *err,
     return -1;
   }
   int result = check_headers(path, &s, err, errlen);
-  for (size_t i = 0; i < s.n && result == 0; i++) {
-    const char *sec = s.e[i].section;
-    if (*sec == 0) {
+  size_t nsec = 0;
+  entry **order = malloc((s.n ? s.n : 1) * sizeof(*order));
+  section *secs = order ? group_sections(&s, order, &nsec) : NULL;
+  if (secs == NULL && result == 0) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    result = -1;
+  }
+  const section *defaults = NULL;
+  for (size_t i = 0; result == 0 && i < nsec; i++) {
+    if (*secs[i].name == 0) {
       snprintf(err, errlen, "%s:%d: \"%s\" is outside any [section]", path,
-               s.e[i].line, s.e[i].key);
+               secs[i].e[0]->line, secs[i].e[0]->key);
       result = -1;
-      break;
-    }
-    if (strcmp(sec, "defaults") == 0)
-      continue;
-    bool seen = false; /* build each section once, at its first entry */
-    for (size_t j = 0; j < i && !seen; j++)
-      seen = strcmp(s.e[j].section, sec) == 0;
-    if (!seen)
-      result = build_target(path, &s, sec, out, err, errlen);
-  }
-  if (result == 0) {
-    /* unknown keys in [defaults] would otherwise go unnoticed */
-    for (size_t i = 0; i < s.n; i++) {
-      if (strcmp(s.e[i].section, "defaults") != 0)
-        continue;
-      if (pp_option_find(s.e[i].key) == NULL) {
-        const char *hint = pp_option_suggest(s.e[i].key);
-        snprintf(err, errlen, "%s:%d: [defaults]: unknown option \"%s\"%s%s%s",
-                 path, s.e[i].line, s.e[i].key, hint ? " (did you mean \"" : "",
-                 hint ? hint : "", hint ? "\"?)" : "");
-        result = -1;
-        break;
-      }
+    } else if (strcmp(secs[i].name, "defaults") == 0) {
+      defaults = &secs[i];
     }
   }
+  if (result == 0)
+    result = check_defaults(path, defaults, err, errlen);
+  for (size_t i = 0; result == 0 && i < nsec; i++)
+    if (&secs[i] != defaults)
+      result = build_target(path, defaults, &secs[i], out, err, errlen);
+  free(secs);
+  free(order);
   free_entries(&s);
   return result;
 }

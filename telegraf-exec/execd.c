@@ -3,7 +3,6 @@
  * blocked only while the loop reads its input, and ppoll unblocks them
  * atomically while it waits: none is missed, and during a round SIGTERM
  * interrupts the engine at once. */
-#define _GNU_SOURCE /* ppoll */
 #include "execd.h"
 
 #include <errno.h>

@@ -26,28 +26,12 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
+from conftest import free_port
+
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 
 
-# --- the portprobe binary (conftest.py's pp_bin once it is on main) ---
-
-
-@pytest.fixture(scope="module")
-def pp_bin():
-    path = os.environ.get("PORTPROBE") or str(HERE.parent.parent / "telegraf-exec" / "portprobe")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"portprobe binary not found at {path}: build first (make) or set PORTPROBE")
-    return path
-
-
-# --- small servers and ports ---
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# --- small servers ---
 
 
 class Listener:
@@ -237,6 +221,8 @@ bind-address = "127.0.0.1:{rpc_port}"
 
 
 # --- reading our own lines: only to compare InfluxDB's values with the text we sent ---
+# InfluxDB 1.x's rules (and Telegraf's parser's): a separator is escaped when a backslash comes
+# right before it; any other backslash in a name or tag is itself.
 
 
 def _split_unescaped(text, sep):
