@@ -53,7 +53,10 @@ static void usage(FILE *f) {
       "  -V, --version        print the version\n"
       "\n"
       "exit status: 0 every target up, 1 some target down, 2 usage or\n"
-      "configuration error; with --execd: 0 at end of input or SIGTERM\n",
+      "configuration error. With --format influx a down target is in the\n"
+      "data, and the status is 0 once the round ran: Telegraf's inputs.exec\n"
+      "drops the output of a command that fails. With --execd: 0 at end of\n"
+      "input or SIGTERM.\n",
       f);
 }
 
@@ -263,6 +266,8 @@ int main(int argc, char **argv) {
     status = run_round(&a);
     if (status < 0)
       status = EXIT_USAGE;
+    else if (a.fmt == PP_FMT_INFLUX)
+      status = EXIT_ALL_UP; /* else inputs.exec would drop every line */
   }
   pp_engine_free(a.engine);
   free(a.results);

@@ -339,7 +339,9 @@ def round_of_every_kind(pp_bin, servers, influx):
     started = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - started
-    assert proc.returncode == 1, proc.stderr  # some targets are down on purpose
+    # some targets are down on purpose, and the status is still 0: inputs.exec drops the
+    # output of a command that exits non-zero
+    assert proc.returncode == 0, proc.stderr
     db = influx.create_db("every_kind")
     status, body = influx.write(db, proc.stdout)
     rows = influx.rows(db, "SELECT * FROM portprobe")
@@ -433,7 +435,7 @@ label = site=other
 """)
     proc = subprocess.run([pp_bin, "--format", "influx", "--config", str(conf)],
                           capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 1, proc.stderr
+    assert proc.returncode == 0, proc.stderr
     db = influx.create_db("config_file")
     status, body = influx.write(db, proc.stdout)
     assert status == 204, body
