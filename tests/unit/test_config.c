@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,19 @@ START_TEST(command_line_words_build_targets) {
 }
 END_TEST
 
+START_TEST(example_config_loads_with_every_scheme) {
+  ck_assert_msg(pp_config_load(PP_EXAMPLES_DIR "/portprobe.conf.example", &list,
+                               err, sizeof(err)) == 0,
+                "%s", err);
+  for (size_t i = 0; i < pp_schemes_count; i++) {
+    bool found = false;
+    for (size_t j = 0; j < list.n && !found; j++)
+      found = list.items[j]->scheme == &pp_schemes[i];
+    ck_assert_msg(found, "the example has no %s target", pp_schemes[i].name);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("ini");
@@ -231,6 +245,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, reserved_label_name_is_an_error);
   tcase_add_test(tc, missing_file_is_named);
   tcase_add_test(tc, command_line_words_build_targets);
+  tcase_add_test(tc, example_config_loads_with_every_scheme);
   suite_add_tcase(s, tc);
   return s;
 }
