@@ -149,15 +149,18 @@ static void execd_reload(void *ud) {
   app *a = ud;
   pp_target_list fresh = {0};
   char err[1024];
-  if (load_targets(a, &fresh, err, sizeof(err)) != 0 ||
-      set_targets(a, &fresh) != 0) {
-    fprintf(stderr, "portprobe: %s; keeping the previous targets\n",
-            fresh.n ? "out of memory" : err);
+  int rc = load_targets(a, &fresh, err, sizeof(err));
+  if (rc == 0 && (rc = set_targets(a, &fresh)) != 0)
+    snprintf(err, sizeof(err), "out of memory");
+  if (rc != 0) {
+    fprintf(stderr, "portprobe: %s; keeping the previous targets\n", err);
     pp_target_list_free(&fresh);
     return;
   }
-  fprintf(stderr, "portprobe: %zu targets from %s\n", a->targets.n,
-          a->config ? a->config : "the command line");
+  char msg[256];
+  snprintf(msg, sizeof(msg), "%zu targets from %s", a->targets.n,
+           a->config ? a->config : "the command line");
+  log_stderr(NULL, PP_LOG_INFO, msg);
 }
 
 int main(int argc, char **argv) {

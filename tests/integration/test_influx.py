@@ -678,11 +678,13 @@ def test_execd_sighup_reads_the_config_again(execd_session, tmp_path):
     session.request()
     targets = sorted(parse_line(line)[1]["target"] for line in session.read_lines(2))
     assert targets == ["first", "second"]
-    # a broken file keeps the targets that work
-    conf.write_text("[first]\nurl = nonsense\n")
+    # a broken file keeps the targets that work, and says what is wrong where
+    conf.write_text(f"[first]\nurl = tcp://127.0.0.1:{closed}\n[third]\nurl = nonsense\n")
     session.proc.send_signal(signal.SIGHUP)
     session.request()
-    assert len(session.read_lines(2)) == 2
+    targets = sorted(parse_line(line)[1]["target"] for line in session.read_lines(2))
+    assert targets == ["first", "second"]
     session.proc.stdin.close()
     assert session.wait(5) == 0
-    assert "keeping the previous targets" in (tmp_path / "stderr.log").read_text()
+    assert (f'{conf}:4: [third]: key "url"' in (tmp_path / "stderr.log").read_text()
+            and "keeping the previous targets" in (tmp_path / "stderr.log").read_text())
