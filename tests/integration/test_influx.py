@@ -336,9 +336,7 @@ def round_of_every_kind(pp_bin, servers, influx):
     # the documented exceptions and edge cases of tag escaping
     argv += [f"tcp://127.0.0.1:{servers['open']}", "name=ends with a backslash\\",
              f"tcp://127.0.0.1:{servers['open']}", "name=backslash before\\,comma\\=equals\\ space"]
-    started = time.monotonic()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    elapsed = time.monotonic() - started
     # some targets are down on purpose, and the status is still 0: inputs.exec drops the
     # output of a command that exits non-zero
     assert proc.returncode == 0, proc.stderr
@@ -346,7 +344,7 @@ def round_of_every_kind(pp_bin, servers, influx):
     status, body = influx.write(db, proc.stdout)
     rows = influx.rows(db, "SELECT * FROM portprobe")
     return {"lines": proc.stdout.splitlines(), "status": status, "body": body, "db": db,
-            "rows": {r["target"]: r for r in rows}, "elapsed": elapsed}
+            "rows": {r["target"]: r for r in rows}}
 
 
 def test_every_line_is_accepted(round_of_every_kind):
@@ -354,10 +352,6 @@ def test_every_line_is_accepted(round_of_every_kind):
     assert r["status"] == 204, r["body"]
     assert len(r["lines"]) == len(CASES) + 2
     assert len(r["rows"]) == len(r["lines"]), "a line was dropped or overwrote another"
-
-
-def test_round_costs_one_timeout_not_the_sum(round_of_every_kind):
-    assert round_of_every_kind["elapsed"] < 3.5
 
 
 INFLUX_TYPES = {int: "integer", float: "float", str: "string", bool: "boolean"}
