@@ -6,6 +6,7 @@
 
 #include "options.h"
 #include "result.h"
+#include "state.h"
 #include "target.h"
 
 #include <stddef.h>

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "execd.h"
 #include "output.h"
+#include "round.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -47,6 +48,8 @@ static void usage(FILE *f) {
       "resolv.conf)\n"
       "      --concurrency N  checks in flight at once (default: fits the\n"
       "                       descriptor limit)\n"
+      "      --state-file F   keep target state in F between runs: alerts\n"
+      "                       on confirmed changes (DOWN, UP again, ...)\n"
       "      --list-options   print every target option with its default\n"
       "  -v, --verbose        log each failure to standard error\n"
       "  -h, --help           this text\n"
@@ -89,12 +92,13 @@ static void raise_fd_limit(void) {
 /* What a run holds: with --execd, across rounds. */
 typedef struct {
   const char *config;
+  const char *state_file;
   int argc; /* the URL words after the options */
   char **argv;
   pp_format fmt;
   pp_engine *engine;
   pp_target_list targets;
-  pp_result *results;
+  pp_state_table *state; /* NULL: one round without --state-file */
 } app;
 
 /* Targets from --config, then from the command line, into out. */
@@ -111,34 +115,28 @@ static int load_targets(const app *a, pp_target_list *out, char *err,
   return 0;
 }
 
-/* Replaces the targets; the old ones stay on failure. */
-static int set_targets(app *a, pp_target_list *fresh) {
-  pp_result *r = calloc(fresh->n, sizeof(*r));
-  if (r == NULL)
-    return -1;
+/* Replaces the targets (their state is kept by name and URL). */
+static void set_targets(app *a, pp_target_list *fresh) {
   pp_target_list_free(&a->targets);
-  free(a->results);
   a->targets = *fresh;
-  a->results = r;
   *fresh = (pp_target_list){0};
-  return 0;
 }
 
-/* One round, printed. Returns EXIT_ALL_UP or EXIT_SOME_DOWN, or -1 if the
- * round did not run or its output could not be written. */
+/* One round, printed with the alerts of its state changes, and the state
+ * saved when there is a --state-file. Returns EXIT_ALL_UP or EXIT_SOME_DOWN,
+ * or -1 if the round did not run (interrupted) or its output is gone. */
 static int run_round(app *a) {
-  if (pp_engine_run(a->engine, a->targets.items, a->targets.n, a->results) != 0)
+  int rc = pp_run_round(a->engine, a->targets.items, a->targets.n, a->fmt,
+                        a->state, stdout);
+  if (rc < 0)
     return -1;
-  pp_output_results(stdout, a->fmt, a->targets.items, a->results, a->targets.n);
   if (ferror(stdout)) {
     fprintf(stderr, "portprobe: writing the results: %s\n", strerror(errno));
     return -1;
   }
-  int status = EXIT_ALL_UP;
-  for (size_t i = 0; i < a->targets.n; i++)
-    if (!a->results[i].up)
-      status = EXIT_SOME_DOWN;
-  return status;
+  if (a->state_file != NULL)
+    pp_state_file_save(a->state, a->state_file);
+  return rc ? EXIT_SOME_DOWN : EXIT_ALL_UP;
 }
 
 static int execd_round(void *ud) {
@@ -149,14 +147,12 @@ static void execd_reload(void *ud) {
   app *a = ud;
   pp_target_list fresh = {0};
   char err[1024];
-  int rc = load_targets(a, &fresh, err, sizeof(err));
-  if (rc == 0 && (rc = set_targets(a, &fresh)) != 0)
-    snprintf(err, sizeof(err), "out of memory");
-  if (rc != 0) {
+  if (load_targets(a, &fresh, err, sizeof(err)) != 0) {
     fprintf(stderr, "portprobe: %s; keeping the previous targets\n", err);
     pp_target_list_free(&fresh);
     return;
   }
+  set_targets(a, &fresh);
   char msg[256];
   snprintf(msg, sizeof(msg), "%zu targets from %s", a->targets.n,
            a->config ? a->config : "the command line");
@@ -171,6 +167,7 @@ int main(int argc, char **argv) {
       {"execd", no_argument, NULL, 'E'},
       {"resolver", required_argument, NULL, 'R'},
       {"concurrency", required_argument, NULL, 'C'},
+      {"state-file", required_argument, NULL, 'S'},
       {"list-options", no_argument, NULL, 'L'},
       {"verbose", no_argument, NULL, 'v'},
       {"help", no_argument, NULL, 'h'},
@@ -218,6 +215,9 @@ int main(int argc, char **argv) {
       ecfg.max_concurrent = (size_t)n;
       break;
     }
+    case 'S':
+      a.state_file = optarg;
+      break;
     case 'L':
       list_options();
       return EXIT_ALL_UP;
@@ -247,17 +247,20 @@ int main(int argc, char **argv) {
     pp_target_list_free(&targets);
     return EXIT_USAGE;
   }
-  if (set_targets(&a, &targets) != 0) {
-    fprintf(stderr, "portprobe: out of memory\n");
-    pp_target_list_free(&targets);
-    return EXIT_USAGE;
-  }
+  set_targets(&a, &targets);
 
   raise_fd_limit();
   a.engine = pp_engine_new(&ecfg, err, sizeof(err));
+  /* --execd keeps state in memory; a --state-file carries it over runs */
+  if (a.engine != NULL && (execd || a.state_file != NULL)) {
+    if ((a.state = pp_state_table_new()) != NULL && a.state_file != NULL)
+      pp_state_file_load(a.state, a.state_file);
+  }
   int status = EXIT_USAGE;
   if (a.engine == NULL) {
     fprintf(stderr, "portprobe: %s\n", err);
+  } else if ((execd || a.state_file != NULL) && a.state == NULL) {
+    fprintf(stderr, "portprobe: out of memory\n");
   } else if (execd) {
     pp_execd x = {.round = execd_round,
                   .reload = execd_reload,
@@ -272,8 +275,8 @@ int main(int argc, char **argv) {
     else if (a.fmt == PP_FMT_INFLUX)
       status = EXIT_ALL_UP; /* else inputs.exec would drop every line */
   }
+  pp_state_table_free(a.state);
   pp_engine_free(a.engine);
-  free(a.results);
   pp_target_list_free(&a.targets);
   return status;
 }

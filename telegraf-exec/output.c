@@ -219,6 +219,19 @@ static void write_influx(FILE *f, const pp_target *t, const pp_result *r) {
   fprintf(f, " %" PRId64 "\n", r->time_ns);
 }
 
+static void json_labels(FILE *f, const pp_target *t) {
+  if (t->opts.labels.n == 0)
+    return;
+  fputs(",\"labels\":{", f);
+  for (size_t i = 0; i < t->opts.labels.n; i++) {
+    const char *kv = t->opts.labels.items[i];
+    const char *eq = strchr(kv, '=');
+    fprintf(f, "%s\"%.*s\":", i ? "," : "", (int)(eq - kv), kv);
+    pp_json_string(f, eq + 1);
+  }
+  fputc('}', f);
+}
+
 static void write_json(FILE *f, const pp_target *t, const pp_result *r) {
   fputs("{\"target\":", f);
   pp_json_string(f, pp_target_name(t));
@@ -229,19 +242,63 @@ static void write_json(FILE *f, const pp_target *t, const pp_result *r) {
   fputs(",\"result\":", f);
   pp_json_string(f, pp_result_name(r->code));
   fprintf(f, ",\"time\":%.3f", (double)r->time_ns / 1e9);
-  if (t->opts.labels.n > 0) {
-    fputs(",\"labels\":{", f);
-    for (size_t i = 0; i < t->opts.labels.n; i++) {
-      const char *kv = t->opts.labels.items[i];
-      const char *eq = strchr(kv, '=');
-      fprintf(f, "%s\"%.*s\":", i ? "," : "", (int)(eq - kv), kv);
-      pp_json_string(f, eq + 1);
-    }
-    fputc('}', f);
-  }
+  json_labels(f, t);
   fields w = {f, PP_FMT_JSON, 1};
   write_fields(&w, t, r);
   fputs("}\n", f);
+}
+
+/* --- alerts --- */
+
+static void write_alert_fields(fields *w, const pp_alert *a) {
+  f_str(w, "severity", pp_severity_name(a->severity));
+  f_str(w, "message", a->message);
+  f_str(w, "kind", pp_alert_kind_name(a->kind));
+  f_str(w, "state", pp_tstate_name(a->state));
+  f_str(w, "result", pp_result_name(a->result));
+  f_float(w, "outage_seconds", a->outage_s);
+  f_float(w, "flap_percent", a->flap_pct);
+  if (a->kind == PP_ALERT_QUALITY || a->kind == PP_ALERT_CERTIFICATE)
+    f_str(w, "grade", pp_grade_name(a->grade));
+  if (a->kind == PP_ALERT_CERTIFICATE)
+    f_int(w, "cert_expiry", a->cert_expiry_s);
+  f_str(w, "diagnosis", a->diagnosis);
+  f_str(w, "excerpt", a->excerpt);
+}
+
+void pp_output_alert(FILE *f, pp_format fmt, const pp_target *t,
+                     const pp_alert *a, unsigned seq) {
+  fields w = {f, fmt, 0};
+  switch (fmt) {
+  case PP_FMT_TEXT:
+    fprintf(f, "ALERT %s: %s\n", pp_severity_name(a->severity), a->message);
+    break;
+  case PP_FMT_INFLUX: {
+    const pp_influx_kv tags[] = {
+        {"target", pp_target_name(t)},
+        {"scheme", t->scheme->name},
+    };
+    pp_influx_series(f, "portprobe_event", tags, sizeof(tags) / sizeof(tags[0]),
+                     &t->opts.labels);
+    fputc(' ', f);
+    write_alert_fields(&w, a);
+    fprintf(f, " %" PRId64 "\n", a->time_ns + (int64_t)seq);
+    break;
+  }
+  case PP_FMT_JSON:
+    fputs("{\"event\":true,\"target\":", f);
+    pp_json_string(f, pp_target_name(t));
+    fputs(",\"url\":", f);
+    pp_json_string(f, t->url);
+    fputs(",\"scheme\":", f);
+    pp_json_string(f, t->scheme->name);
+    fprintf(f, ",\"time\":%.3f", (double)a->time_ns / 1e9);
+    json_labels(f, t);
+    w.n = 1;
+    write_alert_fields(&w, a);
+    fputs("}\n", f);
+    break;
+  }
 }
 
 static void fmt_seconds(char *buf, size_t len, double s) {

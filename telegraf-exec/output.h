@@ -14,6 +14,13 @@ int pp_format_parse(const char *s, pp_format *fmt);
 void pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
                        const pp_result *results, size_t n);
 
+/* One alert of target t, printed after the round's results: a
+ * portprobe_event line, a JSON line with "event": true, or "ALERT ...".
+ * seq counts t's alerts in this round from 0: influx points are stamped
+ * time + seq ns, so two alerts of one check do not overwrite each other. */
+void pp_output_alert(FILE *f, pp_format fmt, const pp_target *t,
+                     const pp_alert *a, unsigned seq);
+
 /* Line protocol pieces, also for other measurements and for tests. Each
  * writes to f. Tag values cannot be empty in line protocol: the series
  * writer leaves such tags out. */
