@@ -327,12 +327,14 @@ def servers(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def round_of_every_kind(pp_bin, servers, influx):
-    """Runs one round of every case (one-shot, as inputs.exec does) and writes it to InfluxDB."""
-    argv = [pp_bin, "--format", "influx"]
+def round_of_every_kind(pp_bin, servers, influx, tmp_path_factory):
+    """Runs one round of every case (one-shot, as inputs.exec does, with a state file and
+    down_after = 1 so that each down target has its event too) and writes it to InfluxDB."""
+    state = tmp_path_factory.mktemp("state") / "portprobe.state"
+    argv = [pp_bin, "--format", "influx", "--state-file", state]
     for case, _, url, options, _, _ in CASES:
         argv += [url.format(**servers), f"name={case_name(case)}", f"label=site={HOSTILE}",
-                 "label=case=" + case, *options]
+                 "label=case=" + case, "down_after=1", *options]
     # the documented exceptions and edge cases of tag escaping
     argv += [f"tcp://127.0.0.1:{servers['open']}", "name=ends with a backslash\\",
              f"tcp://127.0.0.1:{servers['open']}", "name=backslash before\\,comma\\=equals\\ space"]
@@ -342,16 +344,38 @@ def round_of_every_kind(pp_bin, servers, influx):
     assert proc.returncode == 0, proc.stderr
     db = influx.create_db("every_kind")
     status, body = influx.write(db, proc.stdout)
-    rows = influx.rows(db, "SELECT * FROM portprobe")
-    return {"lines": proc.stdout.splitlines(), "status": status, "body": body, "db": db,
-            "rows": {r["target"]: r for r in rows}}
+    lines = proc.stdout.splitlines()
+    return {"lines": [line for line in lines if line.startswith("portprobe,")],
+            "events": [line for line in lines if line.startswith("portprobe_event,")],
+            "all": lines, "status": status, "body": body, "db": db,
+            "rows": {r["target"]: r for r in influx.rows(db, "SELECT * FROM portprobe")},
+            "event_rows": influx.rows(db, "SELECT * FROM portprobe_event")}
 
 
 def test_every_line_is_accepted(round_of_every_kind):
     r = round_of_every_kind
     assert r["status"] == 204, r["body"]
     assert len(r["lines"]) == len(CASES) + 2
+    assert len(r["all"]) == len(r["lines"]) + len(r["events"]), "a line of another kind"
     assert len(r["rows"]) == len(r["lines"]), "a line was dropped or overwrote another"
+
+
+def test_events_of_every_kind_round_trip(round_of_every_kind):
+    r = round_of_every_kind
+    down = sorted(target for target, row in r["rows"].items() if row["up"] == 0)
+    assert down, "no target is down"
+    # down_after = 1: each down target's first check confirms DOWN, an event
+    assert sorted(row["target"] for row in r["event_rows"]) == down
+    sent = {parse_line(line)[1]["target"]: parse_line(line) for line in r["events"]}
+    for row in r["event_rows"]:
+        _, tags, fields, stamp = sent[row["target"]]
+        assert row["time"] == stamp
+        assert row["site"] == HOSTILE
+        assert row["scheme"] == r["rows"][row["target"]]["scheme"]
+        for key, value in fields.items():
+            assert row[key] == value, key
+        assert row["state"] == "down" and row["severity"] == "failure"
+        assert row["result"] == r["rows"][row["target"]]["result"]
 
 
 INFLUX_TYPES = {int: "integer", float: "float", str: "string", bool: "boolean"}
@@ -482,6 +506,29 @@ class Execd:
         out, self.buf = lines[:count], b"\n".join(lines[count:])
         return [line.decode() for line in out]
 
+    def read_round(self, targets, timeout=10.0):
+        """Output lines until `targets` result lines (portprobe,...) came; event lines that come
+        along (a round's events follow its results) are among them."""
+        lines = self.read_lines(targets, timeout)
+        while sum(line.startswith("portprobe,") for line in lines) < targets:
+            lines += self.read_lines(1, timeout)
+        return lines
+
+    def read_rest(self, timeout=5.0):
+        """The lines left up to end of output (after standard input was closed)."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                pytest.fail(f"output not closed within {timeout} s; have {self.buf!r}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self.buf += chunk
+        rest, self.buf = self.buf, b""
+        return [line.decode() for line in rest.split(b"\n") if line]
+
     def status(self, what):
         """A figure from /proc/PID/status, such as VmRSS (kB)."""
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -543,8 +590,9 @@ DOWN_ROUNDS = range(10, 15)  # the toggled service is shut in these rounds
 
 @pytest.fixture
 def toggled_session(execd_session, tmp_path):
-    """ROUNDS rounds of an execd session whose service is shut in DOWN_ROUNDS: what it printed
-    per round, with VmRSS (kB) and descriptor counts after each round; stdin still open."""
+    """ROUNDS rounds of an execd session whose service is shut in DOWN_ROUNDS, then end of
+    input: every line printed, results per round, VmRSS (kB) and descriptors after each round,
+    and how the process ended."""
     service = Listener()
     closed = free_port()
     conf = tmp_path / "execd.conf"
@@ -558,7 +606,7 @@ url = tcp://127.0.0.1:{closed}
 timeout = 1s
 """)
     session = execd_session("--config", str(conf))
-    out = {"session": session, "lines": [], "results": [], "events": [], "rss": [], "fds": []}
+    out = {"lines": [], "results": [], "rss": [], "fds": []}
     try:
         for n in range(ROUNDS):
             if n == DOWN_ROUNDS.start:
@@ -566,23 +614,18 @@ timeout = 1s
             if n == DOWN_ROUNDS.stop:
                 service.open()
             session.request()
-            lines = session.read_lines(2)
-            # event lines (transitions) may come with a round's results: take them too
-            while sum(line.startswith("portprobe,") for line in lines) < 2:
-                lines += session.read_lines(1)
+            lines = session.read_round(2)
             out["lines"] += lines
-            by_target = {}
-            for line in lines:
-                name, tags, fields, stamp = parse_line(line)
-                if name == "portprobe":
-                    by_target[tags["target"]] = (tags["result"], fields["up"])
-                else:
-                    out["events"].append((n, name, tags, fields))
-            out["results"].append(by_target)
+            out["results"].append({
+                tags["target"]: (tags["result"], fields["up"], stamp)
+                for name, tags, fields, stamp in map(parse_line, lines) if name == "portprobe"})
             out["rss"].append(session.status("VmRSS"))
             out["fds"].append(session.fds())
     finally:
         service.close()
+    session.proc.stdin.close()
+    out["lines"] += session.read_rest()
+    out["exit"] = session.wait(5)
     return out
 
 
@@ -591,14 +634,14 @@ def test_execd_session_over_many_rounds(toggled_session, influx):
     # the toggled service's results follow the listener, round by round
     for n, by_target in enumerate(t["results"]):
         want = ("refused", 0) if n in DOWN_ROUNDS else ("ok", 1)
-        assert by_target["service, toggled"] == want, f"round {n}"
-        assert by_target["never = open"] == ("refused", 0), f"round {n}"
+        assert by_target["service, toggled"][:2] == want, f"round {n}"
+        assert by_target["never = open"][:2] == ("refused", 0), f"round {n}"
 
     # steady memory and descriptors once warmed up
     assert max(t["rss"][WARM_UP:]) - t["rss"][WARM_UP] <= 256, f"VmRSS kB per round: {t['rss']}"
     assert len(set(t["fds"][WARM_UP:])) == 1, f"descriptors per round: {t['fds']}"
 
-    # all of it is valid line protocol
+    # all of it, events included, is valid line protocol
     db = influx.create_db("execd")
     status, body = influx.write(db, "\n".join(t["lines"]) + "\n")
     assert status == 204, body
@@ -606,18 +649,37 @@ def test_execd_session_over_many_rounds(toggled_session, influx):
     assert [r["up"] for r in rows] == [0 if n in DOWN_ROUNDS else 1 for n in range(ROUNDS)]
 
     # end of input: a clean, prompt exit
-    t["session"].proc.stdin.close()
-    assert t["session"].wait(5) == 0
+    assert t["exit"] == 0
 
 
-def test_execd_transitions_are_events(pp_bin, toggled_session):
-    helptext = subprocess.run([pp_bin, "--help"], capture_output=True, text=True).stdout
-    if "--state-file" not in helptext:
-        pytest.skip("state (confirmations, transitions) is not built yet")
-    toggled = [(n, name, tags) for n, name, tags, _ in toggled_session["events"]
-               if tags.get("target") == "service, toggled"]
-    assert toggled, "no portprobe_event lines for the toggled service"
-    assert all(name == "portprobe_event" for _, name, _ in toggled)
+def test_execd_transitions_are_events(toggled_session, influx):
+    t = toggled_session
+    # an event carries the time of the check that caused it: find its round
+    events = []
+    for name, tags, fields, stamp in map(parse_line, t["lines"]):
+        if name != "portprobe_event":
+            continue
+        [n] = [n for n, by_target in enumerate(t["results"])
+               if 0 <= stamp - by_target[tags["target"]][2] < 4]
+        events.append((n, tags["target"], fields["state"], fields["severity"], fields))
+    assert [e[:4] for e in events] == [
+        (1, "never = open", "down", "failure"),  # down_after = 2: confirmed by the 2nd check
+        (DOWN_ROUNDS.start + 1, "service, toggled", "down", "failure"),
+        (DOWN_ROUNDS.stop, "service, toggled", "up", "okay"),
+    ]
+    # the outage ran from the first failed check to the first good one
+    start = t["results"][DOWN_ROUNDS.start]["service, toggled"][2]
+    end = t["results"][DOWN_ROUNDS.stop]["service, toggled"][2]
+    assert events[2][4]["outage_seconds"] == pytest.approx((end - start) / 1e9, abs=0.01)
+
+    db = influx.create_db("execd_events")
+    status, body = influx.write(db, "\n".join(t["lines"]) + "\n")
+    assert status == 204, body
+    rows = influx.rows(db, "SELECT * FROM portprobe_event")
+    assert [(r["target"], r["scheme"], r["state"], r["kind"]) for r in rows] == [
+        ("never = open", "tcp", "down", "state"),
+        ("service, toggled", "tcp", "down", "state"),
+        ("service, toggled", "tcp", "up", "state")]
 
 
 def test_execd_runs_no_round_without_a_request(execd_session, tmp_path):
@@ -625,7 +687,7 @@ def test_execd_runs_no_round_without_a_request(execd_session, tmp_path):
     r, _, _ = select.select([session.proc.stdout], [], [], 0.5)
     assert not r, "output before any request"
     session.request()
-    assert session.read_lines(1)[0].startswith("portprobe,")
+    assert session.read_round(1)[0].startswith("portprobe,")
     session.proc.stdin.close()
     assert session.wait(5) == 0
 
@@ -659,25 +721,29 @@ def test_execd_sigterm_abandons_a_round_promptly(execd_session):
         hang.close()
 
 
+def results(lines):
+    """The targets of the result lines among lines, sorted."""
+    return sorted(tags["target"] for name, tags, _, _ in map(parse_line, lines)
+                  if name == "portprobe")
+
+
 def test_execd_sighup_reads_the_config_again(execd_session, tmp_path):
     closed = free_port()
     conf = tmp_path / "reload.conf"
     conf.write_text(f"[first]\nurl = tcp://127.0.0.1:{closed}\n")
     session = execd_session("--config", str(conf))
     session.request()
-    assert parse_line(session.read_lines(1)[0])[1]["target"] == "first"
+    assert results(session.read_round(1)) == ["first"]
     conf.write_text(f"[first]\nurl = tcp://127.0.0.1:{closed}\n"
                     f"[second]\nurl = tcp://127.0.0.1:{closed}\n")
     session.proc.send_signal(signal.SIGHUP)
     session.request()
-    targets = sorted(parse_line(line)[1]["target"] for line in session.read_lines(2))
-    assert targets == ["first", "second"]
+    assert results(session.read_round(2)) == ["first", "second"]
     # a broken file keeps the targets that work, and says what is wrong where
     conf.write_text(f"[first]\nurl = tcp://127.0.0.1:{closed}\n[third]\nurl = nonsense\n")
     session.proc.send_signal(signal.SIGHUP)
     session.request()
-    targets = sorted(parse_line(line)[1]["target"] for line in session.read_lines(2))
-    assert targets == ["first", "second"]
+    assert results(session.read_round(2)) == ["first", "second"]
     session.proc.stdin.close()
     assert session.wait(5) == 0
     assert (f'{conf}:4: [third]: key "url"' in (tmp_path / "stderr.log").read_text()
