@@ -721,6 +721,27 @@ def test_execd_sigterm_abandons_a_round_promptly(execd_session):
         hang.close()
 
 
+def test_execd_state_file_survives_a_restart(execd_session, tmp_path):
+    state = tmp_path / "portprobe.state"
+    target = [f"tcp://127.0.0.1:{free_port()}", "name=db", "down_after=2"]
+    first = execd_session("--state-file", str(state), *target)
+    first.request()
+    assert first.read_round(1)[0].startswith("portprobe,")  # one failure: not yet DOWN
+    first.proc.stdin.close()
+    assert first.read_rest() == [] and first.wait(5) == 0
+    assert state.read_text().startswith("portprobe-state 1\n")
+    # a new process (Telegraf restarted) remembers the first failure: the second confirms DOWN
+    second = execd_session("--state-file", str(state), *target)
+    second.request()
+    lines = second.read_round(1)
+    second.proc.stdin.close()
+    lines += second.read_rest()
+    assert second.wait(5) == 0
+    events = [tags["target"] for name, tags, _, _ in map(parse_line, lines)
+              if name == "portprobe_event"]
+    assert events == ["db"]
+
+
 def results(lines):
     """The targets of the result lines among lines, sorted."""
     return sorted(tags["target"] for name, tags, _, _ in map(parse_line, lines)
