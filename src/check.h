@@ -8,6 +8,7 @@
 #include "loop.h"
 #include "portprobe.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -37,6 +38,8 @@ struct pp_engine {
   size_t max_concurrent;
   void *kind_state[PP_KIND_COUNT]; /* owned by each kind's module */
   size_t active;                   /* checks in flight */
+  int wake_fd;                     /* eventfd: pp_engine_interrupt */
+  volatile sig_atomic_t interrupted;
 };
 
 struct pp_check {

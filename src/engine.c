@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +64,13 @@ pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
     free(e);
     return NULL;
   }
+  if ((e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+    snprintf(err, errlen, "eventfd: %s", strerror(errno));
+    pp_dns_free(e->dns);
+    pp_loop_free(e->loop);
+    free(e);
+    return NULL;
+  }
   return e;
 }
 
@@ -74,7 +82,29 @@ void pp_engine_free(pp_engine *e) {
       kind_ops[k]->engine_free(e);
   pp_dns_free(e->dns);
   pp_loop_free(e->loop);
+  close(e->wake_fd);
   free(e);
+}
+
+void pp_engine_interrupt(pp_engine *e) {
+  int saved = errno;
+  uint64_t one = 1;
+  e->interrupted = 1;
+  /* wakes the loop even when the signal came just before epoll_wait */
+  if (write(e->wake_fd, &one, sizeof(one)) < 0) {
+    /* the counter is already non-zero: the loop wakes anyway */
+  }
+  errno = saved;
+}
+
+static void on_wake(pp_loop *loop, int fd, unsigned ev, void *ud) {
+  (void)loop;
+  (void)ev;
+  (void)ud;
+  uint64_t n;
+  if (read(fd, &n, sizeof(n)) < 0) {
+    /* nothing pending: a stale wake-up */
+  }
 }
 
 /* --- one check --- */
@@ -385,24 +415,43 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
              pp_target_name(targets[i]));
       return -1;
     }
+  if (e->interrupted)
+    return -1;
   pp_check *checks = calloc(n ? n : 1, sizeof(*checks));
   if (checks == NULL) {
     pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
     return -1;
   }
+  /* watched during the round only, so that between rounds the loop holds
+   * no descriptor of the engine's own */
+  if (pp_loop_watch(e->loop, e->wake_fd, PP_EV_READ, on_wake, e) != 0) {
+    pp_log(e, PP_LOG_ERR, "event loop: %s", strerror(errno));
+    free(checks);
+    return -1;
+  }
   size_t next = 0;
+  int rc = 0;
   e->active = 0;
   for (;;) {
-    while (next < n && e->active < e->max_concurrent) {
+    while (next < n && e->active < e->max_concurrent && !e->interrupted) {
       start_check(e, &checks[next], targets[next], &results[next]);
       next++;
     }
-    if (e->active == 0 && next == n)
+    if (e->active == 0 && (next == n || e->interrupted))
       break;
+    const char *why = NULL;
     if (pp_loop_run_once(e->loop, -1) < 0) {
       pp_log(e, PP_LOG_ERR, "event loop failed: %s", strerror(errno));
+      why = "event loop failed";
+    } else if (e->interrupted) {
+      pp_log(e, PP_LOG_INFO, "round interrupted with %zu checks in flight",
+             e->active);
+      why = "round interrupted";
+      rc = -1;
+    }
+    if (why != NULL) {
       for (size_t i = 0; i < next; i++)
-        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "event loop failed");
+        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "%s", why);
       for (size_t i = next; i < n; i++) {
         pp_result_reset(&results[i]);
         results[i].code = PP_R_SOCKET_ERROR;
@@ -410,6 +459,9 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
       break;
     }
   }
+  if (e->interrupted)
+    rc = -1;
+  pp_loop_unwatch(e->loop, e->wake_fd);
   free(checks);
-  return 0;
+  return rc;
 }

@@ -404,6 +404,10 @@ static int step_append(pp_steplist *l, pp_step_kind kind, const char *v) {
 
 static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen);
 
+/* Tag names the front ends set themselves ("time" is InfluxDB's own). */
+static const char *const reserved_labels[] = {"time", "target", "scheme",
+                                              "result", NULL};
+
 void pp_option_expected(const pp_option *opt, char *buf, size_t len) {
   switch (opt->type) {
   case PP_OPT_BOOL:
@@ -582,6 +586,28 @@ int pp_option_set(const pp_option *opt, pp_opts *o, const char *value,
     for (const char *p = value; p < eq; p++)
       if (!isalnum((unsigned char)*p) && *p != '_')
         return fail(opt, value, err, errlen, NULL);
+    size_t klen = (size_t)(eq - value);
+    for (size_t i = 0; reserved_labels[i]; i++)
+      if (strlen(reserved_labels[i]) == klen &&
+          strncasecmp(reserved_labels[i], value, klen) == 0) {
+        char why[160];
+        snprintf(why, sizeof(why),
+                 "the label name \"%.*s\" is reserved (portprobe sets it)",
+                 (int)klen, value);
+        return fail(opt, value, err, errlen, why);
+      }
+    /* a label named again replaces the earlier value, so that a target's
+     * own label overrides one from its defaults */
+    pp_strlist *l = field;
+    for (size_t i = 0; i < l->n; i++)
+      if (strncmp(l->items[i], value, klen + 1) == 0) {
+        char *dup = strdup(value);
+        if (dup == NULL)
+          return fail(opt, value, err, errlen, "out of memory");
+        free(l->items[i]);
+        l->items[i] = dup;
+        return 0;
+      }
     if (list_append(field, value) != 0)
       return fail(opt, value, err, errlen, "out of memory");
     return 0;

@@ -46,4 +46,9 @@ void pp_engine_free(pp_engine *e);
 int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
                   pp_result *results);
 
+/* Ends the running round promptly, and makes every later round return at
+ * once: for shutting down. Safe in a signal handler and from another thread.
+ * The interrupted pp_engine_run returns -1; its results are incomplete. */
+void pp_engine_interrupt(pp_engine *e);
+
 #endif

@@ -35,21 +35,77 @@ int pp_target_list_add(pp_target_list *l, pp_target *t) {
 typedef struct {
   char *section, *key, *value;
   int line;
+  int header_line; /* of the section's [header], 0 if not seen */
 } entry;
+
+typedef struct {
+  char *name;
+  int line;
+  bool has_entries;
+} header;
 
 typedef struct {
   FILE *f;
   int line; /* inih reads one line per reader call */
   entry *e;
   size_t n, cap;
+  header *h; /* [section] lines, in file order */
+  size_t nh, caph;
+  int too_long; /* line number of a line longer than inih's buffer */
+  int max_line;
   int oom;
 } ini_state;
 
+/* inih's section names hold 49 characters; a longer one would be cut. */
+#define SECTION_MAX 49
+
+/* Records a [section] line. inih parses it too; this copy is for the checks
+ * inih does not make (check_headers). */
+static void note_header(ini_state *s, const char *line) {
+  const char *p = line;
+  if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+      (unsigned char)p[2] == 0xBF)
+    p += 3; /* UTF-8 byte order mark, which inih skips too */
+  if (*p != '[')
+    return; /* indented lines may continue a value: inih decides */
+  const char *end = strchr(p, ']');
+  if (end == NULL)
+    return; /* inih reports the error */
+  if (s->nh == s->caph) {
+    size_t cap = s->caph ? s->caph * 2 : 16;
+    header *h = realloc(s->h, cap * sizeof(*h));
+    if (h == NULL) {
+      s->oom = 1;
+      return;
+    }
+    s->h = h;
+    s->caph = cap;
+  }
+  header *h = &s->h[s->nh];
+  if ((h->name = strndup(p + 1, (size_t)(end - p - 1))) == NULL) {
+    s->oom = 1;
+    return;
+  }
+  h->line = s->line;
+  h->has_entries = false;
+  s->nh++;
+}
+
 static char *reader(char *str, int num, void *stream) {
   ini_state *s = stream;
+  if (s->too_long)
+    return NULL;
   char *r = fgets(str, num, s->f);
-  if (r != NULL)
-    s->line++;
+  if (r == NULL)
+    return NULL;
+  s->line++;
+  /* a line that does not fit would be read as two: refuse it instead */
+  if (strchr(str, '\n') == NULL && !feof(s->f)) {
+    s->too_long = s->line;
+    s->max_line = num - 2;
+    return NULL;
+  }
+  note_header(s, str);
   return r;
 }
 
@@ -71,6 +127,11 @@ static int on_entry(void *user, const char *section, const char *name,
   e->key = strdup(name);
   e->value = strdup(value);
   e->line = s->line;
+  e->header_line = 0;
+  if (s->nh > 0 && strcmp(s->h[s->nh - 1].name, section) == 0) {
+    s->h[s->nh - 1].has_entries = true;
+    e->header_line = s->h[s->nh - 1].line;
+  }
   if (!e->section || !e->key || !e->value) {
     free(e->section);
     free(e->key);
@@ -89,6 +150,51 @@ static void free_entries(ini_state *s) {
     free(s->e[i].value);
   }
   free(s->e);
+  for (size_t i = 0; i < s->nh; i++)
+    free(s->h[i].name);
+  free(s->h);
+}
+
+static int by_name_then_line(const void *a, const void *b) {
+  const header *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* What inih accepts but would surprise: a section name cut short, a target
+ * with no keys at all, a section opened twice (its keys would merge into
+ * one target). Sorts the headers: O(n log n). */
+static int check_headers(const char *path, ini_state *s, char *err,
+                         size_t errlen) {
+  for (size_t i = 0; i < s->nh; i++) {
+    const header *h = &s->h[i];
+    if (strlen(h->name) > SECTION_MAX) {
+      snprintf(err, errlen,
+               "%s:%d: [%.20s...]: a section name has at most %d "
+               "characters; name a long target with name = ...",
+               path, h->line, h->name, SECTION_MAX);
+      return -1;
+    }
+    if (!h->has_entries && strcmp(h->name, "defaults") != 0) {
+      snprintf(err, errlen, "%s:%d: [%s]: missing key \"url\"", path, h->line,
+               h->name);
+      return -1;
+    }
+  }
+  qsort(s->h, s->nh, sizeof(*s->h), by_name_then_line);
+  int dup = 0;
+  for (size_t i = 1; i < s->nh; i++)
+    if (strcmp(s->h[i].name, s->h[i - 1].name) == 0 &&
+        (dup == 0 || s->h[i].line < s->h[dup].line))
+      dup = (int)i; /* report the earliest repeat in the file */
+  if (dup > 0) {
+    snprintf(err, errlen,
+             "%s:%d: [%s] was already opened at line %d; each target needs "
+             "a section of its own",
+             path, s->h[dup].line, s->h[dup].name, s->h[dup - 1].line);
+    return -1;
+  }
+  return 0;
 }
 
 /* A section's entries, contiguous after sorting (see group_sections). */
@@ -106,7 +212,8 @@ static int build_target(const char *path, const section *defaults,
   for (size_t i = 0; i < sec->n; i++)
     if (strcmp(sec->e[i]->key, "url") == 0)
       url = sec->e[i];
-  int first_line = sec->e[0]->line;
+  int first_line =
+      sec->e[0]->header_line ? sec->e[0]->header_line : sec->e[0]->line;
   if (url == NULL) {
     snprintf(err, errlen, "%s:%d: [%s]: missing key \"url\"", path, first_line,
              sec->name);
@@ -115,7 +222,8 @@ static int build_target(const char *path, const section *defaults,
   char why[512];
   pp_target *t = pp_target_new(url->value, why, sizeof(why));
   if (t == NULL) {
-    snprintf(err, errlen, "%s:%d: [%s]: %s", path, url->line, sec->name, why);
+    snprintf(err, errlen, "%s:%d: [%s]: key \"url\": %s", path, url->line,
+             sec->name, why);
     return -1;
   }
   if (pp_target_set(t, "name", sec->name, why, sizeof(why)) != 0)
@@ -168,7 +276,7 @@ static int by_first_position(const void *a, const void *b) {
 }
 
 /* Groups entries by section with one sort, so that a file of thousands of
- * targets loads in O(n log n). Sections may be reopened later in a file. */
+ * targets loads in O(n log n). (check_headers refuses a reopened section.) */
 static section *group_sections(ini_state *s, entry **order, size_t *nsec) {
   for (size_t i = 0; i < s->n; i++)
     order[i] = &s->e[i];
@@ -216,9 +324,14 @@ int pp_config_load(const char *path, pp_target_list *out, char *err,
   }
   int rc = ini_parse_stream(reader, &s, on_entry, &s);
   fclose(s.f);
-  if (rc != 0 || s.oom) {
+  if (rc != 0 || s.oom || s.too_long) {
     if (s.oom)
       snprintf(err, errlen, "%s: out of memory", path);
+    else if (s.too_long && (rc <= 0 || rc > s.too_long))
+      snprintf(err, errlen,
+               "%s:%d: line longer than %d characters, the most a line may "
+               "have",
+               path, s.too_long, s.max_line);
     else if (rc > 0)
       snprintf(err, errlen,
                "%s:%d: expected [section] or key = value, such as "
@@ -229,11 +342,11 @@ int pp_config_load(const char *path, pp_target_list *out, char *err,
     free_entries(&s);
     return -1;
   }
-  int result = 0;
+  int result = check_headers(path, &s, err, errlen);
   size_t nsec = 0;
   entry **order = malloc((s.n ? s.n : 1) * sizeof(*order));
   section *secs = order ? group_sections(&s, order, &nsec) : NULL;
-  if (secs == NULL) {
+  if (secs == NULL && result == 0) {
     snprintf(err, errlen, "%s: out of memory", path);
     result = -1;
   }

@@ -1,15 +1,19 @@
 /* portprobe: runs one round of checks and prints the results, for a person
- * at a terminal or for Telegraf's exec input. */
+ * at a terminal or for Telegraf's exec input; with --execd, a round per line
+ * on standard input, for Telegraf's execd input. */
 #include "config.h"
+#include "execd.h"
 #include "output.h"
 #include "round.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 enum { EXIT_ALL_UP = 0, EXIT_SOME_DOWN = 1, EXIT_USAGE = 2 };
 
@@ -35,6 +39,11 @@ static void usage(FILE *f) {
       "options:\n"
       "  -f, --format FMT     text (default), influx (line protocol) or json\n"
       "  -c, --config FILE    read targets from an INI file\n"
+      "      --once           run one round and exit (the default)\n"
+      "      --execd          run a round for each line on standard input,\n"
+      "                       until end of input or SIGTERM (Telegraf's\n"
+      "                       inputs.execd with signal = \"STDIN\"); SIGHUP\n"
+      "                       reads --config again\n"
       "      --resolver LIST  DNS servers addr[:port],... (default: "
       "resolv.conf)\n"
       "      --concurrency N  checks in flight at once (default: fits the\n"
@@ -47,7 +56,10 @@ static void usage(FILE *f) {
       "  -V, --version        print the version\n"
       "\n"
       "exit status: 0 every target up, 1 some target down, 2 usage or\n"
-      "configuration error\n",
+      "configuration error. With --format influx a down target is in the\n"
+      "data, and the status is 0 once the round ran: Telegraf's inputs.exec\n"
+      "drops the output of a command that fails. With --execd: 0 at end of\n"
+      "input or SIGTERM.\n",
       f);
 }
 
@@ -77,10 +89,82 @@ static void raise_fd_limit(void) {
   }
 }
 
+/* What a run holds: with --execd, across rounds. */
+typedef struct {
+  const char *config;
+  const char *state_file;
+  int argc; /* the URL words after the options */
+  char **argv;
+  pp_format fmt;
+  pp_engine *engine;
+  pp_target_list targets;
+  pp_state_table *state; /* NULL: one round without --state-file */
+} app;
+
+/* Targets from --config, then from the command line, into out. */
+static int load_targets(const app *a, pp_target_list *out, char *err,
+                        size_t errlen) {
+  if (a->config != NULL && pp_config_load(a->config, out, err, errlen) != 0)
+    return -1;
+  if (pp_config_from_args(a->argc, a->argv, out, err, errlen) != 0)
+    return -1;
+  if (out->n == 0) {
+    snprintf(err, errlen, "no targets: give a URL or --config FILE");
+    return -1;
+  }
+  return 0;
+}
+
+/* Replaces the targets (their state is kept by name and URL). */
+static void set_targets(app *a, pp_target_list *fresh) {
+  pp_target_list_free(&a->targets);
+  a->targets = *fresh;
+  *fresh = (pp_target_list){0};
+}
+
+/* One round, printed with the alerts of its state changes, and the state
+ * saved when there is a --state-file. Returns EXIT_ALL_UP or EXIT_SOME_DOWN,
+ * or -1 if the round did not run (interrupted) or its output is gone. */
+static int run_round(app *a) {
+  int rc = pp_run_round(a->engine, a->targets.items, a->targets.n, a->fmt,
+                        a->state, stdout);
+  if (rc < 0)
+    return -1;
+  if (ferror(stdout)) {
+    fprintf(stderr, "portprobe: writing the results: %s\n", strerror(errno));
+    return -1;
+  }
+  if (a->state_file != NULL)
+    pp_state_file_save(a->state, a->state_file);
+  return rc ? EXIT_SOME_DOWN : EXIT_ALL_UP;
+}
+
+static int execd_round(void *ud) {
+  return run_round(ud) < 0 ? -1 : 0;
+}
+
+static void execd_reload(void *ud) {
+  app *a = ud;
+  pp_target_list fresh = {0};
+  char err[1024];
+  if (load_targets(a, &fresh, err, sizeof(err)) != 0) {
+    fprintf(stderr, "portprobe: %s; keeping the previous targets\n", err);
+    pp_target_list_free(&fresh);
+    return;
+  }
+  set_targets(a, &fresh);
+  char msg[256];
+  snprintf(msg, sizeof(msg), "%zu targets from %s", a->targets.n,
+           a->config ? a->config : "the command line");
+  log_stderr(NULL, PP_LOG_INFO, msg);
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"format", required_argument, NULL, 'f'},
       {"config", required_argument, NULL, 'c'},
+      {"once", no_argument, NULL, 'O'},
+      {"execd", no_argument, NULL, 'E'},
       {"resolver", required_argument, NULL, 'R'},
       {"concurrency", required_argument, NULL, 'C'},
       {"state-file", required_argument, NULL, 'S'},
@@ -90,16 +174,15 @@ int main(int argc, char **argv) {
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
-  pp_format fmt = PP_FMT_TEXT;
-  const char *config = NULL;
-  const char *state_file = NULL;
+  app a = {.fmt = PP_FMT_TEXT};
+  bool execd = false;
   pp_engine_config ecfg = {.log = log_stderr};
   int c;
   /* '+': stop at the first URL; key=value words are ours, not options */
   while ((c = getopt_long(argc, argv, "+f:c:vhV", longopts, NULL)) != -1) {
     switch (c) {
     case 'f':
-      if (pp_format_parse(optarg, &fmt) != 0) {
+      if (pp_format_parse(optarg, &a.fmt) != 0) {
         fprintf(stderr,
                 "portprobe: --format: expected text, influx or json, got "
                 "\"%s\"\n",
@@ -108,7 +191,13 @@ int main(int argc, char **argv) {
       }
       break;
     case 'c':
-      config = optarg;
+      a.config = optarg;
+      break;
+    case 'O':
+      execd = false;
+      break;
+    case 'E':
+      execd = true;
       break;
     case 'R':
       ecfg.resolver = optarg;
@@ -127,7 +216,7 @@ int main(int argc, char **argv) {
       break;
     }
     case 'S':
-      state_file = optarg;
+      a.state_file = optarg;
       break;
     case 'L':
       list_options();
@@ -146,49 +235,48 @@ int main(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
+  a.argc = argc - optind;
+  a.argv = argv + optind;
 
   pp_target_list targets = {0};
   char err[1024];
-  if (config != NULL && pp_config_load(config, &targets, err, sizeof(err))) {
+  if (load_targets(&a, &targets, err, sizeof(err)) != 0) {
     fprintf(stderr, "portprobe: %s\n", err);
+    if (targets.n == 0 && a.config == NULL && a.argc == 0)
+      usage(stderr);
     pp_target_list_free(&targets);
     return EXIT_USAGE;
   }
-  if (pp_config_from_args(argc - optind, argv + optind, &targets, err,
-                          sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: %s\n", err);
-    pp_target_list_free(&targets);
-    return EXIT_USAGE;
-  }
-  if (targets.n == 0) {
-    fprintf(stderr, "portprobe: no targets: give a URL or --config FILE\n");
-    usage(stderr);
-    return EXIT_USAGE;
-  }
+  set_targets(&a, &targets);
 
   raise_fd_limit();
-  pp_engine *engine = pp_engine_new(&ecfg, err, sizeof(err));
-  if (engine == NULL) {
+  a.engine = pp_engine_new(&ecfg, err, sizeof(err));
+  /* --execd keeps state in memory; a --state-file carries it over runs */
+  if (a.engine != NULL && (execd || a.state_file != NULL)) {
+    if ((a.state = pp_state_table_new()) != NULL && a.state_file != NULL)
+      pp_state_file_load(a.state, a.state_file);
+  }
+  int status = EXIT_USAGE;
+  if (a.engine == NULL) {
     fprintf(stderr, "portprobe: %s\n", err);
-    pp_target_list_free(&targets);
-    return EXIT_USAGE;
+  } else if ((execd || a.state_file != NULL) && a.state == NULL) {
+    fprintf(stderr, "portprobe: out of memory\n");
+  } else if (execd) {
+    pp_execd x = {.round = execd_round,
+                  .reload = execd_reload,
+                  .ud = &a,
+                  .engine = a.engine,
+                  .log = log_stderr};
+    status = pp_execd_serve(STDIN_FILENO, &x);
+  } else {
+    status = run_round(&a);
+    if (status < 0)
+      status = EXIT_USAGE;
+    else if (a.fmt == PP_FMT_INFLUX)
+      status = EXIT_ALL_UP; /* else inputs.exec would drop every line */
   }
-  pp_state_table *state = NULL;
-  if (state_file != NULL) {
-    if ((state = pp_state_table_new()) == NULL) {
-      fprintf(stderr, "portprobe: out of memory\n");
-      pp_engine_free(engine);
-      pp_target_list_free(&targets);
-      return EXIT_USAGE;
-    }
-    pp_state_file_load(state, state_file);
-  }
-  int rc = pp_run_round(engine, targets.items, targets.n, fmt, state, stdout);
-  int status = rc < 0 ? EXIT_USAGE : rc ? EXIT_SOME_DOWN : EXIT_ALL_UP;
-  if (state != NULL && rc >= 0)
-    pp_state_file_save(state, state_file);
-  pp_state_table_free(state);
-  pp_engine_free(engine);
-  pp_target_list_free(&targets);
+  pp_state_table_free(a.state);
+  pp_engine_free(a.engine);
+  pp_target_list_free(&a.targets);
   return status;
 }

@@ -4,6 +4,8 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 int pp_format_parse(const char *s, pp_format *fmt) {
@@ -18,29 +20,98 @@ int pp_format_parse(const char *s, pp_format *fmt) {
   return 0;
 }
 
-/* Line protocol has no way to carry a newline in a tag or field: it becomes
- * a space. Tags escape comma, equals sign and space. */
-void pp_influx_tag(FILE *f, const char *s) {
-  for (; *s; s++) {
-    if (*s == ',' || *s == '=' || *s == ' ')
+/* Line protocol, as InfluxDB 1.x and Telegraf's parser read it: in names,
+ * tag keys and tag values a backslash escapes only the separators (comma,
+ * space, and in tags the equals sign); any other backslash is itself. A
+ * line cannot carry control characters there, so each becomes a space. */
+static void influx_escaped(FILE *f, const char *s, size_t len, bool is_tag) {
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == 0x7f)
+      c = ' ';
+    if (c == ',' || c == ' ' || (is_tag && c == '='))
       fputc('\\', f);
-    if (*s == '\n' || *s == '\r')
-      fputc(' ', f);
-    else if (*s == '\\' && s[1] == 0)
-      fputs("\\ ", f); /* a trailing backslash would escape the separator */
-    else
-      fputc(*s, f);
+    fputc(c, f);
+    /* A backslash at the end would escape the separator after it, and no
+     * escape writes a lone backslash there: it is kept, with an escaped
+     * space after it ("C:\\" reads back as "C:\\ "). */
+    if (c == '\\' && i + 1 == len)
+      fputs("\\ ", f);
   }
 }
 
+void pp_influx_measurement(FILE *f, const char *s) {
+  influx_escaped(f, s, strlen(s), false);
+}
+
+void pp_influx_tag(FILE *f, const char *s) {
+  influx_escaped(f, s, strlen(s), true);
+}
+
+/* String fields: quote and backslash are escaped, control characters
+ * become spaces (Telegraf's parser refuses \r and \f in strings). */
 void pp_influx_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
       fputc('\\', f);
-    fputc((*s == '\n' || *s == '\r') ? ' ' : *s, f);
+    fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
   }
   fputc('"', f);
+}
+
+typedef struct {
+  const char *key; /* not terminated: a label's key ends at its '=' */
+  size_t klen;
+  const char *value;
+} tag_ref;
+
+static int tag_cmp(const tag_ref *a, const tag_ref *b) {
+  int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+  return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* Stable insertion by key; of a repeated key the first given is kept. */
+static void insert_tag(tag_ref *v, size_t *n, tag_ref t) {
+  if (t.klen == 0 || t.value == NULL || t.value[0] == 0)
+    return; /* line protocol has no empty tag: leave it out */
+  size_t i = *n;
+  while (i > 0 && tag_cmp(&v[i - 1], &t) > 0)
+    i--;
+  if (i > 0 && tag_cmp(&v[i - 1], &t) == 0)
+    return;
+  memmove(&v[i + 1], &v[i], (*n - i) * sizeof(*v));
+  v[i] = t;
+  (*n)++;
+}
+
+void pp_influx_series(FILE *f, const char *measurement,
+                      const pp_influx_kv *tags, size_t n,
+                      const pp_strlist *labels) {
+  size_t cap = n + (labels ? labels->n : 0), m = 0;
+  tag_ref local[32];
+  tag_ref *v = cap <= 32 ? local : malloc(cap * sizeof(*v));
+  pp_influx_measurement(f, measurement);
+  if (v == NULL)
+    return; /* out of memory: a line without tags still parses */
+  for (size_t i = 0; i < n; i++)
+    insert_tag(v, &m,
+               (tag_ref){tags[i].key, strlen(tags[i].key), tags[i].value});
+  for (size_t i = 0; labels && i < labels->n; i++) {
+    const char *kv = labels->items[i], *eq = strchr(kv, '=');
+    if (eq != NULL)
+      insert_tag(v, &m, (tag_ref){kv, (size_t)(eq - kv), eq + 1});
+  }
+  /* sorted by key, as InfluxDB recommends for fast writes */
+  for (size_t i = 0; i < m; i++) {
+    fputc(',', f);
+    influx_escaped(f, v[i].key, v[i].klen, true);
+    fputc('=', f);
+    pp_influx_tag(f, v[i].value);
+  }
+  if (v != local)
+    free(v);
 }
 
 void pp_json_string(FILE *f, const char *s) {
@@ -136,25 +207,14 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
   }
 }
 
-static void influx_labels(FILE *f, const pp_target *t) {
-  for (size_t i = 0; i < t->opts.labels.n; i++) {
-    const char *kv = t->opts.labels.items[i];
-    const char *eq = strchr(kv, '=');
-    fputc(',', f);
-    fwrite(kv, 1, (size_t)(eq - kv), f);
-    fputc('=', f);
-    pp_influx_tag(f, eq + 1);
-  }
-}
-
 static void write_influx(FILE *f, const pp_target *t, const pp_result *r) {
-  fputs("portprobe,target=", f);
-  pp_influx_tag(f, pp_target_name(t));
-  fputs(",scheme=", f);
-  pp_influx_tag(f, t->scheme->name);
-  fputs(",result=", f);
-  pp_influx_tag(f, pp_result_name(r->code));
-  influx_labels(f, t);
+  const pp_influx_kv tags[] = {
+      {"target", pp_target_name(t)},
+      {"scheme", t->scheme->name},
+      {"result", pp_result_name(r->code)},
+  };
+  pp_influx_series(f, "portprobe", tags, sizeof(tags) / sizeof(tags[0]),
+                   &t->opts.labels);
   fputc(' ', f);
   fields w = {f, PP_FMT_INFLUX, 0};
   write_fields(&w, t, r);
@@ -215,16 +275,18 @@ void pp_output_alert(FILE *f, pp_format fmt, const pp_target *t,
   case PP_FMT_TEXT:
     fprintf(f, "ALERT %s: %s\n", pp_severity_name(a->severity), a->message);
     break;
-  case PP_FMT_INFLUX:
-    fputs("portprobe_event,target=", f);
-    pp_influx_tag(f, pp_target_name(t));
-    fputs(",scheme=", f);
-    pp_influx_tag(f, t->scheme->name);
-    influx_labels(f, t);
+  case PP_FMT_INFLUX: {
+    const pp_influx_kv tags[] = {
+        {"target", pp_target_name(t)},
+        {"scheme", t->scheme->name},
+    };
+    pp_influx_series(f, "portprobe_event", tags, sizeof(tags) / sizeof(tags[0]),
+                     &t->opts.labels);
     fputc(' ', f);
     write_alert_fields(&w, a);
     fprintf(f, " %" PRId64 "\n", a->time_ns + (int64_t)seq);
     break;
+  }
   case PP_FMT_JSON:
     fputs("{\"event\":true,\"target\":", f);
     pp_json_string(f, pp_target_name(t));

@@ -21,9 +21,22 @@ void pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
 void pp_output_alert(FILE *f, pp_format fmt, const pp_target *t,
                      const pp_alert *a, unsigned seq);
 
-/* Line protocol escaping, exposed for tests. Each writes to f. */
+/* Line protocol pieces, also for other measurements and for tests. Each
+ * writes to f. Tag values cannot be empty in line protocol: the series
+ * writer leaves such tags out. */
+void pp_influx_measurement(FILE *f, const char *s);
 void pp_influx_tag(FILE *f, const char *s);    /* tag key or value */
 void pp_influx_string(FILE *f, const char *s); /* "string field" */
 void pp_json_string(FILE *f, const char *s);
+
+typedef struct {
+  const char *key, *value;
+} pp_influx_kv;
+
+/* Writes "measurement,key=value,..." with the tags and the target's labels
+ * ("name=value") sorted by key; of a repeated key the first is kept. */
+void pp_influx_series(FILE *f, const char *measurement,
+                      const pp_influx_kv *tags, size_t n,
+                      const pp_strlist *labels);
 
 #endif
