@@ -933,7 +933,10 @@ static int pp_config(oconfig_item_t *ci) {
     } else {
       ERROR(LOG_PREFIX "unknown config key \"%s\" in <Plugin %s>", key, PLUGIN);
       status = -1;
+      break;
     }
+    if (status != 0)
+      ERROR(LOG_PREFIX "invalid value for \"%s\" in <Plugin %s>", key, PLUGIN);
   }
 
   if (status == 0 && conf.batch_size > conf.buffer_limit &&

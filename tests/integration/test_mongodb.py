@@ -424,13 +424,35 @@ def test_shutdown_during_outage_waits_bounded_and_reports_loss(run):
 
 # ---------------------------------------------------------- configuration
 
-def test_unknown_config_key_refuses_to_start(run):
-    mock, _, collectd = run.start(dict(Bogus=1), wait_ready=False)
+@pytest.mark.parametrize("keys,message", [
+    (dict(Bogus=1), 'unknown config key "Bogus" in <Plugin portprobe_mongodb>'),
+    (dict(BatchSize=0), "BatchSize must be at least 1, got 0"),
+    (dict(BatchSize=50, BufferLimit=10),
+     "BatchSize (50) must not exceed BufferLimit (10)"),
+    (dict(RetentionDays=-1), "RetentionDays must be 0 (keep for ever) or more"),
+    (dict(FlushInterval="soon"), 'invalid value for "FlushInterval"'),
+])
+def test_bad_config_refuses_to_start(run, keys, message):
+    mock, _, collectd = run.start(keys, wait_ready=False)
     rc = collectd.proc.wait(20)
     assert rc != 0
     log = collectd.log()
-    assert 'portprobe_mongodb: unknown config key "Bogus"' in log, log
+    assert "portprobe_mongodb: " + message in log, log
     assert "Initialization complete" not in log
+
+
+def test_bad_uri_refuses_to_start_without_echoing_it(workdir):
+    source = ExecSource(workdir, steps=1)
+    collectd = Collectd(workdir, source,
+                        '  URI "http://user:s3cret@example.org/"')
+    collectd.start(wait_ready=False)
+    try:
+        assert collectd.proc.wait(20) != 0
+    finally:
+        collectd.stop()
+    log = collectd.log()
+    assert "portprobe_mongodb: URI is not a valid MongoDB URI" in log, log
+    assert "s3cret" not in log
 
 
 def test_existing_collection_is_fine(run):
