@@ -56,8 +56,9 @@ $(UNIT_TEST): tests/unit/test_mongo_buffer.c collectd-plugin/mongo_buffer.c \
 
 check: check-unit check-integration
 
+# Without fork, LeakSanitizer checks the whole run at exit.
 check-unit: $(UNIT_TEST)
-	$(UNIT_TEST)
+	CK_FORK=$(if $(filter 1,$(SANITIZE)),no,yes) $(UNIT_TEST)
 
 check-integration: $(PLUGIN)
 	PORTPROBE_MONGODB_SO=$(abspath $(PLUGIN)) \
