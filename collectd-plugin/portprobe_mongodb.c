@@ -315,6 +315,19 @@ static int enqueue(bson_t *doc, int kind) {
   return 0;
 }
 
+/* Whether to keep data of this plugin: 1 yes, 0 no, -1 shut down. Under
+ * the lock because shutdown frees the configuration, and a notification
+ * may still arrive from another plugin's thread after that. */
+static int accepting(const char *plugin, bool notification) {
+  pthread_mutex_lock(&st.lock);
+  int ok = -1;
+  if (st.running)
+    ok = (!notification || conf.store_notifications) &&
+         (plugin[0] == '\0' || plugin_wanted(plugin));
+  pthread_mutex_unlock(&st.lock);
+  return ok;
+}
+
 static int pp_write(const data_set_t *ds, const value_list_t *vl,
                     user_data_t *ud) {
   (void)ud;
@@ -323,16 +336,17 @@ static int pp_write(const data_set_t *ds, const value_list_t *vl,
           vl->plugin, vl->type, vl->values_len, ds->ds_num);
     return -1;
   }
-  if (!plugin_wanted(vl->plugin))
-    return 0;
+  int ok = accepting(vl->plugin, false);
+  if (ok <= 0)
+    return ok;
   return enqueue(metric_doc(ds, vl), KIND_METRIC);
 }
 
 static int pp_notify(const notification_t *n, user_data_t *ud) {
   (void)ud;
-  if (!conf.store_notifications ||
-      (n->plugin[0] != '\0' && !plugin_wanted(n->plugin)))
-    return 0;
+  int ok = accepting(n->plugin, true);
+  if (ok <= 0)
+    return ok;
   return enqueue(event_doc(n), KIND_EVENT);
 }
 
@@ -779,8 +793,8 @@ static void free_conf(void) {
 static int pp_shutdown(void) {
   pthread_mutex_lock(&st.lock);
   if (!st.running) {
-    pthread_mutex_unlock(&st.lock);
     free_conf();
+    pthread_mutex_unlock(&st.lock);
     return 0;
   }
   st.running = false; /* late values are refused from now on */
@@ -823,10 +837,12 @@ static int pp_shutdown(void) {
   INFO(LOG_PREFIX "shutdown: %" PRIu64 " documents written, %" PRIu64
                   " dropped, %" PRIu64 " refused",
        written, dropped, mongo_buffer_rejected(st.buf));
+  pthread_mutex_lock(&st.lock);
   mongo_buffer_destroy(st.buf);
   st.buf = NULL;
-  mongoc_cleanup();
   free_conf();
+  pthread_mutex_unlock(&st.lock);
+  mongoc_cleanup();
   return left > 0 ? -1 : 0;
 }
 
