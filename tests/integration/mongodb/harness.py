@@ -222,8 +222,10 @@ LoadPlugin portprobe_mongodb
             libasan = subprocess.check_output(
                 ["gcc", "-print-file-name=libasan.so"], text=True).strip()
             env["LD_PRELOAD"] = libasan
-            env["ASAN_OPTIONS"] = ("detect_leaks=1:abort_on_error=0:"
-                                   "log_path=%s/asan" % self.workdir)
+            env["ASAN_OPTIONS"] = (
+                "detect_leaks=1:abort_on_error=0:log_path=%s/asan:"
+                "suppressions=%s" % (self.workdir,
+                                     os.path.join(HERE, "asan.supp")))
             env["LSAN_OPTIONS"] = "print_suppressions=0:suppressions=%s" % os.path.join(
                 HERE, "lsan.supp")
             env["UBSAN_OPTIONS"] = ("print_stacktrace=1:log_path=%s/ubsan"
