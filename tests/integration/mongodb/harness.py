@@ -26,9 +26,20 @@ PYTHON = "/usr/bin/python3"
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
 COLLECTDCTL = shutil.which("collectdctl") or "/usr/bin/collectdctl"
 STOCK_PLUGIN_DIR = "/usr/lib/collectd"
-PLUGIN_SO = os.environ.get(
-    "PORTPROBE_MONGODB_SO",
-    os.path.join(REPO, "build-mongodb", "portprobe_mongodb.so"))
+def _plugin_so():
+    """The automake build's plugin (PORTPROBE_BUILDDIR), else mongodb.mk's."""
+    if os.environ.get("PORTPROBE_MONGODB_SO"):
+        return os.environ["PORTPROBE_MONGODB_SO"]
+    builddir = os.environ.get("PORTPROBE_BUILDDIR")
+    if builddir:
+        built = os.path.join(builddir, "collectd-plugin", ".libs",
+                             "portprobe_mongodb.so")
+        if os.path.exists(built):
+            return built
+    return os.path.join(REPO, "build-mongodb", "portprobe_mongodb.so")
+
+
+PLUGIN_SO = _plugin_so()
 SANITIZE = os.environ.get("PORTPROBE_SANITIZE") == "1"
 
 
