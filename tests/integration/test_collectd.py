@@ -737,10 +737,15 @@ LoadPlugin portprobe
                          f"--log-file={vglog}"], timeout=60)
         running.append(cd)
         ident = "portprobe-up/bool-up"
-        cd.wait_rounds(ident, 5, 30)
-        fds_early = fd_count(cd.proc.pid)
-        cd.wait_rounds(ident, 40, 60)
-        fds_late = fd_count(cd.proc.pid)
+        # A round may hold a transient socket (DNS, a check in flight) when
+        # sampled: compare the most seen over three rounds, early and late.
+        fds_early = fds_late = 0
+        for n in (5, 6, 7):
+            cd.wait_rounds(ident, n, 30)
+            fds_early = max(fds_early, fd_count(cd.proc.pid))
+        for n in (38, 39, 40):
+            cd.wait_rounds(ident, n, 60)
+            fds_late = max(fds_late, fd_count(cd.proc.pid))
         rounds = len(cd.rows(ident))
         byname = cd.rows("portprobe-byname/bool-up")
         silent_rows = cd.rows("portprobe-silent/bool-up")
@@ -751,10 +756,10 @@ LoadPlugin portprobe
         dns.close()
 
     report = vglog.read_text()
-    print(f"rounds={rounds} fds after round 5: {fds_early}, "
-          f"after round {rounds}: {fds_late}")
+    print(f"rounds={rounds} most fds in rounds 5-7: {fds_early}, "
+          f"in rounds 38-40: {fds_late}")
     assert rounds >= 40
-    assert fds_late == fds_early, (fds_early, fds_late)
+    assert fds_late <= fds_early, (fds_early, fds_late)  # no growth
     assert byname[-1][1] == 1 and silent_rows[-1][1] == 0
     assert cd.proc.returncode == 0, report[-3000:]
     # the whole process: collectd, its stock plugins, ours and the core
