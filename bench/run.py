@@ -97,6 +97,7 @@ def measured(argv, stdin=None):
     p = subprocess.run([str(measured.rusage), str(stats), *map(str, argv)],
                        input=stdin, capture_output=True, text=True)
     cpu, wall, rss, _status = stats.read_text().split()
+    measured.stderr = p.stderr
     return float(cpu), float(wall), int(rss), p.stdout
 
 
