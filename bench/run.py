@@ -37,12 +37,14 @@ def build_helpers(tmp):
     return out
 
 
-def free_base(count):
-    """A base port with count free ports above it (probed by binding)."""
-    for base in range(20000, 60000 - count, 1000):
+def free_base(count, after=0):
+    """A base port with count free ports above it (each probed by binding);
+    `after` skips bases below it (a retry after a lost race)."""
+    for base in range(max(20000, after), 60000 - count, 1000):
         ok = True
-        for p in (base, base + count // 2, base + count - 1):
+        for p in range(base, base + count):
             with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as testserver
                 try:
                     s.bind(("127.0.0.1", p))
                 except OSError:
@@ -114,17 +116,19 @@ def proc_hwm(pid):
 
 
 def run_many_processes(argvs, parallel=4):
-    """CPU of many short processes (check_tcp and friends): summed rusage."""
+    """CPU of many short processes (check_tcp and friends): summed rusage.
+    Peak RSS is that of one of them, run alone under rusage.c (the
+    RUSAGE_CHILDREN maximum would include earlier children, such as cc)."""
+    peak = measured(argvs[0])[2]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    peak = 0
     with concurrent.futures.ThreadPoolExecutor(parallel) as ex:
         for p in ex.map(lambda a: subprocess.run([str(x) for x in a], capture_output=True), argvs):
             pass
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return cpu, wall, after.ru_maxrss
+    return cpu, wall, peak
 
 
 class Blackbox:
@@ -226,7 +230,14 @@ def bench_tcp(args, tmp, helpers, table, kind):
     rss_at = {}
     for n in args.sizes:
         base = free_base(n)
-        srv = Server([helpers["testserver"], kind, base, n, 10])
+        for attempt in range(5):  # other programs may take a port meanwhile
+            try:
+                srv = Server([helpers["testserver"], kind, base, n, 10])
+                break
+            except RuntimeError:
+                if attempt == 4:
+                    raise
+                base = free_base(n, base + 1000)
         scen = f"{kind} {n}"
         try:
             print(f"{scen}: {n} ports on 127.0.0.1 from {base}, every 10th closed")
