@@ -140,6 +140,7 @@ struct dlg {
   int sys_errno;
   char *rbuf;
   size_t rlen, rcap;
+  size_t rhigh; /* most of rbuf ever written: what cleanup must wipe */
   char *wbuf;
   size_t wlen, woff;
   bool wsecret;
@@ -491,6 +492,8 @@ static void do_read(dlg *d) {
       }
       trace(d, "S", d->rbuf + d->rlen, n);
       d->rlen += n;
+      if (d->rlen > d->rhigh)
+        d->rhigh = d->rlen;
       try_parse(d);
       if (c->done || d->gen != gen)
         return;
@@ -1231,7 +1234,9 @@ static void dialog_cleanup(pp_check *c) {
   drop_wbuf(d);
   for (int k = 0; k < 3; k++)
     wipe_free(d->secret[k]);
-  OPENSSL_cleanse(d->rbuf, d->rcap);
+  /* wipe what was read, not all of rcap: touching untouched pages would
+     make every check in flight cost max_reply bytes of resident memory */
+  OPENSSL_cleanse(d->rbuf, d->rhigh);
   free(d->rbuf);
   pcre2_match_data_free(d->md);
   free(d);
