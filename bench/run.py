@@ -199,7 +199,7 @@ class Table:
     def add(self, scenario, tool, checks, cpu, wall, rss_kib, note=""):
         self.rows.append(dict(scenario=scenario, tool=tool, checks=checks, cpu=cpu,
                               wall=wall, rss=rss_kib, note=note))
-        print(f"  {scenario:<14} {tool:<24} {checks:>6} checks  cpu {cpu:7.3f}s  "
+        print(f"  {scenario:<18} {tool:<24} {checks:>6} checks  cpu {cpu:7.3f}s  "
               f"wall {wall:7.3f}s  rss {rss_kib/1024:7.1f} MiB {note}", flush=True)
 
     def render(self):
@@ -226,18 +226,37 @@ def targets_file(tmp, name, urls, extra=""):
     return f
 
 
+def start_testserver(helpers, kind, n, skip):
+    """testserver on n free ports, every skip-th closed (0: none): (Server, base)."""
+    base = free_base(n)
+    for attempt in range(5):  # other programs may take a port meanwhile
+        try:
+            return Server([helpers["testserver"], kind, base, n, skip]), base
+        except RuntimeError:
+            if attempt == 4:
+                raise
+            base = free_base(n, base + 1000)
+
+
+def bench_all_open(args, tmp, helpers, table, n):
+    """The issue's wall-time target is for a round where every target answers."""
+    srv, base = start_testserver(helpers, "tcp", n, 0)
+    scen = f"tcp {n} all open"
+    try:
+        print(f"{scen}: {n} ports on 127.0.0.1 from {base}, none closed")
+        cfg = targets_file(tmp, f"tcp_{n}_open", [f"tcp://127.0.0.1:{base + i}" for i in range(n)])
+        cpu, wall, rss, out = measured([args.portprobe, "--format", "influx", "--config", cfg])
+        table.add(scen, "portprobe", n, cpu, wall, rss, f"{out.count(' up=1i')} up")
+        cpu, wall, rss, out = measured([helpers["connectloop"], base, n, 5000])
+        table.add(scen, "epoll connect loop", n, cpu, wall, rss, out.strip())
+    finally:
+        srv.stop()
+
+
 def bench_tcp(args, tmp, helpers, table, kind):
     rss_at = {}
     for n in args.sizes:
-        base = free_base(n)
-        for attempt in range(5):  # other programs may take a port meanwhile
-            try:
-                srv = Server([helpers["testserver"], kind, base, n, 10])
-                break
-            except RuntimeError:
-                if attempt == 4:
-                    raise
-                base = free_base(n, base + 1000)
+        srv, base = start_testserver(helpers, kind, n, 10)
         scen = f"{kind} {n}"
         try:
             print(f"{scen}: {n} ports on 127.0.0.1 from {base}, every 10th closed")
@@ -270,6 +289,8 @@ def bench_tcp(args, tmp, helpers, table, kind):
                 table.add(scen, Path(plugin).name, n, cpu, wall, rss, "one process per check")
         finally:
             srv.stop()
+    if kind == "tcp":
+        bench_all_open(args, tmp, helpers, table, max(args.sizes))
     if len(rss_at) >= 2:
         lo, hi = min(rss_at), max(rss_at)
         per = (rss_at[hi] - rss_at[lo]) * 1024 / (hi - lo)
