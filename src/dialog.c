@@ -26,6 +26,7 @@
 #define QUIT_WAIT_US 1000000 /* how long a QUIT reply is waited for */
 #define JUDGE_MARGIN_US 2000 /* a raw expect is judged before timeout */
 #define EXCERPT_SCAN 512     /* bytes looked at for an excerpt */
+#define RBUF_START 1024      /* first size of the reply buffer */
 
 /* --- per target: the protocol and compiled regexes, kept across rounds */
 
@@ -139,7 +140,9 @@ struct dlg {
   uint64_t t0_us, hs_start_us;
   int sys_errno;
   char *rbuf;
-  size_t rlen, rcap;
+  size_t rlen, rcap; /* rcap: max_reply, the most rbuf may grow to */
+  size_t rsize;      /* bytes allocated at rbuf: grows up to rcap */
+  size_t rhigh;      /* most of rbuf ever written: what cleanup must wipe */
   char *wbuf;
   size_t wlen, woff;
   bool wsecret;
@@ -473,6 +476,21 @@ static void consume(dlg *d, size_t len) {
   d->rlen -= len;
 }
 
+/* Makes room to read into a full rbuf, up to rcap: a new buffer, and the old
+   one wiped (not realloc, which may leave a copy behind). */
+static bool grow_rbuf(dlg *d) {
+  size_t size = d->rsize * 4 < d->rcap ? d->rsize * 4 : d->rcap;
+  char *nb = malloc(size);
+  if (nb == NULL)
+    return false;
+  memcpy(nb, d->rbuf, d->rlen);
+  OPENSSL_cleanse(d->rbuf, d->rhigh);
+  free(d->rbuf);
+  d->rbuf = nb;
+  d->rsize = size;
+  return true;
+}
+
 static void do_read(dlg *d) {
   pp_check *c = d->c;
   unsigned gen = d->gen;
@@ -483,7 +501,11 @@ static void do_read(dlg *d) {
                 "reply longer than %zu bytes (max_reply)", d->rcap);
       return;
     }
-    switch (io_read(d, d->rbuf + d->rlen, d->rcap - d->rlen, &n)) {
+    if (d->rlen == d->rsize && !grow_rbuf(d)) {
+      pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
+      return;
+    }
+    switch (io_read(d, d->rbuf + d->rlen, d->rsize - d->rlen, &n)) {
     case PP_TLS_DONE:
       if (!d->got_byte) {
         d->got_byte = true;
@@ -491,6 +513,8 @@ static void do_read(dlg *d) {
       }
       trace(d, "S", d->rbuf + d->rlen, n);
       d->rlen += n;
+      if (d->rlen > d->rhigh)
+        d->rhigh = d->rlen;
       try_parse(d);
       if (c->done || d->gen != gen)
         return;
@@ -1190,8 +1214,11 @@ static void dialog_connected(pp_check *c) {
   const pp_target *t = c->target;
   dlg *d = calloc(1, sizeof(*d));
   if (d != NULL) {
+    /* most replies are short: start small, so that a check in flight
+       keeps little memory resident, and grow to max_reply when needed */
     d->rcap = (size_t)t->opts.max_reply;
-    d->rbuf = malloc(d->rcap);
+    d->rsize = d->rcap < RBUF_START ? d->rcap : RBUF_START;
+    d->rbuf = malloc(d->rsize);
     d->md = pcre2_match_data_create(1, NULL);
   }
   if (d == NULL || d->rbuf == NULL || d->md == NULL) {
@@ -1231,7 +1258,9 @@ static void dialog_cleanup(pp_check *c) {
   drop_wbuf(d);
   for (int k = 0; k < 3; k++)
     wipe_free(d->secret[k]);
-  OPENSSL_cleanse(d->rbuf, d->rcap);
+  /* wipe what was read, not all of the buffer: touching untouched pages
+     would make every check in flight cost that much resident memory */
+  OPENSSL_cleanse(d->rbuf, d->rhigh);
   free(d->rbuf);
   pcre2_match_data_free(d->md);
   free(d);
