@@ -158,8 +158,8 @@ static int ppc_read(user_data_t *ud) {
     const pp_result *r = &g->results[i];
     char diagnosis[PP_DIAGNOSIS_MAX] = "";
     if (!r->up) /* a port's DOWN message tells how its host is */
-      pp_alert_diagnosis(g->targets, g->results, g->n, i, diagnosis,
-                         sizeof(diagnosis));
+      ppc_diagnosis(g->targets, g->results, g->host_blocks, g->n, i, diagnosis,
+                    sizeof(diagnosis));
     pp_alert alerts[PP_STATE_MAX_ALERTS];
     size_t na =
         pp_state_update(g->state, t, r, diagnosis, alerts, PP_STATE_MAX_ALERTS);

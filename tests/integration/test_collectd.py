@@ -584,6 +584,39 @@ def test_failure_notification_carries_meta_data_to_exec(
         assert expected in lines, (expected, lines)
 
 
+def test_port_down_in_a_host_block_whose_ping_answers_says_service_down(
+        tmp_path, exec_sink, running):
+    """In a <Host> block, the DOWN message reads the block's ping and ports
+    together: the host answers ping, so the service, not the host, is down.
+    (A lost ping giving "host down" is in tests/unit/test_collectd_values.)"""
+    closed = free_port()
+    cd = Collectd(tmp_path, f"""
+<Plugin exec>
+  NotificationExec "nobody" "{exec_sink.script}"
+</Plugin>
+<Plugin portprobe>
+  <Host "loopback">
+    Address "127.0.0.1"
+    Count 2
+    Spacing "20ms"
+    Timeout "900ms"
+    DownAfter 1
+    Service "tcp" {closed}
+  </Host>
+</Plugin>
+""", plugins=("exec", "portprobe"))
+    running.append(cd.start())
+    wait_for(exec_sink.notifications, 15, "the FAILURE notification")
+    cd.wait_rounds(f"portprobe-loopback-tcp-{closed}/bool-up", 2, 15)
+    notes = exec_sink.notifications()
+    assert len(notes) == 1, notes  # the ping is up: no notification of its own
+    message = notes[0].splitlines()[-1]
+    assert message.startswith(
+        f"127.0.0.1 tcp:{closed} DOWN: refused (service down: "), message
+    assert "; host up: ping 0% loss, rtt " in message, message
+    assert "host down" not in message
+
+
 def test_threshold_on_response_time_fires_for_the_slow_target_only(
         tmp_path, service, exec_sink, running):
     """The threshold plugin works on our values as on any: a target whose

@@ -6,8 +6,12 @@ query: tags and values must be what was sent, names with spaces, commas, equals 
 and backslashes included. A long-running --execd session shows results per round, flushed,
 steady memory and descriptors, and ends cleanly on end of input and on SIGTERM.
 
-Needs Debian's influxdb package (influxd). Kinds not built yet answer `unsupported`: their
-lines must still be accepted, and their own checks are skipped until the kind lands.
+Every kind runs against a real server: TCP listeners of our own, the aiosmtpd sink with
+STARTTLS, Dovecot (IMAP and POP3 with STARTTLS and a login, IMAPS, POP3S), nginx (HTTP, HTTPS
+with the test CA), ICMP echo to 127.0.0.1; the TLS kinds trust only the test CA.
+
+Needs Debian's influxdb package (influxd) and the fixtures' servers (dovecot-imapd,
+dovecot-pop3d, nginx-light, python3-aiosmtpd).
 """
 
 import json
@@ -17,7 +21,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -27,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
+from fixtures import certs, dovecot, nginx, procs, smtp
 
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 
@@ -81,53 +85,6 @@ class FullBacklog:
         for c in self.fillers:
             c.close()
         self.sock.close()
-
-
-class HttpServer:
-    """Python's HTTP server on a free port: / answers 200 with a page, anything else 404."""
-
-    def __init__(self, root):
-        import functools
-        import http.server
-
-        Path(root, "index.html").write_text("<html><body>portprobe test page</body></html>\n")
-        handler = functools.partial(QuietHandler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _quiet_handler():
-    import http.server
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    return Handler
-
-
-QuietHandler = _quiet_handler()
-
-
-class SmtpServer:
-    """aiosmtpd (a real SMTP implementation) on a free port, accepting and dropping mail."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-        from aiosmtpd.handlers import Sink
-
-        self.port = free_port()
-        self.controller = Controller(Sink(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def close(self):
-        self.controller.stop()
 
 
 # --- InfluxDB 1.x ---
@@ -288,7 +245,10 @@ def parse_line(line):
 # What names and labels can hold: spaces, commas, equals signs, quotes, backslashes, UTF-8.
 HOSTILE = 'a b,c=d "q" x\\y ü€'
 
-# (case, scheme, URL, options, expected result, expected up). Each URL's {…} names a server.
+# (case, scheme, URL, options, expected result, expected up). Each URL's and option's {…} names
+# a server's port or a file of the fixture `servers`.
+TLS_OPTS = ["ca_file={ca}"]
+LOGIN_OPTS = ["starttls=require", *TLS_OPTS, "username={user}", "password_file={password_file}"]
 CASES = [
     ("tcp up", "tcp", "tcp://127.0.0.1:{open}", [], "ok", 1),
     ("tcp refused", "tcp", "tcp://127.0.0.1:{closed}", [], "refused", 0),
@@ -297,12 +257,24 @@ CASES = [
      "ok", 1),
     ("tcp unexpected open", "tcp", "tcp://127.0.0.1:{open}", ["expect_closed=yes"],
      "unexpected_open", 0),
-    ("smtp up", "smtp", "smtp://127.0.0.1:{smtp}", ["timeout=3s"], "ok", 1),
+    ("tls up", "tls", "tls://127.0.0.1:{https}", TLS_OPTS, "ok", 1),
+    ("smtp starttls up", "smtp", "smtp://127.0.0.1:{smtp}", ["starttls=require", *TLS_OPTS],
+     "ok", 1),
     ("smtp refused", "smtp", "smtp://127.0.0.1:{closed}", [], "refused", 0),
-    ("http up", "http", "http://127.0.0.1:{http}/", ["keyword=test page"], "ok", 1),
+    ("imap starttls login", "imap", "imap://127.0.0.1:{imap}", LOGIN_OPTS, "ok", 1),
+    ("imaps up", "imaps", "imaps://127.0.0.1:{imaps}", TLS_OPTS, "ok", 1),
+    ("pop3 stls login", "pop3", "pop3://127.0.0.1:{pop3}", LOGIN_OPTS, "ok", 1),
+    ("pop3s up", "pop3s", "pop3s://127.0.0.1:{pop3s}", TLS_OPTS, "ok", 1),
+    ("http up", "http", "http://127.0.0.1:{http}/", ["keyword={keyword}"], "ok", 1),
     ("http 404", "http", "http://127.0.0.1:{http}/missing", [], "http_status", 0),
+    ("https up", "https", "https://127.0.0.1:{https}/", [*TLS_OPTS, "keyword={keyword}"],
+     "ok", 1),
+    ("https untrusted", "https", "https://127.0.0.1:{https}/", [], "tls_verify_failed",
+     0),
     ("icmp up", "icmp", "icmp://127.0.0.1", ["count=3", "spacing=20ms"], "ok", 1),
 ]
+TLS_SCHEMES = {"tls", "imaps", "pop3s", "https"}
+STARTTLS_CASES = {"smtp starttls up", "imap starttls login", "pop3 stls login"}
 
 
 def case_name(case):
@@ -310,20 +282,31 @@ def case_name(case):
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    root = tmp_path_factory.mktemp("www")
+def servers():
+    """Ports (by name) of every server the cases use, plus the files they need: the test CA
+    (ca), the Dovecot user (user) and its password's file (password_file), the page's keyword."""
     made = {}
-    try:
-        made["open"] = Listener()
-        made["full"] = FullBacklog()
-        made["http"] = HttpServer(root)
-        made["smtp"] = SmtpServer()
-        ports = {k: v.port for k, v in made.items()}
-        ports["closed"] = free_port()
-        yield ports
-    finally:
-        for server in made.values():
-            server.close()
+    with procs.Registry() as reg:
+        try:
+            work = procs.shared_tmpdir(reg)  # reachable by Dovecot's users
+            tls = certs.make_cert_set(work / "certs")
+            mail = dovecot.start_dovecot(reg, work / "dovecot", tls.good)
+            web = nginx.start_nginx(reg, work / "nginx", {"good": tls.good})
+            sink = smtp.start_smtp_sink(reg, work / "smtp", tls.good, tls="starttls")
+            made["open"] = Listener()
+            made["full"] = FullBacklog()
+            password_file = work / "password"
+            password_file.write_text(mail.password + "\n")
+            yield {**{k: v.port for k, v in made.items()},
+                   "closed": free_port(), "smtp": sink.port,
+                   "imap": mail.imap_port, "imaps": mail.imaps_port,
+                   "pop3": mail.pop3_port, "pop3s": mail.pop3s_port,
+                   "http": web.http_port, "https": web.https_ports["good"],
+                   "keyword": web.keyword, "ca": tls.ca.cert, "user": mail.username,
+                   "password": mail.password, "password_file": password_file}
+        finally:
+            for server in made.values():
+                server.close()
 
 
 @pytest.fixture(scope="module")
@@ -334,7 +317,8 @@ def round_of_every_kind(pp_bin, servers, influx, tmp_path_factory):
     argv = [pp_bin, "--format", "influx", "--state-file", state]
     for case, _, url, options, _, _ in CASES:
         argv += [url.format(**servers), f"name={case_name(case)}", f"label=site={HOSTILE}",
-                 "label=case=" + case, "down_after=1", *options]
+                 "label=case=" + case, "down_after=1", "timeout=3s",
+                 *(o.format(**servers) for o in options)]
     # the documented exceptions and edge cases of tag escaping
     argv += [f"tcp://127.0.0.1:{servers['open']}", "name=ends with a backslash\\",
              f"tcp://127.0.0.1:{servers['open']}", "name=backslash before\\,comma\\=equals\\ space"]
@@ -342,6 +326,7 @@ def round_of_every_kind(pp_bin, servers, influx, tmp_path_factory):
     # some targets are down on purpose, and the status is still 0: inputs.exec drops the
     # output of a command that exits non-zero
     assert proc.returncode == 0, proc.stderr
+    assert servers["password"] not in proc.stdout + proc.stderr, "the password was printed"
     db = influx.create_db("every_kind")
     status, body = influx.write(db, proc.stdout)
     lines = proc.stdout.splitlines()
@@ -388,8 +373,13 @@ def test_field_types_are_as_documented(round_of_every_kind, influx):
         assert types[key] == "integer", key
     for key in ("response_time", "connect_time"):
         assert types[key] == "float", key
-    for key in ("address", "phase", "detail"):
+    for key in ("address", "phase", "detail", "excerpt", "tls_version", "cert_grade",
+                "quality"):
         assert types[key] == "string", key
+    for key in ("cert_expiry", "http_status", "packets_sent", "packets_received"):
+        assert types[key] == "integer", key
+    for key in ("tls_time", "loss_percent", "rtt_avg", "jitter"):
+        assert types[key] == "float", key
     # and every field has the type its text says (i: integer, quotes: string, ...)
     for line in round_of_every_kind["lines"]:
         for key, value in parse_line(line)[2].items():
@@ -414,8 +404,6 @@ def test_kind_round_trips(round_of_every_kind, servers, case, scheme, url, optio
     # every value as sent (types: test_field_types_are_as_documented; JSON writes 0.0 as 0)
     for key, value in fields.items():
         assert row[key] == value, key
-    if row["result"] == "unsupported":
-        pytest.skip(f"{scheme} checks are not built yet")
     assert (row["result"], row["up"]) == (result, up), row.get("detail")
     assert 0 <= row["response_time"] < 3.5
     if scheme != "icmp":
@@ -425,6 +413,25 @@ def test_kind_round_trips(round_of_every_kind, servers, case, scheme, url, optio
         assert row.get("phase") is None
     else:
         assert row["phase"]
+    # what each kind adds, as a user reads it in InfluxDB
+    if up and (scheme in TLS_SCHEMES or case in STARTTLS_CASES):
+        assert row["tls_version"].startswith("TLSv1."), row
+        assert row["cert_grade"] == "good"
+        # the test CA's leaf is valid for a year from now
+        assert abs(row["cert_expiry"] - 365 * 86400) < 600, row["cert_expiry"]
+        assert 0 < row["tls_time"] <= row["response_time"]
+    if scheme in ("smtp", "imap", "imaps", "pop3", "pop3s") and up:
+        greeting = {"smtp": "220 ", "imap": "* OK", "imaps": "* OK"}.get(scheme, "+OK")
+        assert row["excerpt"].startswith(greeting), row["excerpt"]
+    if scheme in ("http", "https") and row["result"] != "tls_verify_failed":
+        assert row["http_status"] == (200 if up else 404)
+    if case == "https untrusted":
+        assert row["phase"] == "tls"
+    if scheme == "icmp":
+        assert (row["packets_sent"], row["packets_received"]) == (3, 3)
+        assert row["loss_percent"] == 0
+        assert row["quality"] == "good"
+        assert 0 < row["rtt_min"] <= row["rtt_avg"] <= row["rtt_max"]
 
 
 def test_backslash_before_separator_round_trips(round_of_every_kind):

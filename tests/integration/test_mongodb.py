@@ -9,8 +9,9 @@ order after an outage, oldest-first dropping beyond BufferLimit, flushes.
 They do not prove how a real mongod stores, expires or indexes it.
 
 The source of values is swappable: ExecSource (collectd's exec plugin
-running emit_values.py) today; any object with .plugins and .config() that
-produces HOST/portprobe-smtp_example/gauge-seq = 1, 2, 3, ... will do.
+running emit_values.py) produces HOST/portprobe-smtp_example/gauge-seq =
+1, 2, 3, ... for most tests; PortprobeSource runs portprobe.so, the read
+plugin built here, for the end-to-end test at the bottom.
 
 Run: make -f collectd-plugin/mongodb.mk && \
      /usr/bin/python3 -m pytest -q tests/integration/test_mongodb.py
@@ -19,6 +20,7 @@ Run: make -f collectd-plugin/mongodb.mk && \
 import os
 import re
 import shutil
+import socket
 import sys
 import time
 
@@ -533,3 +535,105 @@ def test_lost_reply_retry_meets_unique_id_and_stores_events_once(run):
     assert "portprobe_mongodb: insert into pp_test.events failed" in log
     assert "refused a document" not in log
     assert "0 dropped, 0 refused" in log
+
+
+# ------------------------------------- portprobe's own read plugin as source
+
+BUILDDIR = os.environ.get("PORTPROBE_BUILDDIR",
+                          os.path.join(os.path.dirname(__file__), "..", ".."))
+PORTPROBE_SO = os.path.join(BUILDDIR, "collectd-plugin", ".libs",
+                            "portprobe.so")
+PORTPROBE_TYPES_DB = os.path.join(os.path.dirname(__file__), "..", "..",
+                                  "collectd-plugin", "types.db")
+
+
+class PortprobeSource:
+    """Values and notifications from portprobe.so, collectd's read plugin
+    built here, checking TCP targets {name: port} every second."""
+
+    def __init__(self, targets, down_after=1):
+        self.plugins = [PORTPROBE_SO]
+        self.targets = targets
+        self.down_after = down_after
+
+    def config(self):
+        blocks = "".join(
+            '  <Target "%s">\n    URL "tcp://127.0.0.1:%d"\n  </Target>\n'
+            % (name, port) for name, port in self.targets.items())
+        return ('TypesDB "/usr/share/collectd/types.db" "%s"\n'
+                'LoadPlugin portprobe\n<Plugin portprobe>\n'
+                '  Timeout "500ms"\n  DownAfter %d\n%s</Plugin>\n'
+                % (os.path.abspath(PORTPROBE_TYPES_DB), self.down_after,
+                   blocks))
+
+
+def up_values(mock):
+    """{plugin instance: [bool/up values]} of portprobe's metrics."""
+    out = {}
+    for doc, types in mock.documents("metrics"):
+        meta = doc["meta"]
+        if (meta["plugin"], meta["type"], meta["type_instance"]) == \
+                ("portprobe", "bool", "up"):
+            assert types["value"] == "double"
+            out.setdefault(meta["plugin_instance"], []).append(doc["value"])
+    return out
+
+
+@pytest.mark.skipif(not os.path.exists(PORTPROBE_SO),
+                    reason="build portprobe.so first")
+def test_portprobe_read_plugin_end_to_end(run):
+    """The real collectd runs portprobe.so against a listening port and a
+    closed one, and this plugin stores both targets' values and the DOWN
+    notification."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)  # the kernel completes handshakes: no accept needed
+    up_port = listener.getsockname()[1]
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    try:
+        source = PortprobeSource({"db up": up_port,
+                                  "closed port": closed_port})
+        mock, _, collectd = run.start(dict(BatchSize=4, FlushInterval=0.2),
+                                      source=source)
+        wait_for(lambda: all(len(v) >= 2 for v in up_values(mock).values())
+                 and len(up_values(mock)) == 2, 20,
+                 "two rounds of both targets in MongoDB:\n" + collectd.log())
+
+        def failures():
+            return [d for d, _ in mock.documents("events")
+                    if d["severity"] == "FAILURE"]
+        wait_for(failures, 10, "the DOWN event")
+        assert collectd.stop() == 0
+    finally:
+        listener.close()
+
+    values = up_values(mock)
+    assert set(values) == {"db up", "closed port"}
+    assert set(values["db up"]) == {1.0}
+    assert set(values["closed port"]) == {0.0}
+    # the response time of each check came along
+    kinds = {(d["meta"]["plugin_instance"], d["meta"]["type"],
+              d["meta"]["type_instance"])
+             for d, _ in mock.documents("metrics")}
+    assert ("db up", "response_time", "total") in kinds
+    assert all(d["meta"]["host"] == "testhost"
+               for d, _ in mock.documents("metrics"))
+
+    [event] = failures()  # DownAfter 1: the first failed check, once
+    assert event["plugin"] == "portprobe"
+    assert event["plugin_instance"] == "closed port"
+    assert event["host"] == "127.0.0.1"
+    assert "tcp:%d" % closed_port in event["message"], event["message"]
+    assert "refused" in event["message"], event["message"]
+    assert event["meta"]["target"] == "closed port"
+    assert event["meta"]["result"] == "refused"
+    assert event["meta"]["state"] == "down"
+    # the listening port is up from the start: no event says otherwise
+    assert not [d for d, _ in mock.documents("events")
+                if d["plugin_instance"] == "db up"
+                and d["severity"] != "OKAY"]
+    log = collectd.log()
+    assert "portprobe: 2 targets every 1s" in log, log
+    assert "0 dropped, 0 refused" in log, log

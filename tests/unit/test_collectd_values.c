@@ -3,6 +3,7 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,6 +152,131 @@ START_TEST(state_adds_flapping_as_bool_and_percent) {
 }
 END_TEST
 
+/* --- the host diagnosis in a port's DOWN notification --- */
+
+static pp_result ping_up(void) {
+  pp_result r;
+  pp_result_reset(&r);
+  r.up = true;
+  r.code = PP_R_OK;
+  r.icmp_sent = r.icmp_received = 5;
+  r.loss_pct = 0;
+  r.rtt_avg = 0.0004;
+  r.quality = PP_GRADE_GOOD;
+  return r;
+}
+
+static pp_result ping_lost(void) {
+  pp_result r;
+  pp_result_reset(&r);
+  r.code = PP_R_NO_REPLY;
+  r.phase = PP_PHASE_ICMP;
+  r.icmp_sent = 5;
+  r.loss_pct = 100;
+  r.quality = PP_GRADE_CRITICAL;
+  return r;
+}
+
+static pp_result port_failed(pp_result_code code) {
+  pp_result r;
+  pp_result_reset(&r);
+  r.code = code;
+  r.phase = PP_PHASE_CONNECT;
+  r.port = 5432;
+  return r;
+}
+
+/* One round of up to 4 targets (URL, <Host> block or NULL, result): the
+ * message of the DOWN notification of target i once it is confirmed (two
+ * failures: down_after's default), as the plugin's read callback makes it. */
+static void down_message(const char *const *urls, char *const *blocks,
+                         const pp_result *results, size_t n, size_t i,
+                         char *msg, size_t len) {
+  pp_target *targets[4];
+  for (size_t j = 0; j < n; j++)
+    targets[j] = target(urls[j]);
+  pp_state_table *st = pp_state_table_new();
+  ck_assert_ptr_nonnull(st);
+  pp_alert alerts[PP_STATE_MAX_ALERTS];
+  size_t na = 0;
+  for (int round = 0; round < 2; round++) {
+    char diagnosis[PP_DIAGNOSIS_MAX];
+    ppc_diagnosis(targets, results, blocks, n, i, diagnosis, sizeof(diagnosis));
+    na = pp_state_update(st, targets[i], &results[i], diagnosis, alerts,
+                         PP_STATE_MAX_ALERTS);
+  }
+  ck_assert_uint_eq(na, 1);
+  ck_assert_int_eq(alerts[0].severity, PP_SEV_FAILURE);
+  snprintf(msg, len, "%s", alerts[0].message);
+  pp_state_table_free(st);
+  for (size_t j = 0; j < n; j++)
+    pp_target_free(targets[j]);
+}
+
+static char web[] = "web";
+static char other[] = "other";
+
+START_TEST(host_block_port_down_with_ping_up_says_service_down_host_up) {
+  const char *urls[] = {"icmp://192.0.2.7", "tcp://192.0.2.7:5432"};
+  char *blocks[] = {web, web};
+  pp_result results[] = {ping_up(), port_failed(PP_R_REFUSED)};
+  char msg[sizeof(((pp_alert *)0)->message)];
+  down_message(urls, blocks, results, 2, 1, msg, sizeof(msg));
+  ck_assert_msg(strstr(msg, "DOWN") != NULL, "%s", msg);
+  ck_assert_msg(strstr(msg, "(service down: ") != NULL, "%s", msg);
+  ck_assert_msg(strstr(msg, "; host up: ping 0% loss") != NULL, "%s", msg);
+}
+END_TEST
+
+START_TEST(host_block_port_down_with_ping_lost_says_host_down) {
+  const char *urls[] = {"icmp://192.0.2.7", "tcp://192.0.2.7:5432"};
+  char *blocks[] = {web, web};
+  pp_result results[] = {ping_lost(), port_failed(PP_R_TIMEOUT)};
+  char msg[sizeof(((pp_alert *)0)->message)];
+  down_message(urls, blocks, results, 2, 1, msg, sizeof(msg));
+  ck_assert_msg(strstr(msg, "DOWN") != NULL, "%s", msg);
+  ck_assert_msg(strstr(msg, "(host down: no echo reply") != NULL, "%s", msg);
+  ck_assert_msg(strstr(msg, "service down") == NULL, "%s", msg);
+}
+END_TEST
+
+START_TEST(host_block_diagnosis_reads_only_its_own_block) {
+  /* the same address in another block, whose ping is lost: not ours */
+  const char *urls[] = {"icmp://192.0.2.7", "icmp://192.0.2.7",
+                        "tcp://192.0.2.7:5432"};
+  char *blocks[] = {other, web, web};
+  pp_result results[] = {ping_lost(), ping_up(), port_failed(PP_R_REFUSED)};
+  char msg[sizeof(((pp_alert *)0)->message)];
+  down_message(urls, blocks, results, 3, 2, msg, sizeof(msg));
+  ck_assert_msg(strstr(msg, "(service down: ") != NULL, "%s", msg);
+  ck_assert_msg(strstr(msg, "host down") == NULL, "%s", msg);
+}
+END_TEST
+
+START_TEST(target_outside_host_blocks_keeps_the_same_host_ping_words) {
+  const char *urls[] = {"icmp://192.0.2.7", "tcp://192.0.2.7:5432"};
+  char *blocks[] = {NULL, NULL};
+  pp_result results[] = {ping_up(), port_failed(PP_R_REFUSED)};
+  char msg[sizeof(((pp_alert *)0)->message)];
+  down_message(urls, blocks, results, 2, 1, msg, sizeof(msg));
+  ck_assert_msg(strstr(msg, "(host up: ping 0% loss, 0.4 ms)") != NULL, "%s",
+                msg);
+}
+END_TEST
+
+START_TEST(icmp_target_in_a_host_block_gets_no_diagnosis) {
+  pp_target *targets[] = {target("icmp://192.0.2.7"),
+                          target("tcp://192.0.2.7:5432")};
+  char *blocks[] = {web, web};
+  pp_result results[] = {ping_lost(), port_failed(PP_R_TIMEOUT)};
+  char diagnosis[PP_DIAGNOSIS_MAX] = "unset";
+  ppc_diagnosis(targets, results, blocks, 2, 0, diagnosis, sizeof(diagnosis));
+  ck_assert_str_eq(diagnosis, "");
+  pp_target_free(targets[0]);
+  pp_target_free(targets[1]);
+}
+END_TEST
+
 Suite *collectd_values_suite(void);
 Suite *collectd_values_suite(void) {
   Suite *s = suite_create("collectd_values");
@@ -163,6 +289,15 @@ Suite *collectd_values_suite(void) {
   tcase_add_test(tc, icmp_target_with_no_reply_reports_full_loss_and_no_rtt);
   tcase_add_test(tc, state_adds_flapping_as_bool_and_percent);
   suite_add_tcase(s, tc);
+  TCase *diag = tcase_create("diagnosis");
+  tcase_add_test(diag,
+                 host_block_port_down_with_ping_up_says_service_down_host_up);
+  tcase_add_test(diag, host_block_port_down_with_ping_lost_says_host_down);
+  tcase_add_test(diag, host_block_diagnosis_reads_only_its_own_block);
+  tcase_add_test(diag,
+                 target_outside_host_blocks_keeps_the_same_host_ping_words);
+  tcase_add_test(diag, icmp_target_in_a_host_block_gets_no_diagnosis);
+  suite_add_tcase(s, diag);
   return s;
 }
 

@@ -4,9 +4,10 @@ real collectd daemon, and a swappable source of values.
 A test puts together
   MockMongo     mock_mongod.py as a subprocess on 127.0.0.1:PORT, recording
                 to a JSON-lines file; stop() and start() again = an outage
-  a source      anything with .plugins (stock .so files it needs) and
-                .config() (collectd config text that makes values):
-                ExecSource today, portprobe's own read plugin later
+  a source      anything with .plugins (stock .so files it needs, or paths
+                of built ones) and .config() (collectd config text that
+                makes values): ExecSource, or test_mongodb.py's
+                PortprobeSource (portprobe's own read plugin)
   Collectd      `collectd -f -C FILE` with a private PluginDir holding copies
                 of the stock plugins and the freshly built plugin
 """
@@ -190,7 +191,7 @@ class Collectd:
         # collectd refuses symbolic links in PluginDir: copy.
         wanted = ["logfile.so", "unixsock.so"] + list(source.plugins) + \
             list(extra_plugins)
-        for name in wanted:
+        for name in wanted:  # a stock plugin's name, or a built plugin's path
             shutil.copy(os.path.join(STOCK_PLUGIN_DIR, name), self.plugindir)
         shutil.copy(PLUGIN_SO, self.plugindir)
 
