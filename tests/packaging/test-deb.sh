@@ -1,0 +1,102 @@
+#!/bin/bash
+# Builds the Debian packages, checks them with lintian, installs them,
+# starts collectd from the system plugin directory with portprobe loaded,
+# reads a portprobe value back, and purges the packages. Run as root; it
+# leaves the system as it found it (it refuses to run if the packages are
+# already installed).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+for p in portprobe collectd-portprobe; do
+  if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    echo "test-deb: $p is already installed; not touching it" >&2
+    exit 1
+  fi
+done
+work=$(mktemp -d)
+collectd_pid= listener_pid=
+# stop by PID: TERM, then KILL after a bounded wait
+stop_pid() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
+cleanup() {
+  [ -n "$collectd_pid" ] && stop_pid "$collectd_pid"
+  [ -n "$listener_pid" ] && stop_pid "$listener_pid"
+  dpkg --purge collectd-portprobe portprobe >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "-- build"
+./scripts/build-deb "$work/dist" >/dev/null
+echo "-- lintian (errors fail)"
+lintian --fail-on error "$work"/dist/*.changes 2>&1 | grep -v "running with root" || true
+lintian --fail-on error "$work"/dist/*.changes >/dev/null 2>&1
+
+echo "-- install"
+apt-get install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portprobe_*.deb >/dev/null
+getcap /usr/bin/portprobe | grep -q cap_net_raw || { echo "no cap_net_raw on /usr/bin/portprobe" >&2; exit 1; }
+[ ! -u /usr/bin/portprobe ] || { echo "portprobe is setuid" >&2; exit 1; }
+test -f /usr/share/doc/collectd-portprobe/examples/portprobe.conf.example
+
+/usr/bin/python3 -c "
+import socket,sys
+s=socket.socket();s.bind(('127.0.0.1',0));s.listen(16)
+print(s.getsockname()[1],flush=True)
+while True: s.accept()[0].close()" >"$work/port" &
+listener_pid=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+port=$(cat "$work/port")
+/usr/bin/portprobe "tcp://127.0.0.1:$port" name=web | grep -q "^UP"
+
+echo "-- collectd with the system plugin directory"
+cat >"$work/collectd.conf" <<CONF
+Hostname "pkgtest"
+BaseDir "$work"
+PIDFile "$work/collectd.pid"
+PluginDir "/usr/lib/collectd"
+TypesDB "/usr/share/collectd/types.db" "/usr/share/collectd/portprobe-types.db"
+Interval 1
+LoadPlugin logfile
+<Plugin logfile>
+  File "$work/collectd.log"
+</Plugin>
+LoadPlugin unixsock
+<Plugin unixsock>
+  SocketFile "$work/collectd.sock"
+</Plugin>
+LoadPlugin portprobe
+<Plugin portprobe>
+  <Target "web">
+    URL "tcp://127.0.0.1:$port"
+    Timeout "2s"
+  </Target>
+</Plugin>
+CONF
+collectd -f -C "$work/collectd.conf" >/dev/null 2>&1 &
+collectd_pid=$!
+value=
+for _ in $(seq 100); do
+  value=$( (collectdctl -s "$work/collectd.sock" getval pkgtest/portprobe-web/bool-up 2>/dev/null || true) | sed -n 's/^value=//p')
+  [ -n "$value" ] && break
+  sleep 0.1
+done
+if [ "$value" != "1.000000e+00" ]; then
+  echo "no portprobe value from collectd (got '$value')" >&2
+  cat "$work/collectd.log" >&2
+  exit 1
+fi
+echo "collectd: pkgtest/portprobe-web/bool-up = $value"
+stop_pid "$collectd_pid"; collectd_pid=
+
+echo "-- purge"
+dpkg --purge collectd-portprobe portprobe >/dev/null
+for f in /usr/bin/portprobe /usr/lib/collectd/portprobe.so /usr/lib/collectd/portprobe_mongodb.so \
+         /usr/share/collectd/portprobe-types.db /usr/share/doc/portprobe /usr/share/doc/collectd-portprobe; do
+  [ ! -e "$f" ] || { echo "left behind after purge: $f" >&2; exit 1; }
+done
+if dpkg-query -W -f='${Status}\n' portprobe collectd-portprobe 2>/dev/null | grep -q "ok installed"; then
+  echo "still installed after purge" >&2; exit 1
+fi
+echo "debian packages: 1 passed, 0 failed"
