@@ -28,31 +28,61 @@
 #define EXCERPT_SCAN 512     /* bytes looked at for an excerpt */
 #define RBUF_START 1024      /* first size of the reply buffer */
 
-/* --- per target: the protocol and compiled regexes, kept across rounds */
+/* --- per engine: what every dialog target shares ---
+ * The protocols' own regexes (compiled once per protocol, not per target),
+ * one match context and one match data (matching is synchronous, on the
+ * engine's thread), the EHLO name from gethostname, the TLS contexts. */
+
+typedef struct proto_res {
+  const pp_protocol *proto;
+  pcre2_code **re; /* per protocol step; NULL where none */
+  struct proto_res *next;
+} proto_res;
 
 typedef struct {
-  const pp_protocol *proto;
+  pp_tls_ctxs *tls; /* made at the first handshake */
   pcre2_match_context *mctx;
-  pcre2_code *banner;    /* expect_banner */
-  pcre2_code **proto_re; /* per protocol step; NULL where none */
-  pcre2_code **user_re;  /* per user step; NULL for sends */
-  size_t nproto, nuser;
-  char ehlo[256];
-} plan;
+  pcre2_match_data *md;
+  proto_res *protos;
+  char hostname[256];
+} dlg_engine;
 
-static void plan_free(void *p) {
-  plan *pl = p;
-  if (pl == NULL)
+static void dlg_engine_free(dlg_engine *de) {
+  if (de == NULL)
     return;
-  pcre2_code_free(pl->banner);
-  for (size_t i = 0; i < pl->nproto; i++)
-    pcre2_code_free(pl->proto_re[i]);
-  for (size_t i = 0; i < pl->nuser; i++)
-    pcre2_code_free(pl->user_re[i]);
-  free(pl->proto_re);
-  free(pl->user_re);
-  pcre2_match_context_free(pl->mctx);
-  free(pl);
+  pp_tls_ctxs_free(de->tls);
+  pcre2_match_context_free(de->mctx);
+  pcre2_match_data_free(de->md);
+  for (proto_res *p = de->protos, *next; p; p = next) {
+    next = p->next;
+    for (size_t i = 0; i < p->proto->nsteps; i++)
+      pcre2_code_free(p->re[i]);
+    free(p->re);
+    free(p);
+  }
+  free(de);
+}
+
+static dlg_engine *engine_state(pp_engine *e) {
+  dlg_engine *de = e->kind_state[PP_KIND_DIALOG];
+  if (de)
+    return de;
+  de = calloc(1, sizeof(*de));
+  if (de == NULL)
+    return NULL;
+  de->mctx = pcre2_match_context_create(NULL);
+  de->md = pcre2_match_data_create(1, NULL);
+  if (de->mctx == NULL || de->md == NULL) {
+    dlg_engine_free(de);
+    return NULL;
+  }
+  pcre2_set_match_limit(de->mctx, MATCH_LIMIT);
+  pcre2_set_depth_limit(de->mctx, MATCH_LIMIT / 10);
+  if (gethostname(de->hostname, sizeof(de->hostname) - 1) != 0 ||
+      !de->hostname[0])
+    snprintf(de->hostname, sizeof(de->hostname), "localhost");
+  e->kind_state[PP_KIND_DIALOG] = de;
+  return de;
 }
 
 /* Multi-line (^ and $ at each line) with CR LF line ends, on raw bytes. */
@@ -73,38 +103,67 @@ static pcre2_code *compile(const char *pattern, bool *ok) {
   return re;
 }
 
+/* The protocol's compiled step regexes, compiled at its first use. */
+static pcre2_code **proto_regexes(dlg_engine *de, const pp_protocol *proto) {
+  for (proto_res *p = de->protos; p; p = p->next)
+    if (p->proto == proto)
+      return p->re;
+  proto_res *p = calloc(1, sizeof(*p));
+  pcre2_code **re = calloc(proto->nsteps + 1, sizeof(*re));
+  bool ok = p && re;
+  for (size_t i = 0; ok && i < proto->nsteps; i++)
+    if (proto->steps[i].expect)
+      re[i] = compile(proto->steps[i].expect, &ok);
+  if (!ok) {
+    for (size_t i = 0; re && i < proto->nsteps; i++)
+      pcre2_code_free(re[i]);
+    free(re);
+    free(p);
+    return NULL;
+  }
+  p->proto = proto;
+  p->re = re;
+  p->next = de->protos;
+  de->protos = p;
+  return re;
+}
+
+/* --- per target: what the target itself adds, kept across rounds --- */
+
+typedef struct {
+  const pp_protocol *proto;
+  pcre2_code *banner;   /* expect_banner */
+  pcre2_code **user_re; /* per user step, NULL for sends; NULL if no steps */
+  size_t nuser;
+} plan;
+
+static void plan_free(void *p) {
+  plan *pl = p;
+  if (pl == NULL)
+    return;
+  pcre2_code_free(pl->banner);
+  for (size_t i = 0; pl->user_re && i < pl->nuser; i++)
+    pcre2_code_free(pl->user_re[i]);
+  free(pl->user_re);
+  free(pl);
+}
+
 static plan *plan_new(const pp_target *t) {
   plan *pl = calloc(1, sizeof(*pl));
   if (pl == NULL)
     return NULL;
   pl->proto = pp_protocol_find(t->scheme->name);
   bool ok = pl->proto != NULL;
-  if (!ok) {
-    free(pl);
-    return NULL;
-  }
-  pl->mctx = pcre2_match_context_create(NULL);
-  if (pl->mctx) {
-    pcre2_set_match_limit(pl->mctx, MATCH_LIMIT);
-    pcre2_set_depth_limit(pl->mctx, MATCH_LIMIT / 10);
-  }
-  pl->nproto = pl->proto->nsteps;
   pl->nuser = t->opts.steps.n;
-  pl->proto_re = calloc(pl->nproto + 1, sizeof(*pl->proto_re));
-  pl->user_re = calloc(pl->nuser + 1, sizeof(*pl->user_re));
-  ok = ok && pl->mctx && pl->proto_re && pl->user_re;
-  for (size_t i = 0; ok && i < pl->nproto; i++)
-    if (pl->proto->steps[i].expect)
-      pl->proto_re[i] = compile(pl->proto->steps[i].expect, &ok);
+  if (ok && pl->nuser > 0) {
+    pl->user_re = calloc(pl->nuser, sizeof(*pl->user_re));
+    ok = pl->user_re != NULL;
+  }
   for (size_t i = 0; ok && i < pl->nuser; i++)
     if (t->opts.steps.items[i].kind == PP_STEP_EXPECT)
       pl->user_re[i] = compile(t->opts.steps.items[i].text, &ok);
   if (ok && t->opts.expect_banner.pattern)
     pl->banner = compile(t->opts.expect_banner.pattern, &ok);
-  if (t->opts.ehlo)
-    snprintf(pl->ehlo, sizeof(pl->ehlo), "%s", t->opts.ehlo);
-  else if (gethostname(pl->ehlo, sizeof(pl->ehlo) - 1) != 0 || !pl->ehlo[0])
-    snprintf(pl->ehlo, sizeof(pl->ehlo), "localhost");
   if (!ok) {
     plan_free(pl);
     return NULL;
@@ -124,6 +183,9 @@ struct dlg {
   pp_check *c;
   const pp_target *t;
   plan *pl;
+  dlg_engine *de;
+  pcre2_code **proto_re; /* the protocol's step regexes (engine's) */
+  const char *ehlo;
   /* where the dialog is: the main table, or a login's steps */
   const pp_dstep *steps;
   size_t nsteps, i;
@@ -152,7 +214,6 @@ struct dlg {
   const char *re_text;
   reply_fn on_reply;
   bool got_byte;
-  pcre2_match_data *md;
   pp_timer judge;
   /* what the server offered and said */
   pp_caps caps;
@@ -538,9 +599,10 @@ static void do_read(dlg *d) {
 /* 1 matched (end of match in *end), 0 not, -1 the match limit was hit. */
 static int re_match(dlg *d, pcre2_code *re, const char *s, size_t len,
                     size_t *end) {
-  int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, d->md, d->pl->mctx);
+  pcre2_match_data *md = d->de->md;
+  int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, d->de->mctx);
   if (rc >= 0) {
-    *end = pcre2_get_ovector_pointer(d->md)[1];
+    *end = pcre2_get_ovector_pointer(md)[1];
     return 1;
   }
   return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
@@ -640,7 +702,7 @@ static char *expand(dlg *d, const char *tpl, bool mask, size_t *len) {
   size_t cap = strlen(tpl) + 1;
   char *qu = NULL, *qp = NULL, *bu = NULL;
   /* sizes first: every expansion is bounded by these */
-  cap += strlen(d->pl->ehlo) + strlen(d->tag) + 2 * strlen(user) +
+  cap += strlen(d->ehlo) + strlen(d->tag) + 2 * strlen(user) +
          4 * (strlen(user) + strlen(pass) + 2) + 2 * strlen(pass) + 16;
   if (strstr(tpl, "%A"))
     cap += 4 * (strlen(user) + strlen(pass) + 4) / 3 + 8;
@@ -658,7 +720,7 @@ static char *expand(dlg *d, const char *tpl, bool mask, size_t *len) {
       v = d->tag;
       break;
     case 'e':
-      v = d->pl->ehlo;
+      v = d->ehlo;
       break;
     case 'u':
       v = user;
@@ -762,16 +824,16 @@ static void remember(dlg *d, const char *data, size_t len) {
 
 /* --- TLS --- */
 
-static pp_tls_ctxs *engine_ctxs(pp_engine *e) {
-  if (e->kind_state[PP_KIND_DIALOG] == NULL)
-    e->kind_state[PP_KIND_DIALOG] = pp_tls_ctxs_new();
-  return e->kind_state[PP_KIND_DIALOG];
+static pp_tls_ctxs *engine_ctxs(dlg_engine *de) {
+  if (de->tls == NULL)
+    de->tls = pp_tls_ctxs_new();
+  return de->tls;
 }
 
 static void begin_handshake(dlg *d) {
   pp_check *c = d->c;
   const pp_opts *o = &d->t->opts;
-  pp_tls_ctxs *ctxs = engine_ctxs(c->engine);
+  pp_tls_ctxs *ctxs = engine_ctxs(d->de);
   if (ctxs == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "TLS: out of memory");
     return;
@@ -929,7 +991,7 @@ static void on_step_reply(dlg *d, const pp_reply *r) {
     return;
   }
   size_t end;
-  pcre2_code *re = d->in_login ? NULL : d->pl->proto_re[d->i];
+  pcre2_code *re = d->in_login ? NULL : d->proto_re[d->i];
   if (re && re_match(d, re, rep, len, &end) != 1) {
     fail_with(d, rep, len, s->fail, "%s does not match /%s/", s->what,
               s->expect);
@@ -1197,6 +1259,14 @@ static void run(dlg *d) {
 
 static void dialog_start(pp_check *c) {
   pp_target *t = (pp_target *)c->target; /* check_data is ours to set */
+  dlg_engine *de = engine_state(c->engine);
+  if (de == NULL ||
+      proto_regexes(de, pp_protocol_find(t->scheme->name)) == NULL) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR,
+                    "cannot prepare the %s dialog (out of memory)",
+                    t->scheme->name);
+    return;
+  }
   if (t->check_data == NULL) {
     t->check_data = plan_new(t);
     t->check_data_free = plan_free;
@@ -1219,14 +1289,10 @@ static void dialog_connected(pp_check *c) {
     d->rcap = (size_t)t->opts.max_reply;
     d->rsize = d->rcap < RBUF_START ? d->rcap : RBUF_START;
     d->rbuf = malloc(d->rsize);
-    d->md = pcre2_match_data_create(1, NULL);
   }
-  if (d == NULL || d->rbuf == NULL || d->md == NULL) {
-    if (d) {
-      free(d->rbuf);
-      pcre2_match_data_free(d->md);
+  if (d == NULL || d->rbuf == NULL) {
+    if (d)
       free(d);
-    }
     pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
     return;
   }
@@ -1234,6 +1300,9 @@ static void dialog_connected(pp_check *c) {
   d->c = c;
   d->t = t;
   d->pl = t->check_data;
+  d->de = c->engine->kind_state[PP_KIND_DIALOG]; /* made by dialog_start */
+  d->proto_re = proto_regexes(d->de, d->pl->proto);
+  d->ehlo = t->opts.ehlo ? t->opts.ehlo : d->de->hostname;
   d->steps = d->pl->proto->steps;
   d->nsteps = d->pl->proto->nsteps;
   d->t0_us = pp_now_us();
@@ -1262,13 +1331,12 @@ static void dialog_cleanup(pp_check *c) {
      would make every check in flight cost that much resident memory */
   OPENSSL_cleanse(d->rbuf, d->rhigh);
   free(d->rbuf);
-  pcre2_match_data_free(d->md);
   free(d);
   c->priv = NULL;
 }
 
 static void dialog_engine_free(pp_engine *e) {
-  pp_tls_ctxs_free(e->kind_state[PP_KIND_DIALOG]);
+  dlg_engine_free(e->kind_state[PP_KIND_DIALOG]);
   e->kind_state[PP_KIND_DIALOG] = NULL;
 }
 
