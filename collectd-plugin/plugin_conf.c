@@ -519,7 +519,7 @@ int ppc_config_add(ppc_config *cfg, const oconfig_item_t *block, char *err,
   ppc_config pending = {0};
   deflist defs = {0};
   const char *resolver = NULL;
-  size_t concurrency = 0;
+  size_t concurrency = 0, http_concurrency = 0;
   int rc = -1;
 
   for (int i = 0; i < block->children_num; i++) {
@@ -542,19 +542,21 @@ int ppc_config_add(ppc_config *cfg, const oconfig_item_t *block, char *err,
         goto out;
       continue;
     }
-    if (key_is(c, "Concurrency")) {
+    if (key_is(c, "Concurrency") || key_is(c, "HTTPConcurrency")) {
+      bool http = key_is(c, "HTTPConcurrency");
       if (c->values_num != 1 || c->values[0].type != OCONFIG_TYPE_NUMBER ||
           c->values[0].value.number < 1 ||
           c->values[0].value.number > 1000000 ||
           c->values[0].value.number !=
               (double)(long)c->values[0].value.number) {
         fail(err, errlen,
-             "%s: \"%s\": expected a whole number from 1 to 1000000 (checks "
+             "%s: \"%s\": expected a whole number from 1 to 1000000 (%s "
              "in flight at once per interval group)",
-             where, c->key);
+             where, c->key, http ? "HTTP(S) checks" : "checks");
         goto out;
       }
-      concurrency = (size_t)c->values[0].value.number;
+      *(http ? &http_concurrency : &concurrency) =
+          (size_t)c->values[0].value.number;
       continue;
     }
     if (deflist_add(&defs, c, where, err, errlen) != 0)
@@ -579,6 +581,8 @@ int ppc_config_add(ppc_config *cfg, const oconfig_item_t *block, char *err,
   }
   if (concurrency != 0)
     cfg->concurrency = concurrency;
+  if (http_concurrency != 0)
+    cfg->http_concurrency = http_concurrency;
   for (size_t i = 0; i < pending.n; i++) {
     if (list_add(cfg, pending.items[i].target, pending.items[i].host_block) !=
         0) {

@@ -21,8 +21,9 @@ typedef struct {
 typedef struct {
   ppc_item *items;
   size_t n, cap;
-  char *resolver;     /* Resolver "addr[:port],...", or NULL */
-  size_t concurrency; /* Concurrency N per interval group; 0: default */
+  char *resolver;          /* Resolver "addr[:port],...", or NULL */
+  size_t concurrency;      /* Concurrency N per interval group; 0: default */
+  size_t http_concurrency; /* HTTPConcurrency N, within it; 0: default */
 } ppc_config;
 
 /* Adds the targets of one <Plugin portprobe> block to cfg (collectd calls

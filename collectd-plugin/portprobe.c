@@ -228,6 +228,7 @@ static int ppc_init(void) {
     char err[512];
     pp_engine_config ec = {.log = log_to_collectd,
                            .max_concurrent = conf.concurrency,
+                           .max_concurrent_http = conf.http_concurrency,
                            .resolver = conf.resolver};
     cdtime_t interval = g->interval_ms > 0
                             ? MS_TO_CDTIME_T((uint64_t)g->interval_ms)

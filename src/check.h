@@ -36,6 +36,8 @@ struct pp_engine {
   pp_log_fn log;
   void *log_ud;
   size_t max_concurrent;
+  size_t max_concurrent_http;      /* HTTP(S) checks, within max_concurrent */
+  size_t active_http;              /* HTTP(S) checks in flight */
   void *kind_state[PP_KIND_COUNT]; /* owned by each kind's module */
   size_t active;                   /* checks in flight */
   int wake_fd;                     /* eventfd: pp_engine_interrupt */

@@ -53,6 +53,9 @@ pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
   e->log_ud = cfg ? cfg->log_ud : NULL;
   e->max_concurrent =
       cfg && cfg->max_concurrent ? cfg->max_concurrent : default_concurrency();
+  e->max_concurrent_http = cfg && cfg->max_concurrent_http
+                               ? cfg->max_concurrent_http
+                               : PP_HTTP_CONCURRENCY_DEFAULT;
   if ((e->loop = pp_loop_new()) == NULL) {
     snprintf(err, errlen, "event loop: %s", strerror(errno));
     free(e);
@@ -206,6 +209,8 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
     c->fd = -1;
   }
   c->engine->active--;
+  if (t->kind == PP_KIND_HTTP)
+    c->engine->active_http--;
   if (!r->up)
     pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": %s%s%s", pp_target_name(t),
            pp_result_name(code), r->detail[0] ? ": " : "", r->detail);
@@ -403,6 +408,8 @@ static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
   c->deadline_us = c->t_start_us + (uint64_t)t->opts.timeout_ms * 1000u;
   pp_timer_init(&c->deadline, on_deadline, c);
   e->active++;
+  if (t->kind == PP_KIND_HTTP)
+    e->active_http++;
   pp_check_phase(c, PP_PHASE_NONE);
   kind_ops[t->kind]->start(c);
 }
@@ -429,17 +436,39 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     free(checks);
     return -1;
   }
+  /* HTTP(S) targets beyond max_concurrent_http wait here, in order,
+   * while later targets of other kinds start. */
+  size_t *held = NULL, hhead = 0, htail = 0, nhttp = 0;
+  for (size_t i = 0; i < n; i++)
+    nhttp += targets[i]->kind == PP_KIND_HTTP;
+  if (nhttp > e->max_concurrent_http &&
+      (held = malloc(nhttp * sizeof(*held))) == NULL) {
+    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+    pp_loop_unwatch(e->loop, e->wake_fd);
+    free(checks);
+    return -1;
+  }
   size_t next = 0;
   int rc = 0;
-  e->active = 0;
+  const char *why = NULL; /* the round ends early */
+  e->active = e->active_http = 0;
   for (;;) {
-    while (next < n && e->active < e->max_concurrent && !e->interrupted) {
-      start_check(e, &checks[next], targets[next], &results[next]);
-      next++;
+    while (hhead < htail && e->active < e->max_concurrent &&
+           e->active_http < e->max_concurrent_http && !e->interrupted) {
+      size_t i = held[hhead++];
+      start_check(e, &checks[i], targets[i], &results[i]);
     }
-    if (e->active == 0 && (next == n || e->interrupted))
+    while (next < n && e->active < e->max_concurrent && !e->interrupted) {
+      size_t i = next++;
+      if (targets[i]->kind == PP_KIND_HTTP &&
+          (hhead < htail || e->active_http >= e->max_concurrent_http)) {
+        held[htail++] = i;
+        continue;
+      }
+      start_check(e, &checks[i], targets[i], &results[i]);
+    }
+    if (e->active == 0 && ((next == n && hhead == htail) || e->interrupted))
       break;
-    const char *why = NULL;
     if (pp_loop_run_once(e->loop, -1) < 0) {
       pp_log(e, PP_LOG_ERR, "event loop failed: %s", strerror(errno));
       why = "event loop failed";
@@ -449,19 +478,26 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
       why = "round interrupted";
       rc = -1;
     }
-    if (why != NULL) {
-      for (size_t i = 0; i < next; i++)
-        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "%s", why);
-      for (size_t i = next; i < n; i++) {
+    if (why != NULL)
+      break;
+  }
+  if (e->active > 0 || next < n || hhead < htail || e->interrupted) {
+    /* the loop failed or the round was interrupted: checks in flight end
+     * now, and targets not started get a record that says so */
+    for (size_t i = 0; i < n; i++) {
+      if (checks[i].engine != NULL) {
+        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "%s",
+                        why ? why : "round interrupted");
+      } else {
         pp_result_reset(&results[i]);
         results[i].code = PP_R_SOCKET_ERROR;
       }
-      break;
     }
   }
   if (e->interrupted)
     rc = -1;
   pp_loop_unwatch(e->loop, e->wake_fd);
+  free(held);
   free(checks);
   return rc;
 }

@@ -25,12 +25,19 @@ typedef void (*pp_log_fn)(void *ud, pp_log_level level, const char *msg);
 
 typedef struct pp_engine pp_engine;
 
+/* HTTP(S) checks in flight at once by default. Each holds libcurl's and
+ * OpenSSL's per-transfer state (~80 KiB during a TLS handshake), and
+ * handshakes are CPU-bound: more in flight costs memory, not wall time. */
+#define PP_HTTP_CONCURRENCY_DEFAULT 128
+
 typedef struct {
   pp_log_fn log; /* NULL: silent */
   void *log_ud;
   size_t max_concurrent; /* checks in flight at once; 0: a default that fits
                             the process's descriptor limit */
-  const char *resolver;  /* "addr[:port],..." or NULL for resolv.conf */
+  size_t max_concurrent_http; /* of those, HTTP(S) checks; 0: the default,
+                                 PP_HTTP_CONCURRENCY_DEFAULT */
+  const char *resolver;       /* "addr[:port],..." or NULL for resolv.conf */
 } pp_engine_config;
 
 /* An engine owns an event loop, a resolver and what the check kinds keep

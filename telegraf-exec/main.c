@@ -28,6 +28,9 @@ static void log_stderr(void *ud, pp_log_level level, const char *msg) {
   fprintf(stderr, "portprobe: %s: %s\n", names[level], msg);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static void usage(FILE *f) {
   fputs(
       "usage: portprobe [options] [URL [key=value ...] ...]\n"
@@ -48,18 +51,30 @@ static void usage(FILE *f) {
       "resolv.conf)\n"
       "      --concurrency N  checks in flight at once (default: fits the\n"
       "                       descriptor limit)\n"
-      "      --state-file F   keep target state in F between runs: alerts\n"
-      "                       on confirmed changes (DOWN, UP again, ...)\n"
-      "      --list-options   print every target option with its default\n"
-      "  -v, --verbose        log each failure to standard error\n"
-      "  -h, --help           this text\n"
-      "  -V, --version        print the version\n"
-      "\n"
-      "exit status: 0 every target up, 1 some target down, 2 usage or\n"
-      "configuration error. With --format influx a down target is in the\n"
-      "data, and the status is 0 once the round ran: Telegraf's inputs.exec\n"
-      "drops the output of a command that fails. With --execd: 0 at end of\n"
-      "input or SIGTERM.\n",
+      "      --http-concurrency N\n"
+      "                       of those, HTTP(S) checks (default: " STR(
+          PP_HTTP_CONCURRENCY_DEFAULT) ")\n"
+                                       "      --state-file F   keep target "
+                                       "state in F between runs: alerts\n"
+                                       "                       on confirmed "
+                                       "changes (DOWN, UP again, ...)\n"
+                                       "      --list-options   print every "
+                                       "target option with its default\n"
+                                       "  -v, --verbose        log each "
+                                       "failure to standard error\n"
+                                       "  -h, --help           this text\n"
+                                       "  -V, --version        print the "
+                                       "version\n"
+                                       "\n"
+                                       "exit status: 0 every target up, 1 some "
+                                       "target down, 2 usage or\n"
+                                       "configuration error. With --format "
+                                       "influx a down target is in the\n"
+                                       "data, and the status is 0 once the "
+                                       "round ran: Telegraf's inputs.exec\n"
+                                       "drops the output of a command that "
+                                       "fails. With --execd: 0 at end of\n"
+                                       "input or SIGTERM.\n",
       f);
 }
 
@@ -167,6 +182,7 @@ int main(int argc, char **argv) {
       {"execd", no_argument, NULL, 'E'},
       {"resolver", required_argument, NULL, 'R'},
       {"concurrency", required_argument, NULL, 'C'},
+      {"http-concurrency", required_argument, NULL, 'H'},
       {"state-file", required_argument, NULL, 'S'},
       {"list-options", no_argument, NULL, 'L'},
       {"verbose", no_argument, NULL, 'v'},
@@ -213,6 +229,19 @@ int main(int argc, char **argv) {
         return EXIT_USAGE;
       }
       ecfg.max_concurrent = (size_t)n;
+      break;
+    }
+    case 'H': {
+      char *end;
+      long n = strtol(optarg, &end, 10);
+      if (*end != 0 || n < 1 || n > 1000000) {
+        fprintf(stderr,
+                "portprobe: --http-concurrency: expected a number from 1 to "
+                "1000000, got \"%s\"\n",
+                optarg);
+        return EXIT_USAGE;
+      }
+      ecfg.max_concurrent_http = (size_t)n;
       break;
     }
     case 'S':

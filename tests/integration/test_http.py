@@ -65,6 +65,7 @@ class SlowServer:
 
     def __init__(self, delay):
         self.delay = delay
+        self.open = self.most_open = 0  # connections being answered, most at once
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -72,6 +73,8 @@ class SlowServer:
         assert self.ready.wait(10), "slow server did not start"
 
     async def _answer(self, reader, writer):
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
         try:
             while (await reader.readline()) not in (b"\r\n", b""):
                 pass
@@ -80,6 +83,7 @@ class SlowServer:
                          b"Connection: close\r\n\r\nslow\n")
             await writer.drain()
         finally:
+            self.open -= 1
             writer.close()
 
     def _run(self):
@@ -460,3 +464,38 @@ def test_fifty_slow_targets_take_one_delay_not_fifty(portprobe, web, slow_server
     assert by_name["tcp-refused"]["result"] == "refused"
     # one delay plus start-up, far from the 50 x 2 s a serial prober would take
     assert SLOW <= elapsed < SLOW * 2, elapsed
+
+
+def test_http_concurrency_bounds_checks_in_flight_not_other_kinds(portprobe, web):
+    """--http-concurrency 4 with 12 URLs that each take 0.5 s: the server never
+    holds more than 4 connections, the round takes three waves, every URL is
+    up, and a TCP target listed after them starts at once, not after them."""
+    server = SlowServer(0.5)
+    try:
+        words = ["--http-concurrency", "4"]
+        for i in range(12):
+            words += [f"http://127.0.0.1:{server.port}/?n={i}", "timeout=5s",
+                      f"name=slow{i}"]
+        words += [f"tcp://127.0.0.1:{web.http_port}", "name=tcp-open"]
+        started = time.monotonic()
+        records = probe(portprobe, *words, timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    by_name = {r["target"]: r for r in records}
+    slow = [by_name[f"slow{i}"] for i in range(12)]
+    assert all(r["result"] == "ok" for r in slow), slow
+    assert server.most_open == 4, server.most_open
+    assert elapsed >= 3 * 0.5, elapsed
+    first = min(r["time"] for r in slow)
+    # the last wave started two waves after the first, the TCP check at once
+    assert max(r["time"] for r in slow) - first >= 2 * 0.5 * 0.9
+    assert by_name["tcp-open"]["result"] == "ok"
+    assert by_name["tcp-open"]["time"] - first < 0.3
+
+
+def test_http_concurrency_is_checked(portprobe):
+    done = portprobe("--http-concurrency", "0", "http://127.0.0.1:1/")
+    assert done.returncode == 2
+    assert "--http-concurrency: expected a number from 1 to 1000000, got \"0\"" \
+        in done.stderr

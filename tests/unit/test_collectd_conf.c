@@ -366,6 +366,11 @@ START_TEST(resolver_and_concurrency_are_plugin_settings) {
   ck_assert_int_eq(cfg.concurrency, 50);
   ck_assert_int_eq(load("Concurrency 0\n"), -1);
   ck_assert_err_has("Concurrency");
+  ck_assert_int_eq(load("HTTPConcurrency 16\n"), 0);
+  ck_assert_int_eq(cfg.http_concurrency, 16);
+  ck_assert_int_eq(load("HTTPConcurrency 2.5\n"), -1);
+  ck_assert_err_has("\"HTTPConcurrency\": expected a whole number from 1 to "
+                    "1000000 (HTTP(S) checks");
 }
 END_TEST
 
