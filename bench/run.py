@@ -40,7 +40,7 @@ def build_helpers(tmp):
 def free_base(count, after=0):
     """A base port with count free ports above it (each probed by binding);
     `after` skips bases below it (a retry after a lost race)."""
-    for base in range(max(20000, after), 60000 - count, 1000):
+    for base in range(max(10000, after), 60000 - count, 1000):
         ok = True
         for p in range(base, base + count):
             with socket.socket() as s:

@@ -313,11 +313,13 @@ void pp_check_resolve(pp_check *c, void (*next)(pp_check *c)) {
 
 static void on_connect_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
   (void)loop;
-  (void)ev;
   pp_check *c = ud;
   int err = 0;
   socklen_t len = sizeof(err);
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+  /* writable without an error or hang-up: connected (Linux reports a
+   * failed connect with EPOLLERR); only then is SO_ERROR worth a call */
+  if ((ev & PP_EV_ERROR || !(ev & PP_EV_WRITE)) &&
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
     err = errno;
   if (err == EINPROGRESS || err == EALREADY)
     return;
