@@ -34,6 +34,8 @@ echo "-- lintian (errors fail)"
 lintian --fail-on error "$work"/dist/*.changes 2>&1 | grep -v "running with root" || true
 lintian --fail-on error "$work"/dist/*.changes >/dev/null 2>&1
 
+dpkg-deb -c "$work"/dist/portprobe_*.deb | grep -q ' ./usr/share/man/man1/portprobe.1.gz$' ||
+  { echo "the portprobe package has no manual page" >&2; exit 1; }
 echo "-- install"
 apt-get install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portprobe_*.deb >/dev/null
 getcap /usr/bin/portprobe | grep -q cap_net_raw || { echo "no cap_net_raw on /usr/bin/portprobe" >&2; exit 1; }
@@ -88,6 +90,34 @@ if [ "$value" != "1.000000e+00" ]; then
   exit 1
 fi
 echo "collectd: pkgtest/portprobe-web/bool-up = $value"
+stop_pid "$collectd_pid"; collectd_pid=
+echo "-- collectd with the installed example configuration"
+# the example as the package installs it, with one change: its hosts are
+# placeholders, so names go to a resolver that does not answer (a closed
+# loopback port) and fail at once instead of leaving this machine
+example=/usr/share/doc/collectd-portprobe/examples/portprobe.conf.example
+grep -q '^ *#Resolver ' "$example"
+sed 's|^\( *\)#Resolver .*|\1Resolver "127.0.0.1:9"|' "$example" >"$work/example.conf"
+sed -e '/^LoadPlugin portprobe$/,$d' -e '/^TypesDB /d' -e 's|^Interval 1$|Interval 10|' \
+  -e 's|^\( *File .*collectd.log"\)$|\1\n  PrintSeverity true|' \
+  "$work/collectd.conf" >"$work/collectd-example.conf"
+echo "Include \"$work/example.conf\"" >>"$work/collectd-example.conf"
+: >"$work/collectd.log"
+collectd -f -C "$work/collectd-example.conf" >/dev/null 2>&1 &
+collectd_pid=$!
+value=
+for _ in $(seq 200); do
+  value=$( (collectdctl -s "$work/collectd.sock" getval pkgtest/portprobe-www/bool-up 2>/dev/null || true) | sed -n 's/^value=//p')
+  [ -n "$value" ] && break
+  sleep 0.1
+done
+if [ "$value" != "0.000000e+00" ] || ! grep -q "\[info\] portprobe: " "$work/collectd.log" ||
+   grep -Eq "\[(error|warning)\] portprobe" "$work/collectd.log"; then
+  echo "the example configuration gave no portprobe value (got '$value')" >&2
+  cat "$work/collectd.log" >&2
+  exit 1
+fi
+echo "collectd (example): pkgtest/portprobe-www/bool-up = $value (its hosts do not resolve here)"
 stop_pid "$collectd_pid"; collectd_pid=
 
 echo "-- purge"
