@@ -776,3 +776,31 @@ def test_execd_sighup_reads_the_config_again(execd_session, tmp_path):
     assert session.wait(5) == 0
     assert (f'{conf}:4: [third]: key "url"' in (tmp_path / "stderr.log").read_text()
             and "keeping the previous targets" in (tmp_path / "stderr.log").read_text())
+
+
+def test_execd_sigterm_abandons_http_checks_waiting_their_turn(execd_session):
+    """With --http-concurrency 1, two of three hanging URLs wait for the first;
+    SIGTERM ends the round (in flight and waiting alike) and the process."""
+    hang = FullBacklog()
+    try:
+        args = ["--http-concurrency", "1"]
+        for i in range(3):
+            args += [f"http://127.0.0.1:{hang.port}/{i}", "timeout=60s"]
+        session = execd_session(*args)
+        session.request()
+        deadline = time.monotonic() + 5
+        while not session.sockets():
+            assert time.monotonic() < deadline, "the round did not start"
+            time.sleep(0.01)
+        time.sleep(0.2)
+        ss = subprocess.run(["ss", "-tanpH", "dport", f"= :{hang.port}"],
+                            capture_output=True, text=True, check=True).stdout
+        mine = [line for line in ss.splitlines() if f"pid={session.proc.pid}," in line]
+        assert len(mine) == 1, ss  # one HTTP check in flight, two waiting
+        started = time.monotonic()
+        session.proc.send_signal(signal.SIGTERM)
+        assert session.wait(2) == 0
+        assert time.monotonic() - started < 1
+        assert session.proc.stdout.read() == b"", "an abandoned round printed lines"
+    finally:
+        hang.close()
