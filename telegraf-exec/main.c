@@ -174,6 +174,21 @@ static void execd_reload(void *ud) {
   log_stderr(NULL, PP_LOG_INFO, msg);
 }
 
+/* A count option: a whole number from 1 to 1000000. */
+static int count_arg(const char *flag, const char *arg, size_t *out) {
+  char *end;
+  errno = 0;
+  long n = strtol(arg, &end, 10);
+  if (end == arg || *end != 0 || errno != 0 || n < 1 || n > 1000000) {
+    fprintf(stderr,
+            "portprobe: %s: expected a number from 1 to 1000000, got \"%s\"\n",
+            flag, arg);
+    return -1;
+  }
+  *out = (size_t)n;
+  return 0;
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"format", required_argument, NULL, 'f'},
@@ -218,32 +233,15 @@ int main(int argc, char **argv) {
     case 'R':
       ecfg.resolver = optarg;
       break;
-    case 'C': {
-      char *end;
-      long n = strtol(optarg, &end, 10);
-      if (*end != 0 || n < 1 || n > 1000000) {
-        fprintf(stderr,
-                "portprobe: --concurrency: expected a number from 1 to "
-                "1000000, got \"%s\"\n",
-                optarg);
+    case 'C':
+      if (count_arg("--concurrency", optarg, &ecfg.max_concurrent) != 0)
         return EXIT_USAGE;
-      }
-      ecfg.max_concurrent = (size_t)n;
       break;
-    }
-    case 'H': {
-      char *end;
-      long n = strtol(optarg, &end, 10);
-      if (*end != 0 || n < 1 || n > 1000000) {
-        fprintf(stderr,
-                "portprobe: --http-concurrency: expected a number from 1 to "
-                "1000000, got \"%s\"\n",
-                optarg);
+    case 'H':
+      if (count_arg("--http-concurrency", optarg, &ecfg.max_concurrent_http) !=
+          0)
         return EXIT_USAGE;
-      }
-      ecfg.max_concurrent_http = (size_t)n;
       break;
-    }
     case 'S':
       a.state_file = optarg;
       break;

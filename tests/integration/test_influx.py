@@ -557,6 +557,23 @@ class Execd:
                 pass
         return count
 
+    def wait_round_started(self, timeout=5):
+        """Waits until a round is under way: a check's socket exists (idle, the
+        process holds none)."""
+        deadline = time.monotonic() + timeout
+        while not self.sockets():
+            assert time.monotonic() < deadline, "the round did not start"
+            time.sleep(0.01)
+
+    def sigterm_ends_the_round(self):
+        """SIGTERM during a round: a clean exit within a second, and the
+        abandoned round prints nothing."""
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.wait(2) == 0
+        assert time.monotonic() - started < 1
+        assert self.proc.stdout.read() == b"", "an abandoned round printed lines"
+
     def wait(self, timeout):
         """Exit status, or None if it is still running after `timeout` seconds."""
         try:
@@ -714,16 +731,8 @@ def test_execd_sigterm_abandons_a_round_promptly(execd_session):
     try:
         session = execd_session(f"tcp://127.0.0.1:{hang.port}", "timeout=60s")
         session.request()
-        # the round is under way once the check's socket exists (idle, it has none)
-        deadline = time.monotonic() + 5
-        while not session.sockets():
-            assert time.monotonic() < deadline, "the round did not start"
-            time.sleep(0.01)
-        started = time.monotonic()
-        session.proc.send_signal(signal.SIGTERM)
-        assert session.wait(2) == 0
-        assert time.monotonic() - started < 1
-        assert session.proc.stdout.read() == b"", "an abandoned round printed lines"
+        session.wait_round_started()
+        session.sigterm_ends_the_round()
     finally:
         hang.close()
 
@@ -788,19 +797,12 @@ def test_execd_sigterm_abandons_http_checks_waiting_their_turn(execd_session):
             args += [f"http://127.0.0.1:{hang.port}/{i}", "timeout=60s"]
         session = execd_session(*args)
         session.request()
-        deadline = time.monotonic() + 5
-        while not session.sockets():
-            assert time.monotonic() < deadline, "the round did not start"
-            time.sleep(0.01)
+        session.wait_round_started()
         time.sleep(0.2)
         ss = subprocess.run(["ss", "-tanpH", "dport", f"= :{hang.port}"],
                             capture_output=True, text=True, check=True).stdout
         mine = [line for line in ss.splitlines() if f"pid={session.proc.pid}," in line]
         assert len(mine) == 1, ss  # one HTTP check in flight, two waiting
-        started = time.monotonic()
-        session.proc.send_signal(signal.SIGTERM)
-        assert session.wait(2) == 0
-        assert time.monotonic() - started < 1
-        assert session.proc.stdout.read() == b"", "an abandoned round printed lines"
+        session.sigterm_ends_the_round()
     finally:
         hang.close()

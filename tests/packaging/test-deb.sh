@@ -27,6 +27,16 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# getval IDENT TRIES: the value collectd holds for IDENT, polled every 0.1 s
+getval() {
+  local value=
+  for _ in $(seq "$2"); do
+    value=$( (collectdctl -s "$work/collectd.sock" getval "$1" 2>/dev/null || true) | sed -n 's/^value=//p')
+    [ -n "$value" ] && break
+    sleep 0.1
+  done
+  echo "$value"
+}
 
 echo "-- build"
 ./scripts/build-deb "$work/dist" >/dev/null
@@ -78,12 +88,7 @@ LoadPlugin portprobe
 CONF
 collectd -f -C "$work/collectd.conf" >/dev/null 2>&1 &
 collectd_pid=$!
-value=
-for _ in $(seq 100); do
-  value=$( (collectdctl -s "$work/collectd.sock" getval pkgtest/portprobe-web/bool-up 2>/dev/null || true) | sed -n 's/^value=//p')
-  [ -n "$value" ] && break
-  sleep 0.1
-done
+value=$(getval pkgtest/portprobe-web/bool-up 100)
 if [ "$value" != "1.000000e+00" ]; then
   echo "no portprobe value from collectd (got '$value')" >&2
   cat "$work/collectd.log" >&2
@@ -105,12 +110,7 @@ echo "Include \"$work/example.conf\"" >>"$work/collectd-example.conf"
 : >"$work/collectd.log"
 collectd -f -C "$work/collectd-example.conf" >/dev/null 2>&1 &
 collectd_pid=$!
-value=
-for _ in $(seq 200); do
-  value=$( (collectdctl -s "$work/collectd.sock" getval pkgtest/portprobe-www/bool-up 2>/dev/null || true) | sed -n 's/^value=//p')
-  [ -n "$value" ] && break
-  sleep 0.1
-done
+value=$(getval pkgtest/portprobe-www/bool-up 200)
 if [ "$value" != "0.000000e+00" ] || ! grep -q "\[info\] portprobe: " "$work/collectd.log" ||
    grep -Eq "\[(error|warning)\] portprobe" "$work/collectd.log"; then
   echo "the example configuration gave no portprobe value (got '$value')" >&2
