@@ -181,7 +181,8 @@ static int check_headers(const char *path, ini_state *s, char *err,
       return -1;
     }
   }
-  qsort(s->h, s->nh, sizeof(*s->h), by_name_then_line);
+  if (s->nh > 1) /* qsort wants a non-null base, even for 0 */
+    qsort(s->h, s->nh, sizeof(*s->h), by_name_then_line);
   int dup = 0;
   for (size_t i = 1; i < s->nh; i++)
     if (strcmp(s->h[i].name, s->h[i - 1].name) == 0 &&
@@ -316,14 +317,21 @@ static int check_defaults(const char *path, const section *defaults, char *err,
 
 int pp_config_load(const char *path, pp_target_list *out, char *err,
                    size_t errlen) {
-  ini_state s = {0};
-  s.f = fopen(path, "r");
-  if (s.f == NULL) {
+  FILE *f = fopen(path, "r");
+  if (f == NULL) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
     return -1;
   }
+  int rc = pp_config_load_stream(f, path, out, err, errlen);
+  fclose(f);
+  return rc;
+}
+
+int pp_config_load_stream(FILE *f, const char *path, pp_target_list *out,
+                          char *err, size_t errlen) {
+  ini_state s = {0};
+  s.f = f;
   int rc = ini_parse_stream(reader, &s, on_entry, &s);
-  fclose(s.f);
   if (rc != 0 || s.oom || s.too_long) {
     if (s.oom)
       snprintf(err, errlen, "%s: out of memory", path);

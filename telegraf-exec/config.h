@@ -5,6 +5,8 @@
 
 #include "portprobe.h"
 
+#include <stdio.h>
+
 typedef struct {
   pp_target **items;
   size_t n, cap;
@@ -18,6 +20,10 @@ int pp_target_list_add(pp_target_list *l, pp_target *t);
  * Errors name the file, the line, the target and the key. */
 int pp_config_load(const char *path, pp_target_list *out, char *err,
                    size_t errlen);
+
+/* The same from an open stream; path names it in messages. */
+int pp_config_load_stream(FILE *f, const char *path, pp_target_list *out,
+                          char *err, size_t errlen);
 
 /* Command-line words: URL [key=value ...] URL ... */
 int pp_config_from_args(int argc, char **argv, pp_target_list *out, char *err,

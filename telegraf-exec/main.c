@@ -123,6 +123,12 @@ static int load_targets(const app *a, pp_target_list *out, char *err,
     return -1;
   if (pp_config_from_args(a->argc, a->argv, out, err, errlen) != 0)
     return -1;
+  if (out->n == 0 && a->config != NULL) {
+    snprintf(err, errlen,
+             "%s: no targets: each target is a [section] with a url = line",
+             a->config);
+    return -1;
+  }
   if (out->n == 0) {
     snprintf(err, errlen, "no targets: give a URL or --config FILE");
     return -1;

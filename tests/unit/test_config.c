@@ -144,6 +144,15 @@ START_TEST(key_outside_a_section_is_an_error) {
 }
 END_TEST
 
+START_TEST(keys_with_no_section_at_all_are_an_error) {
+  /* no [section] anywhere: found by fuzz_config (qsort of no headers) */
+  ck_assert_int_eq(load("timeout = 2s\n"), -1);
+  assert_error(1, (const char *[]){"\"timeout\"", "section", NULL});
+  ck_assert_int_eq(load(""), 0);
+  ck_assert_uint_eq(list.n, 0);
+}
+END_TEST
+
 START_TEST(line_without_equals_sign_is_an_error) {
   ck_assert_int_eq(load("[db]\nurl = tcp://192.0.2.1:5432\njunk\n"), -1);
   assert_error(3, (const char *[]){"key = value", NULL});
@@ -237,6 +246,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, option_of_another_kind_names_line_and_key);
   tcase_add_test(tc, unknown_key_in_defaults_names_defaults);
   tcase_add_test(tc, key_outside_a_section_is_an_error);
+  tcase_add_test(tc, keys_with_no_section_at_all_are_an_error);
   tcase_add_test(tc, line_without_equals_sign_is_an_error);
   tcase_add_test(tc, line_too_long_is_refused_not_split);
   tcase_add_test(tc, repeated_section_is_an_error);
