@@ -1,6 +1,6 @@
 """Protocol dialogs against real servers: Postfix (smtp, submission, smtps), aiosmtpd (SMTP
 AUTH after STARTTLS and in SMTPS), Dovecot (imap, imaps, pop3, pop3s, STARTTLS, login), the
-presets (ssh, ftp, redis), the user's send/expect, and the hostile servers: silent, garbage,
+presets (ssh, ftp, redis; redis also against a real redis-server), the user's send/expect, and the hostile servers: silent, garbage,
 endless, dripping, resetting, closing, refusing. Each asserts what an administrator reads:
 the result, the phase, the detail and the server's words."""
 
@@ -16,6 +16,7 @@ from dialog_support import (PASSWORD, certs, elapsed, password_file, probe,  # n
 dovecot = pytest.importorskip("fixtures.dovecot")
 hostile = pytest.importorskip("fixtures.hostile")
 smtp = pytest.importorskip("fixtures.smtp")
+redis = pytest.importorskip("fixtures.redis")
 
 
 @pytest.fixture(scope="module")
@@ -353,6 +354,36 @@ def test_redis_needing_auth_is_expect_mismatch(portprobe, scripted):
     r, _ = probe(portprobe, f"redis://127.0.0.1:{server.port}")
     assert r["result"] == "expect_mismatch" and r["phase"] == "dialog"
     assert r["excerpt"] == "-NOAUTH Authentication required."
+
+
+@pytest.fixture(scope="module")
+def real_redis(registry, shared_dir):
+    return redis.start_redis(registry, server_dir(shared_dir, "redis"))
+
+
+@pytest.fixture(scope="module")
+def real_redis_with_password(registry, shared_dir):
+    return redis.start_redis(registry, server_dir(shared_dir, "redis-auth"),
+                             password="pw-redis-4711")
+
+
+def test_redis_preset_against_real_redis(portprobe, real_redis):
+    r, _ = probe(portprobe, f"redis://127.0.0.1:{real_redis.port}")
+    assert r["result"] == "ok" and r["excerpt"] == "+PONG"
+
+
+def test_real_redis_wanting_a_password_is_expect_mismatch_in_its_words(
+        portprobe, real_redis_with_password):
+    r, _ = probe(portprobe, f"redis://127.0.0.1:{real_redis_with_password.port}")
+    assert r["result"] == "expect_mismatch" and r["phase"] == "dialog"
+    assert r["excerpt"] == "-NOAUTH Authentication required."
+
+
+def test_send_expect_against_real_redis(portprobe, real_redis):
+    """A dialog of the user's own on tcp://: the server's role from INFO."""
+    r, _ = probe(portprobe, f"tcp://127.0.0.1:{real_redis.port}",
+                 "send=INFO replication\r\n", "expect=role:master")
+    assert r["result"] == "ok", r
 
 
 def echo_upper(conn, server):
