@@ -528,3 +528,30 @@ def test_count_and_spacing_must_fit_timeout():
     done = sh(PORTPROBE, "icmp://127.0.0.1", "count=20", "spacing=1s", check=False)
     assert done.returncode == 2
     assert "do not fit in timeout (5000ms)" in done.stderr
+
+
+def test_text_output_says_whether_the_host_or_the_service_is_down(target):
+    """The command's table ends with a HOST line per host that has an ICMP target and port
+    checks: one host whose port refuses while ping answers, one host that is silent."""
+    nft_load(target.t, "ip daddr 10.250.1.3 drop")
+    done, _ = probe(target.p, "icmp://10.250.1.2", "count=3", "spacing=50ms",
+                    "tcp://10.250.1.2:9", "name=smtp-ish", "timeout=2s",
+                    "icmp://10.250.1.3", "count=3", "spacing=50ms", "timeout=2s",
+                    "tcp://10.250.1.3:25", "name=silent-port", "timeout=1s",
+                    fmt="text")
+    hosts = [line.split(None, 3) for line in done.stdout.splitlines()
+             if line.startswith("HOST ")]
+    assert hosts == [
+        ["HOST", "10.250.1.2", "service_down", hosts[0][3]],
+        ["HOST", "10.250.1.3", "host_down",
+         "host down: no echo reply, silent-port timeout (connect)"]], done.stdout
+    assert hosts[0][3].startswith("service down: smtp-ish refused; host up: ping 0% loss")
+    assert done.returncode == 1
+
+
+def test_no_host_lines_without_an_icmp_target_or_in_other_formats(target):
+    done, _ = probe(target.p, "tcp://10.250.1.2:9", "timeout=2s", fmt="text")
+    assert "HOST" not in done.stdout
+    done, records = probe(target.p, "icmp://10.250.1.2", "count=2", "spacing=20ms",
+                          "tcp://10.250.1.2:9", "timeout=2s")
+    assert len(records) == 2 and "HOST" not in done.stdout
