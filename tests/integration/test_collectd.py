@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.sockets import FullBacklog, Listener
+
 SRCDIR = Path(__file__).resolve().parents[2]
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
 PLUGIN = BUILDDIR / "collectd-plugin" / ".libs" / "portprobe.so"
@@ -125,66 +127,6 @@ def stop_pid(proc, timeout=20):
 
 
 # --- servers the tests talk to ---
-
-class Listener:
-    """A TCP service on 127.0.0.1 that accepts and closes, and can go down
-    and come back on the same port."""
-
-    def __init__(self, port=None):
-        self.port = port or free_port()
-        self.sock = None
-        self.thread = None
-
-    def start(self):
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
-        s.listen(64)
-        self.sock = s
-        self.thread = threading.Thread(target=self._accept, args=(s,),
-                                       daemon=True)
-        self.thread.start()
-
-    def _accept(self, s):
-        while True:
-            try:
-                c, _ = s.accept()
-            except OSError:
-                return
-            c.close()
-
-    def stop(self):
-        if self.sock is not None:
-            self.sock.shutdown(socket.SHUT_RDWR)
-            self.sock.close()
-            self.thread.join(5)
-            self.sock = None
-
-
-class SilentPort:
-    """A port whose accept queue is full: the kernel drops new SYNs, so a
-    connect hangs until the client's deadline, as behind a firewall."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(0)
-        self.port = self.sock.getsockname()[1]
-        self.fillers = []
-        for _ in range(3):
-            c = socket.socket()
-            c.setblocking(False)
-            try:
-                c.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
-                pass
-            self.fillers.append(c)
-
-    def close(self):
-        for c in self.fillers:
-            c.close()
-        self.sock.close()
-
 
 class SlowDNS:
     """A DNS server answering every A query with 127.0.0.1 after a delay
@@ -461,7 +403,7 @@ def test_each_interval_runs_on_its_own_and_a_silent_target_costs_its_timeout(
         tmp_path, service, running):
     """Targets of one interval share a round, which lasts about the slowest
     target's timeout; another interval's round is not held up at all."""
-    silent = SilentPort()
+    silent = FullBacklog()
     try:
         cd = Collectd(tmp_path, f"""
 LoadPlugin portprobe
@@ -764,7 +706,7 @@ def test_many_rounds_under_valgrind_leak_nothing_and_keep_descriptors_steady(
     name (DNS): descriptors after round 40 are those after round 5, and
     valgrind finds no leak and no memory error in the whole daemon."""
     closed = free_port()
-    silent = SilentPort()
+    silent = FullBacklog()
     dns = SlowDNS(delay=0)
     vglog = tmp_path / "valgrind.log"
     try:

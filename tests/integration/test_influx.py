@@ -19,7 +19,6 @@ import os
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -31,60 +30,12 @@ import pytest
 
 from conftest import free_port
 from fixtures import certs, dovecot, nginx, procs, smtp
+from fixtures.sockets import FullBacklog, Listener
 
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"
 
 
 # --- small servers ---
-
-
-class Listener:
-    """A TCP port that accepts connections (and closes them), and can be shut and reopened."""
-
-    def __init__(self, port=0):
-        self.port = port
-        self.sock = None
-        self.open()
-
-    def open(self):
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
-        s.listen(64)
-        self.port = s.getsockname()[1]
-        self.sock = s
-
-    def shut(self):
-        self.sock.close()
-        self.sock = None
-
-    def close(self):
-        if self.sock is not None:
-            self.shut()
-
-
-class FullBacklog:
-    """A port whose accept queue is full: new connections hang in connect until they time out."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(0)
-        self.port = self.sock.getsockname()[1]
-        self.fillers = []
-        for _ in range(3):
-            c = socket.socket()
-            c.setblocking(False)
-            try:
-                c.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
-                pass
-            self.fillers.append(c)
-
-    def close(self):
-        for c in self.fillers:
-            c.close()
-        self.sock.close()
 
 
 # --- InfluxDB 1.x ---
@@ -293,7 +244,7 @@ def servers():
             mail = dovecot.start_dovecot(reg, work / "dovecot", tls.good)
             web = nginx.start_nginx(reg, work / "nginx", {"good": tls.good})
             sink = smtp.start_smtp_sink(reg, work / "smtp", tls.good, tls="starttls")
-            made["open"] = Listener()
+            made["open"] = Listener().start()
             made["full"] = FullBacklog()
             password_file = work / "password"
             password_file.write_text(mail.password + "\n")
@@ -617,7 +568,7 @@ def toggled_session(execd_session, tmp_path):
     """ROUNDS rounds of an execd session whose service is shut in DOWN_ROUNDS, then end of
     input: every line printed, results per round, VmRSS (kB) and descriptors after each round,
     and how the process ended."""
-    service = Listener()
+    service = Listener().start()
     closed = free_port()
     conf = tmp_path / "execd.conf"
     conf.write_text(f"""[service, toggled]
@@ -634,9 +585,9 @@ timeout = 1s
     try:
         for n in range(ROUNDS):
             if n == DOWN_ROUNDS.start:
-                service.shut()
+                service.stop()
             if n == DOWN_ROUNDS.stop:
-                service.open()
+                service.start()
             session.request()
             lines = session.read_round(2)
             out["lines"] += lines
@@ -646,7 +597,7 @@ timeout = 1s
             out["rss"].append(session.status("VmRSS"))
             out["fds"].append(session.fds())
     finally:
-        service.close()
+        service.stop()
     session.proc.stdin.close()
     out["lines"] += session.read_rest()
     out["exit"] = session.wait(5)

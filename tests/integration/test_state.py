@@ -4,32 +4,11 @@ corrupt or foreign state file is reported and ignored, never a crash."""
 
 import json
 import re
-import socket
 
 import pytest
 
 from conftest import free_port, parse_influx
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that can be stopped and started again on
-    the same port, as a service that goes down and comes back."""
-
-    def __init__(self):
-        self.sock = None
-        self.port = free_port()
-
-    def start(self):
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", self.port))
-        s.listen(16)
-        self.sock = s
-
-    def stop(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+from fixtures.sockets import Listener
 
 
 @pytest.fixture
