@@ -116,10 +116,10 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
   const char *p = sep + 3;
   const char *auth_end = p + strcspn(p, "/?#");
   const char *at = memchr(p, '@', (size_t)(auth_end - p));
-  if (at != NULL)
-    URLFAIL("URL \"%s\": credentials do not belong in the URL; use the "
-            "username and password_file options",
-            url);
+  if (at != NULL) /* the message shows the URL with its credentials masked */
+    URLFAIL("URL \"%.*s****%s\": credentials do not belong in the URL; use "
+            "the username and password_file options",
+            (int)(p - url), url, at);
 
   const char *host_start = p, *host_end, *port_str = NULL;
   if (*p == '[') {

@@ -108,6 +108,9 @@ END_TEST
 START_TEST(credentials_in_url_are_refused) {
   ck_assert_ptr_null(parse("imap://bob:secret@m.example.com"));
   ck_assert_ptr_nonnull(strstr(err, "password_file"));
+  /* the message would reach collectd's log: the password is masked */
+  ck_assert_ptr_null(strstr(err, "secret"));
+  ck_assert_ptr_nonnull(strstr(err, "URL \"imap://****@m.example.com\""));
 }
 END_TEST
 
