@@ -212,6 +212,7 @@ CASES = [
     ("smtp starttls up", "smtp", "smtp://127.0.0.1:{smtp}", ["starttls=require", *TLS_OPTS],
      "ok", 1),
     ("smtp refused", "smtp", "smtp://127.0.0.1:{closed}", [], "refused", 0),
+    ("smtps up", "smtps", "smtps://127.0.0.1:{smtps}", TLS_OPTS, "ok", 1),
     ("imap starttls login", "imap", "imap://127.0.0.1:{imap}", LOGIN_OPTS, "ok", 1),
     ("imaps up", "imaps", "imaps://127.0.0.1:{imaps}", TLS_OPTS, "ok", 1),
     ("pop3 stls login", "pop3", "pop3://127.0.0.1:{pop3}", LOGIN_OPTS, "ok", 1),
@@ -224,7 +225,7 @@ CASES = [
      0),
     ("icmp up", "icmp", "icmp://127.0.0.1", ["count=3", "spacing=20ms"], "ok", 1),
 ]
-TLS_SCHEMES = {"tls", "imaps", "pop3s", "https"}
+TLS_SCHEMES = {"tls", "smtps", "imaps", "pop3s", "https"}
 STARTTLS_CASES = {"smtp starttls up", "imap starttls login", "pop3 stls login"}
 
 
@@ -244,12 +245,13 @@ def servers():
             mail = dovecot.start_dovecot(reg, work / "dovecot", tls.good)
             web = nginx.start_nginx(reg, work / "nginx", {"good": tls.good})
             sink = smtp.start_smtp_sink(reg, work / "smtp", tls.good, tls="starttls")
+            sink_smtps = smtp.start_smtp_sink(reg, work / "smtps", tls.good, tls="implicit")
             made["open"] = Listener().start()
             made["full"] = FullBacklog()
             password_file = work / "password"
             password_file.write_text(mail.password + "\n")
             yield {**{k: v.port for k, v in made.items()},
-                   "closed": free_port(), "smtp": sink.port,
+                   "closed": free_port(), "smtp": sink.port, "smtps": sink_smtps.port,
                    "imap": mail.imap_port, "imaps": mail.imaps_port,
                    "pop3": mail.pop3_port, "pop3s": mail.pop3s_port,
                    "http": web.http_port, "https": web.https_ports["good"],
