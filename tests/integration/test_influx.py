@@ -373,8 +373,9 @@ def test_kind_round_trips(round_of_every_kind, servers, case, scheme, url, optio
         # the test CA's leaf is valid for a year from now
         assert abs(row["cert_expiry"] - 365 * 86400) < 600, row["cert_expiry"]
         assert 0 < row["tls_time"] <= row["response_time"]
-    if scheme in ("smtp", "imap", "imaps", "pop3", "pop3s") and up:
-        greeting = {"smtp": "220 ", "imap": "* OK", "imaps": "* OK"}.get(scheme, "+OK")
+    if scheme in ("smtp", "smtps", "imap", "imaps", "pop3", "pop3s") and up:
+        greeting = {"smtp": "220 ", "smtps": "220 ", "imap": "* OK",
+                    "imaps": "* OK"}.get(scheme, "+OK")
         assert row["excerpt"].startswith(greeting), row["excerpt"]
     if scheme in ("http", "https") and row["result"] != "tls_verify_failed":
         assert row["http_status"] == (200 if up else 404)
