@@ -374,3 +374,21 @@ def test_config_file_runs_its_targets(portprobe, tmp_path, listener):
 def test_no_targets_is_a_usage_error(portprobe):
     p = portprobe()
     assert p.returncode == 2 and "no targets" in p.stderr
+
+
+def test_the_demo_target_list_runs_and_names_each_failure(portprobe):
+    """examples/demo.conf, the README's main job, without the demo's web server: every
+    target is in the table with its reason, and the HOST line reads ping and ports together."""
+    demo = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "demo.conf")
+    p = portprobe("--config", demo)
+    assert p.returncode == 1, p.stderr
+    rows = {line[6:34].strip(): line.split()[0] for line in p.stdout.splitlines()[1:]
+            if line.startswith(("UP ", "DOWN "))}
+    assert set(rows) == {"demo web", "web over http", "smtp on localhost",
+                         "admin port must be closed", "name that does not resolve",
+                         "loopback answers ping"}, p.stdout
+    assert rows["admin port must be closed"] == "UP"
+    assert rows["loopback answers ping"] == "UP"
+    assert "dns_failed" in p.stdout or "timeout" in p.stdout
+    host = [line for line in p.stdout.splitlines() if line.startswith("HOST ")]
+    assert len(host) == 1 and "127.0.0.1" in host[0] and "host up: ping 0% loss" in host[0]
