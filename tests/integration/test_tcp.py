@@ -2,15 +2,14 @@
 unreachable, DNS failure, IPv6, expect_closed, and a round's concurrency."""
 
 import os
-import signal
 import socket
-import subprocess
 import threading
 import time
 
 import pytest
 
 from conftest import free_port, parse_influx
+from fixtures import netns, procs
 
 
 def influx_rows(proc):
@@ -197,62 +196,31 @@ def test_silent_resolver_times_out_in_dns_phase(portprobe, dns):
 
 # --- faults in network namespaces the test creates ---
 
-def _ip(*args, check=True):
-    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
-
-
-def _nft(ns, ruleset):
-    subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=ruleset,
-                   text=True, check=True, capture_output=True)
+LISTEN_AND_CLOSE = ("import socket\n"
+                    "s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+                    "s.bind(('10.250.0.2',12));s.listen(16)\n"
+                    "while True: c,_=s.accept();c.close()")
 
 
 @pytest.fixture(scope="module")
-def lab():
-    """Two namespaces joined by a veth: a client (where portprobe runs) at
-    10.250.0.1 and a server at 10.250.0.2. The server drops TCP port 9,
-    resets port 10, answers port 11 with ICMP host-unreachable, and
-    listens on port 12. The client has no route to 10.250.9.0/24."""
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root")
-    tag = f"{os.getpid() % 100000}"
-    cli, srv = f"pp-tcp-c{tag}", f"pp-tcp-s{tag}"
-    _ip("netns", "add", cli)
-    _ip("netns", "add", srv)
-    listener = None
-    try:
-        _ip("link", "add", f"pptc{tag}", "netns", cli, "type", "veth",
-            "peer", "name", f"ppts{tag}", "netns", srv)
-        for ns, dev, addr in ((cli, f"pptc{tag}", "10.250.0.1/24"),
-                              (srv, f"ppts{tag}", "10.250.0.2/24")):
-            _ip("-n", ns, "addr", "add", addr, "dev", dev)
-            _ip("-n", ns, "link", "set", dev, "up")
-            _ip("-n", ns, "link", "set", "lo", "up")
-        _ip("-n", cli, "route", "add", "unreachable", "10.250.9.0/24")
-        _nft(srv, """
-table inet pptest {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    tcp dport 9 drop
-    tcp dport 10 reject with tcp reset
-    tcp dport 11 reject with icmp type host-unreachable
-  }
-}
-""")
-        listener = subprocess.Popen(
-            ["ip", "netns", "exec", srv, "/usr/bin/python3", "-c",
-             "import socket,time\n"
-             "s=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-             "s.bind(('10.250.0.2',12));s.listen(16);print('ready',flush=True)\n"
-             "while True: c,_=s.accept();c.close()"],
-            stdout=subprocess.PIPE, text=True)
-        assert listener.stdout.readline().strip() == "ready"
-        yield cli
-    finally:
-        if listener:
-            listener.send_signal(signal.SIGTERM)
-            listener.wait(5)
-        _ip("netns", "del", cli, check=False)
-        _ip("netns", "del", srv, check=False)
+def lab(tmp_path_factory):
+    """Two namespaces joined by a veth (fixtures/netns.py): a client (where portprobe runs)
+    at 10.250.0.1 and a server at 10.250.0.2. The server drops TCP port 9, resets port 10,
+    answers port 11 with ICMP host-unreachable, and listens on port 12. The client has no
+    route to 10.250.9.0/24."""
+    netns.require()
+    with procs.Registry() as registry:
+        pair = netns.create_pair(registry, "10.250.0.1", "10.250.0.2", prefix=24)
+        procs.run(["ip", "-n", pair.client, "route", "add", "unreachable", "10.250.9.0/24"])
+        netns.drop_port(pair.server, 9)
+        netns.refuse_port(pair.server, 10)
+        netns.unreachable_port(pair.server, 11)
+        listener = registry.start(
+            netns.exec_argv(pair.server, [procs.PYTHON, "-c", LISTEN_AND_CLOSE]),
+            tmp_path_factory.mktemp("lab") / "listener.log", name="listener")
+        procs.wait_for_port(listener, 12, host="10.250.0.2",
+                            connector=netns.connector(pair.client))
+        yield pair.client
 
 
 def test_filtered_port_times_out_in_connect_phase(portprobe, lab):
