@@ -328,7 +328,9 @@ LoadPlugin csv
         d = self.csv / self.hostname / ident.split("/")[0]
         out = []
         for f in sorted(d.glob(ident.split("/")[1] + "-*")):
-            for line in f.read_text().splitlines()[1:]:
+            text = f.read_text()
+            # a line still being written (no newline yet) is not a row yet
+            for line in text[:text.rfind("\n") + 1].splitlines()[1:]:
                 t, v = line.split(",")[:2]
                 out.append((float(t), float(v)))
         return out

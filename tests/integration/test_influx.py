@@ -751,12 +751,17 @@ def test_execd_sigterm_abandons_http_checks_waiting_their_turn(execd_session):
             args += [f"http://127.0.0.1:{hang.port}/{i}", "timeout=60s"]
         session = execd_session(*args)
         session.request()
-        session.wait_round_started()
-        time.sleep(0.2)
-        ss = subprocess.run(["ss", "-tanpH", "dport", f"= :{hang.port}"],
-                            capture_output=True, text=True, check=True).stdout
-        mine = [line for line in ss.splitlines() if f"pid={session.proc.pid}," in line]
-        assert len(mine) == 1, ss  # one HTTP check in flight, two waiting
+
+        def connections():
+            ss = subprocess.run(["ss", "-tanpH", "dport", f"= :{hang.port}"],
+                                capture_output=True, text=True, check=True).stdout
+            return [line for line in ss.splitlines() if f"pid={session.proc.pid}," in line]
+        deadline = time.monotonic() + 5
+        while not connections():
+            assert time.monotonic() < deadline, "no HTTP check started"
+            time.sleep(0.01)
+        time.sleep(0.3)  # time enough for the two others to start, were they allowed
+        assert len(connections()) == 1  # one HTTP check in flight, two waiting
         session.sigterm_ends_the_round()
     finally:
         hang.close()
