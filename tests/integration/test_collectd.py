@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures import collectd_plugins
 from fixtures.sockets import FullBacklog, Listener
 
 SRCDIR = Path(__file__).resolve().parents[2]
@@ -29,7 +30,6 @@ BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
 PLUGIN = BUILDDIR / "collectd-plugin" / ".libs" / "portprobe.so"
 TYPES_DB = SRCDIR / "collectd-plugin" / "types.db"
 EXAMPLE = SRCDIR / "collectd-plugin" / "portprobe.conf.example"
-STOCK_PLUGINS = Path("/usr/lib/collectd")
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
 PYTHON = "/usr/bin/python3"  # Debian's, with aiosmtpd and dnslib
 
@@ -241,7 +241,7 @@ class Collectd:
         plugdir.mkdir(exist_ok=True)
         for name in ("logfile", "unixsock", "csv", *plugins):
             if name != "portprobe":
-                shutil.copy(STOCK_PLUGINS / f"{name}.so", plugdir)
+                collectd_plugins.copy(name, plugdir)
         assert PLUGIN.exists(), f"the plugin is not built: no {PLUGIN}"
         shutil.copy(PLUGIN, plugdir)
         self.sock = tmp / "collectd.sock"
@@ -763,3 +763,29 @@ LoadPlugin portprobe
     assert "definitely lost: 0 bytes in 0 blocks" in report, report[-8000:]
     assert "indirectly lost: 0 bytes in 0 blocks" in report, report[-8000:]
     assert re.search(r"ERROR SUMMARY: 0 errors", report), report[-8000:]
+
+
+def test_a_stock_plugin_whose_library_is_missing_names_the_debian_package(tmp_path):
+    """A fixture copying a stock plugin that cannot load says which package to install,
+    instead of collectd's "Parsing the config file failed"."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "zz.c").write_text("int zz_answer(void) { return 42; }\n")
+    (src / "plug.c").write_text("int zz_answer(void);\nint module_register(void) "
+                                "{ return zz_answer(); }\n")
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", src / "libzzprobe.so.7",
+                    "-Wl,-soname,libzzprobe.so.7", src / "zz.c"], check=True)
+    stock = tmp_path / "stock"
+    stock.mkdir()
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", stock / "fake.so", src / "plug.c",
+                    src / "libzzprobe.so.7"], check=True)
+    dest = tmp_path / "plugins"
+    dest.mkdir()
+    with pytest.raises(collectd_plugins.MissingLibrary) as err:
+        collectd_plugins.copy("fake", dest, stock_dir=stock)
+    assert "libzzprobe.so.7" in str(err.value)
+    assert "apt-get install libzzprobe7" in str(err.value)
+    assert not (dest / "fake.so").exists()
+    # and every stock plugin the suite copies loads on this machine
+    for name in ("logfile", "unixsock", "csv", "exec", "threshold", "notify_email"):
+        assert collectd_plugins.missing_libraries(collectd_plugins.STOCK_DIR / f"{name}.so") == []

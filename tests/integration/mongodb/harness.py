@@ -19,14 +19,16 @@ import signal
 import socket
 import subprocess
 import tempfile
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 PYTHON = "/usr/bin/python3"
+sys.path.insert(0, os.path.dirname(HERE))
+from fixtures import collectd_plugins  # noqa: E402
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
 COLLECTDCTL = shutil.which("collectdctl") or "/usr/bin/collectdctl"
-STOCK_PLUGIN_DIR = "/usr/lib/collectd"
 def _plugin_so():
     """The automake build's plugin (PORTPROBE_BUILDDIR), else mongodb.mk's."""
     if os.environ.get("PORTPROBE_MONGODB_SO"):
@@ -192,7 +194,10 @@ class Collectd:
         wanted = ["logfile.so", "unixsock.so"] + list(source.plugins) + \
             list(extra_plugins)
         for name in wanted:  # a stock plugin's name, or a built plugin's path
-            shutil.copy(os.path.join(STOCK_PLUGIN_DIR, name), self.plugindir)
+            if os.path.isabs(name):
+                shutil.copy(name, self.plugindir)
+            else:
+                collectd_plugins.copy(name.removesuffix(".so"), self.plugindir)
         shutil.copy(PLUGIN_SO, self.plugindir)
 
     def config(self):
