@@ -56,9 +56,14 @@ struct pp_check {
   int fd;
   pp_dns_query *dnsq;
   void (*after_resolve)(pp_check *c);
-  struct sockaddr_storage addr;
+  struct sockaddr_storage addr; /* the address being tried */
   socklen_t addrlen;
-  void *priv; /* the kind's state for this check */
+  /* A name with several addresses: each is tried in turn until one
+   * connects (NULL for one address). Owned by the engine. */
+  struct pp_attempts *attempts;
+  uint64_t t_attempt_us; /* when the current connect attempt began */
+  bool keep_addresses;   /* resolving for a connect: keep every address */
+  void *priv;            /* the kind's state for this check */
   bool done;
 };
 
@@ -90,11 +95,16 @@ void pp_check_fail_errno(pp_check *c, int err);
 pp_result_code pp_result_from_errno(int err);
 
 /* Resolves the target's host (if not an IP literal) into c->addr with
- * target->port, in phase dns, then calls next; finishes on failure. */
+ * target->port (the first address; pp_check_resolve_and_connect tries the
+ * others), in phase dns, then calls next; finishes on failure. */
 void pp_check_resolve(pp_check *c, void (*next)(pp_check *c));
 
-/* Resolves, then connects to c->addr in phase connect; calls
- * ops->connected on success, finishes with a named failure otherwise. */
+/* Resolves, then connects in phase connect, trying the name's addresses in
+ * the resolver's order: an address that refuses, is unreachable or does not
+ * connect within its share of the connect budget gives way to the next (as
+ * curl and RFC 8305 clients do). Calls ops->connected with c->fd connected
+ * to c->addr, or finishes with the last address's failure; the record names
+ * the address that answered and what the others did. */
 void pp_check_resolve_and_connect(pp_check *c);
 
 /* Formats sa as text, without port. */

@@ -1,7 +1,8 @@
 /* http and https checks: libcurl's multi interface driven by the engine's own
  * event loop (its socket and timer callbacks), so thousands of HTTP checks
  * share a round with every other kind. The core resolves the name (c-ares)
- * and libcurl is told to connect to that address; http.c judges responses. */
+ * and connects, trying each address as for every TCP check; libcurl takes
+ * the connected socket for the first hop. http.c judges responses. */
 #include "check.h"
 #include "http.h"
 
@@ -38,8 +39,9 @@ typedef struct {
   bool keep_body;   /* keywords search the whole (capped) body */
   bool body_capped; /* max_body reached: reading stopped there */
   bool oom;
-  bool cert_recorded;   /* for the current connection */
-  double own_connect_s; /* TCP connect as seen here; -1: not yet */
+  bool cert_recorded; /* for the current connection */
+  int handover_fd;    /* connected by the core, not yet taken by libcurl */
+  int handed_fd;      /* taken by libcurl, before its sockopt callback */
 } http_check;
 
 /* --- once per process: libcurl, and where an SSL_CTX keeps its check --- */
@@ -204,19 +206,36 @@ static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
   }
   hc->cert_recorded = false;
   hc->c->res->tls_used = true;
-  if (hc->c->phase == PP_PHASE_CONNECT)
-    hc->own_connect_s = pp_check_phase_elapsed(hc->c);
   pp_check_phase(hc->c, PP_PHASE_TLS);
   return CURLE_OK;
 }
 
 /* --- the transfer's progress sets the phase a timeout reports --- */
 
+/* The first connection is the socket the core connected; a redirect's
+ * connections are libcurl's own. */
+static curl_socket_t on_opensocket(void *ud, curlsocktype purpose,
+                                   struct curl_sockaddr *a) {
+  http_check *hc = ud;
+  if (purpose == CURLSOCKTYPE_IPCXN && hc->handover_fd >= 0) {
+    /* libcurl owns and closes it from here: no longer the core's */
+    curl_socket_t fd = hc->handover_fd;
+    hc->handover_fd = -1;
+    hc->handed_fd = fd;
+    hc->c->fd = -1;
+    return fd;
+  }
+  return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose) {
-  (void)fd;
   (void)purpose;
   http_check *hc = ud;
-  pp_check_phase(hc->c, PP_PHASE_CONNECT); /* each connection of a chain */
+  if (fd == hc->handed_fd) { /* the core's: connected already */
+    hc->handed_fd = -1;
+    return CURL_SOCKOPT_ALREADY_CONNECTED;
+  }
+  pp_check_phase(hc->c, PP_PHASE_CONNECT); /* a redirect's connection */
   return CURL_SOCKOPT_OK;
 }
 
@@ -315,12 +334,10 @@ static void collect_timings(http_check *hc) {
   curl_easy_getinfo(hc->easy, CURLINFO_APPCONNECT_TIME_T, &app);
   curl_easy_getinfo(hc->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(hc->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
-  /* libcurl counts from the start of its transfer; ours began with DNS,
-   * which libcurl did not do (it was given an address) */
-  if (conn > 0)
-    r->t_connect = (double)(conn - nl) / 1e6;
-  else if (hc->own_connect_s >= 0)
-    r->t_connect = hc->own_connect_s; /* libcurl keeps none when TLS failed */
+  /* libcurl counts from the start of its transfer, which began on the
+   * socket the core had connected: DNS and connect are the core's own
+   * figures (r->t_dns, r->t_connect) */
+  (void)nl;
   if (app > 0)
     r->t_tls = (double)(app - conn) / 1e6;
   if (first > 0 && pre > 0)
@@ -453,6 +470,8 @@ static int setup(http_check *hc) {
   SET(CURLOPT_WRITEDATA, hc);
   SET(CURLOPT_HEADERFUNCTION, on_header);
   SET(CURLOPT_HEADERDATA, hc);
+  SET(CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+  SET(CURLOPT_OPENSOCKETDATA, hc);
   SET(CURLOPT_SOCKOPTFUNCTION, on_sockopt);
   SET(CURLOPT_SOCKOPTDATA, hc);
   SET(CURLOPT_PREREQFUNCTION, on_prereq);
@@ -497,8 +516,8 @@ static int setup(http_check *hc) {
   return bad ? -1 : 0;
 }
 
-/* The address is known: hand the transfer to libcurl. */
-static void http_go(pp_check *c) {
+/* The core has connected c->fd: hand it and the transfer to libcurl. */
+static void http_connected(pp_check *c) {
   http_check *hc = c->priv;
   if ((hc->easy = curl_easy_init()) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: cannot make a handle");
@@ -511,7 +530,10 @@ static void http_go(pp_check *c) {
                     curl_version_info(CURLVERSION_NOW)->version);
     return;
   }
-  pp_check_phase(c, PP_PHASE_CONNECT);
+  /* libcurl takes the socket when it opens its first connection (until
+   * then c->fd is the core's to close); the core's watch on it ended with
+   * the connect */
+  hc->handover_fd = c->fd;
   CURLMcode mc = curl_multi_add_handle(hc->he->multi, hc->easy);
   if (mc != CURLM_OK) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: %s",
@@ -547,14 +569,15 @@ static void http_start(pp_check *c) {
   hc->he = he;
   hc->ht = t->check_data;
   hc->keep_body = hc->ht->keyword || hc->ht->keyword_absent;
-  hc->own_connect_s = -1;
+  hc->handover_fd = hc->handed_fd = -1;
   c->priv = hc;
-  pp_check_resolve(c, http_go);
+  pp_check_resolve_and_connect(c);
 }
 
 const pp_check_ops pp_http_ops = {
     .name = "http",
     .start = http_start,
+    .connected = http_connected,
     .cleanup = http_cleanup,
     .engine_free = http_engine_free,
 };

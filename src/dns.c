@@ -133,18 +133,42 @@ static const char *status_words(int status) {
   }
 }
 
+socklen_t pp_sockaddr_len(const pp_sockaddr *sa) {
+  return sa->sa.sa_family == AF_INET6 ? sizeof(sa->in6) : sizeof(sa->in);
+}
+
+/* The answer's addresses of the wanted family, in c-ares' order, without
+ * repeats (a name listed twice in a hosts file). Returns how many. */
+static size_t collect(const struct ares_addrinfo *res, int family,
+                      pp_sockaddr *out) {
+  size_t n = 0;
+  for (const struct ares_addrinfo_node *a = res ? res->nodes : NULL;
+       a != NULL && n < PP_DNS_MAX_ADDRS; a = a->ai_next) {
+    if ((family != AF_UNSPEC && a->ai_family != family) ||
+        (a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+        a->ai_addrlen > sizeof(out[n]))
+      continue;
+    pp_sockaddr sa;
+    memset(&sa, 0, sizeof(sa));
+    memcpy(&sa, a->ai_addr, a->ai_addrlen);
+    bool seen = false;
+    for (size_t i = 0; i < n && !seen; i++)
+      seen = memcmp(&out[i], &sa, sizeof(sa)) == 0;
+    if (!seen)
+      out[n++] = sa;
+  }
+  return n;
+}
+
 static void on_result(void *arg, int status, int timeouts,
                       struct ares_addrinfo *res) {
   (void)timeouts;
   pp_dns_query *q = arg;
   if (q->cb != NULL) {
-    const struct ares_addrinfo_node *n = NULL;
-    if (status == ARES_SUCCESS && res != NULL)
-      for (n = res->nodes; n != NULL; n = n->ai_next)
-        if (q->family == AF_UNSPEC || n->ai_family == q->family)
-          break;
-    if (n != NULL)
-      q->cb(q->ud, 0, n->ai_addr, (socklen_t)n->ai_addrlen, NULL);
+    pp_sockaddr addrs[PP_DNS_MAX_ADDRS];
+    size_t n = status == ARES_SUCCESS ? collect(res, q->family, addrs) : 0;
+    if (n > 0)
+      q->cb(q->ud, 0, addrs, n, NULL);
     else if (status == ARES_SUCCESS)
       q->cb(q->ud, ARES_ENODATA, NULL, 0,
             q->family == AF_INET6 ? "no IPv6 address for this name"

@@ -4,15 +4,33 @@
 
 #include "loop.h"
 
+#include <netinet/in.h>
+#include <stddef.h>
 #include <sys/socket.h>
 
 typedef struct pp_dns pp_dns;
 typedef struct pp_dns_query pp_dns_query;
 
-/* status 0: sa holds the first address of the wanted family. Otherwise sa is
- * NULL and why says what the resolver answered. */
-typedef void (*pp_dns_cb)(void *ud, int status, const struct sockaddr *sa,
-                          socklen_t salen, const char *why);
+/* An IPv4 or IPv6 socket address, without the 128 bytes of a
+ * sockaddr_storage: targets keep several of them. */
+typedef union {
+  struct sockaddr sa;
+  struct sockaddr_in in;
+  struct sockaddr_in6 in6;
+} pp_sockaddr;
+
+/* Addresses of one name handed to a callback, at most; more are dropped. */
+#define PP_DNS_MAX_ADDRS 16
+
+/* status 0: addrs[0..n-1] (n >= 1) are the name's addresses of the wanted
+ * family, in the resolver's order (RFC 6724 for AF_UNSPEC), port 0; the
+ * array is valid during the call only. Otherwise addrs is NULL and why says
+ * what the resolver answered. */
+typedef void (*pp_dns_cb)(void *ud, int status, const pp_sockaddr *addrs,
+                          size_t n, const char *why);
+
+/* The length of sa's address structure, for connect(2). */
+socklen_t pp_sockaddr_len(const pp_sockaddr *sa);
 
 /* servers: NULL for the system's resolv.conf, or "host[:port],..." */
 pp_dns *pp_dns_new(pp_loop *loop, const char *servers, char *err,

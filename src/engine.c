@@ -112,10 +112,15 @@ static void on_wake(pp_loop *loop, int fd, unsigned ev, void *ud) {
 
 /* --- one check --- */
 
+static bool attempt_timed_out(pp_check *c);
+static void describe_attempts(pp_check *c);
+
 static void on_deadline(pp_loop *loop, pp_timer *t, void *ud) {
   (void)loop;
   (void)t;
   pp_check *c = ud;
+  if (attempt_timed_out(c))
+    return;
   pp_check_finish(c, PP_R_TIMEOUT, "no progress within %.3gs in phase %s",
                   pp_check_phase_elapsed(c), pp_phase_name(c->phase));
 }
@@ -183,6 +188,9 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
     vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
     va_end(ap);
   }
+  describe_attempts(c);
+  free(c->attempts);
+  c->attempts = NULL;
   /* A port that must be closed: refusal or silence at connect is success. */
   if (t->opts.expect_closed && c->phase == PP_PHASE_CONNECT &&
       refusal_counts_as_closed(code)) {
@@ -231,15 +239,31 @@ void pp_format_address(const struct sockaddr *sa, char *buf, size_t len) {
 
 typedef void (*next_fn)(pp_check *c);
 
-static void set_addr(pp_check *c, const struct sockaddr *sa, socklen_t len) {
-  memcpy(&c->addr, sa, len);
-  c->addrlen = len;
+/* One address of a name, and how its connect attempt failed. */
+typedef struct {
+  pp_sockaddr addr;
+  pp_result_code code; /* PP_R_OK: not failed (yet) */
+  int err;             /* errno of a socket failure, 0 otherwise */
+  float secs;          /* how long the attempt took */
+} attempt;
+
+struct pp_attempts {
+  size_t n, cur;          /* addresses; the one being tried */
+  uint64_t budget_end_us; /* the connect phase's own deadline */
+  bool done;              /* one connected: later connects are not ours */
+  attempt a[];
+};
+
+static void set_addr(pp_check *c, const pp_sockaddr *sa) {
+  memset(&c->addr, 0, sizeof(c->addr));
+  memcpy(&c->addr, sa, pp_sockaddr_len(sa));
+  c->addrlen = pp_sockaddr_len(sa);
   uint16_t port = htons(c->target->port);
-  if (sa->sa_family == AF_INET)
+  if (sa->sa.sa_family == AF_INET)
     ((struct sockaddr_in *)&c->addr)->sin_port = port;
-  else if (sa->sa_family == AF_INET6)
+  else if (sa->sa.sa_family == AF_INET6)
     ((struct sockaddr_in6 *)&c->addr)->sin6_port = port;
-  pp_format_address(sa, c->res->address, sizeof(c->res->address));
+  pp_format_address(&sa->sa, c->res->address, sizeof(c->res->address));
   c->res->port = c->target->port;
 }
 
@@ -254,26 +278,57 @@ static int family_of(const pp_target *t) {
   }
 }
 
-static int literal_addr(const pp_target *t, struct sockaddr_storage *ss,
-                        socklen_t *len) {
-  memset(ss, 0, sizeof(*ss));
-  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, t->host, &s4->sin_addr) == 1) {
-    s4->sin_family = AF_INET;
-    *len = sizeof(*s4);
+/* The family of source_address, AF_UNSPEC when none is set or it is not an
+ * address (bind_source then says so). */
+static int source_family(const pp_target *t) {
+  const char *src = t->opts.source_address;
+  struct in6_addr a;
+  if (src == NULL)
+    return AF_UNSPEC;
+  if (inet_pton(AF_INET, src, &a) == 1)
+    return AF_INET;
+  return inet_pton(AF_INET6, src, &a) == 1 ? AF_INET6 : AF_UNSPEC;
+}
+
+static int literal_addr(const pp_target *t, pp_sockaddr *sa) {
+  memset(sa, 0, sizeof(*sa));
+  if (inet_pton(AF_INET, t->host, &sa->in.sin_addr) == 1) {
+    sa->in.sin_family = AF_INET;
     return 0;
   }
-  if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) == 1) {
-    s6->sin6_family = AF_INET6;
-    *len = sizeof(*s6);
+  if (inet_pton(AF_INET6, t->host, &sa->in6.sin6_addr) == 1) {
+    sa->in6.sin6_family = AF_INET6;
     return 0;
   }
   return -1;
 }
 
-static void on_resolved(void *ud, int status, const struct sockaddr *sa,
-                        socklen_t salen, const char *why) {
+/* The addresses a connect may use (the source address's family, when one
+ * is set): two or more become the check's attempt list. Returns the first
+ * to try; addrs[0] when none is usable, for bind_source to name. */
+static const pp_sockaddr *usable_addresses(pp_check *c,
+                                           const pp_sockaddr *addrs, size_t n) {
+  int fam = source_family(c->target);
+  size_t usable = 0, first = 0;
+  for (size_t i = n; i-- > 0;)
+    if (fam == AF_UNSPEC || addrs[i].sa.sa_family == fam) {
+      usable++;
+      first = i;
+    }
+  if (usable < 2)
+    return &addrs[first];
+  struct pp_attempts *at = calloc(1, sizeof(*at) + usable * sizeof(at->a[0]));
+  if (at == NULL)
+    return &addrs[first]; /* the first address alone */
+  for (size_t i = 0; i < n; i++)
+    if (fam == AF_UNSPEC || addrs[i].sa.sa_family == fam)
+      at->a[at->n++].addr = addrs[i];
+  c->attempts = at;
+  return &at->a[0].addr;
+}
+
+static void on_resolved(void *ud, int status, const pp_sockaddr *addrs,
+                        size_t n, const char *why) {
   pp_check *c = ud;
   next_fn next = c->after_resolve;
   c->dnsq = NULL;
@@ -282,34 +337,120 @@ static void on_resolved(void *ud, int status, const struct sockaddr *sa,
     pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->target->host, why);
     return;
   }
-  set_addr(c, sa, salen);
+  const pp_sockaddr *first = &addrs[0];
+  if (c->keep_addresses)
+    first = usable_addresses(c, addrs, n);
+  set_addr(c, first);
   next(c);
 }
 
-void pp_check_resolve(pp_check *c, void (*next)(pp_check *c)) {
+static void resolve(pp_check *c, next_fn next, bool keep_addresses) {
   const pp_target *t = c->target;
   if (t->host_is_ip) {
-    struct sockaddr_storage ss;
-    socklen_t len = 0;
-    literal_addr(t, &ss, &len);
+    pp_sockaddr sa;
+    literal_addr(t, &sa);
     int want = family_of(t);
-    if (want != AF_UNSPEC && want != ss.ss_family) {
+    if (want != AF_UNSPEC && want != sa.sa.sa_family) {
       pp_check_finish(c, PP_R_DNS_FAILED,
                       "%s is not an %s address (address_family)", t->host,
                       want == AF_INET ? "IPv4" : "IPv6");
       return;
     }
-    set_addr(c, (struct sockaddr *)&ss, len);
+    set_addr(c, &sa);
     next(c);
     return;
   }
   pp_check_phase(c, PP_PHASE_DNS);
   c->after_resolve = next;
+  c->keep_addresses = keep_addresses;
   c->dnsq =
       pp_dns_resolve(c->engine->dns, t->host, family_of(t), on_resolved, c);
 }
 
-/* --- connect --- */
+void pp_check_resolve(pp_check *c, void (*next)(pp_check *c)) {
+  resolve(c, next, false);
+}
+
+/* --- connect, an address at a time --- */
+
+static void connect_attempt(pp_check *c);
+
+/* How one attempt ended, in words: "::1: Connection refused". */
+static size_t describe_attempt(const attempt *a, char *buf, size_t len) {
+  char addr[48];
+  pp_format_address(&a->addr.sa, addr, sizeof(addr));
+  int n;
+  if (a->err != 0)
+    n = snprintf(buf, len, "%s: %s", addr, strerror(a->err));
+  else if (a->code == PP_R_TIMEOUT)
+    n = snprintf(buf, len, "%s: no connection within %.3gs", addr, a->secs);
+  else
+    n = snprintf(buf, len, "%s: %s", addr, pp_result_describe(a->code));
+  return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+/* Puts the addresses that gave way into the record's detail, once the
+ * check has ended: "::1: Connection refused; 127.0.0.1: ..." when every
+ * address failed, "answered on 127.0.0.1 after ::1: ..." otherwise. */
+static void describe_attempts(pp_check *c) {
+  const struct pp_attempts *at = c->attempts;
+  pp_result *r = c->res;
+  if (at == NULL || at->cur == 0)
+    return;
+  char before[PP_DETAIL_MAX] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < at->cur && used + 3 < sizeof(before); i++) {
+    if (i > 0)
+      used += (size_t)snprintf(before + used, sizeof(before) - used, "; ");
+    used += describe_attempt(&at->a[i], before + used, sizeof(before) - used);
+  }
+  /* composed at full length, then cut to the record's size */
+  char out[2 * PP_DETAIL_MAX + 64];
+  if (!at->done)
+    snprintf(out, sizeof(out), "%s; %s: %s", before, r->address,
+             r->detail[0] ? r->detail : pp_result_describe(r->code));
+  else if (r->detail[0])
+    snprintf(out, sizeof(out), "%s (on %s after %s)", r->detail, r->address,
+             before);
+  else
+    snprintf(out, sizeof(out), "answered on %s after %s", r->address, before);
+  size_t len = strlen(out);
+  if (len >= sizeof(r->detail))
+    len = sizeof(r->detail) - 1;
+  memcpy(r->detail, out, len);
+  r->detail[len] = 0;
+}
+
+/* The current address failed to connect: on to the next, or the end. */
+static void attempt_failed(pp_check *c, pp_result_code code, int err) {
+  struct pp_attempts *at = c->attempts;
+  if (at == NULL || at->cur + 1 >= at->n) {
+    if (err != 0)
+      pp_check_fail_errno(c, err);
+    else
+      pp_check_finish(c, code, "no connection within %.3gs",
+                      (double)(pp_now_us() - c->t_attempt_us) / 1e6);
+    return;
+  }
+  attempt *a = &at->a[at->cur++];
+  a->code = code;
+  a->err = err;
+  a->secs = (float)((double)(pp_now_us() - c->t_attempt_us) / 1e6);
+  pp_loop_unwatch(c->engine->loop, c->fd);
+  close(c->fd);
+  c->fd = -1;
+  set_addr(c, &at->a[at->cur].addr);
+  connect_attempt(c);
+}
+
+static void on_connected(pp_check *c) {
+  c->res->t_connect = (double)(pp_now_us() - c->t_attempt_us) / 1e6;
+  if (c->attempts != NULL) {
+    c->attempts->done = true;
+    pp_timer_start_at(c->engine->loop, &c->deadline, c->deadline_us);
+  }
+  kind_ops[c->target->kind]->connected(c);
+}
 
 static void on_connect_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
   (void)loop;
@@ -324,12 +465,22 @@ static void on_connect_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
   if (err == EINPROGRESS || err == EALREADY)
     return;
   if (err != 0) {
-    pp_check_fail_errno(c, err);
+    attempt_failed(c, pp_result_from_errno(err), err);
     return;
   }
-  c->res->t_connect = pp_check_phase_elapsed(c);
   pp_loop_unwatch(c->engine->loop, fd);
-  kind_ops[c->target->kind]->connected(c);
+  on_connected(c);
+}
+
+/* A connect attempt's deadline passed: the next address, if any, gets the
+ * rest. Returns false when the check itself has run out of time. */
+static bool attempt_timed_out(pp_check *c) {
+  const struct pp_attempts *at = c->attempts;
+  if (c->phase != PP_PHASE_CONNECT || at == NULL || at->done ||
+      at->cur + 1 >= at->n)
+    return false;
+  attempt_failed(c, PP_R_TIMEOUT, 0);
+  return true;
 }
 
 static int bind_source(pp_check *c, int fd) {
@@ -363,8 +514,24 @@ static int bind_source(pp_check *c, int fd) {
   return 0;
 }
 
-static void start_connect(pp_check *c) {
-  pp_check_phase(c, PP_PHASE_CONNECT);
+/* Arms the attempt's deadline: an equal share of what is left of the
+ * connect budget for each address still to try, all of it for the last. */
+static void arm_attempt(pp_check *c) {
+  struct pp_attempts *at = c->attempts;
+  if (at == NULL)
+    return;
+  uint64_t now = c->t_attempt_us, due = at->budget_end_us;
+  size_t left = at->n - at->cur;
+  if (left > 1 && due > now)
+    due = now + (due - now) / left;
+  pp_timer_start_at(c->engine->loop, &c->deadline, due);
+}
+
+static void connect_attempt(pp_check *c) {
+  c->t_attempt_us = pp_now_us();
+  if (c->res->addresses_tried < UINT8_MAX)
+    c->res->addresses_tried++;
+  arm_attempt(c);
   int fd =
       socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -376,20 +543,27 @@ static void start_connect(pp_check *c) {
   if (bind_source(c, fd) != 0)
     return;
   if (connect(fd, (struct sockaddr *)&c->addr, c->addrlen) == 0) {
-    c->res->t_connect = pp_check_phase_elapsed(c);
-    kind_ops[c->target->kind]->connected(c);
+    on_connected(c);
     return;
   }
   if (errno != EINPROGRESS) {
-    pp_check_fail_errno(c, errno);
+    int err = errno;
+    attempt_failed(c, pp_result_from_errno(err), err);
     return;
   }
   if (pp_loop_watch(c->engine->loop, fd, PP_EV_WRITE, on_connect_io, c) != 0)
     pp_check_finish(c, PP_R_SOCKET_ERROR, "event loop: %s", strerror(errno));
 }
 
+static void start_connect(pp_check *c) {
+  pp_check_phase(c, PP_PHASE_CONNECT);
+  if (c->attempts != NULL)
+    c->attempts->budget_end_us = c->deadline.due_us;
+  connect_attempt(c);
+}
+
 void pp_check_resolve_and_connect(pp_check *c) {
-  pp_check_resolve(c, start_connect);
+  resolve(c, start_connect, true);
 }
 
 /* --- the round --- */

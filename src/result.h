@@ -67,8 +67,10 @@ typedef struct pp_result {
   pp_phase phase;   /* the phase a failure or timeout hit */
   int64_t time_ns;  /* wall clock when the check started */
   int sys_errno;    /* errno behind a socket failure, 0 otherwise */
-  char address[48]; /* address actually tried, empty before DNS */
+  char address[48]; /* address that answered, else the last one tried;
+                       empty before DNS */
   uint16_t port;
+  uint8_t addresses_tried; /* connect attempts (a name's addresses in turn) */
   double t_dns, t_connect, t_tls, t_first_byte, t_total;
   char detail[PP_DETAIL_MAX];   /* why, in words (OpenSSL's reason, ...) */
   char excerpt[PP_EXCERPT_MAX]; /* sanitised words of the server */

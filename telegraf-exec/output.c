@@ -183,6 +183,8 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
   f_str(w, "address", r->address);
   if (t->port)
     f_int(w, "port", t->port);
+  if (r->addresses_tried > 0)
+    f_int(w, "addresses_tried", r->addresses_tried);
   if (!r->up)
     f_str(w, "phase", pp_phase_name(r->phase));
   f_str(w, "detail", r->detail);
