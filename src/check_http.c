@@ -3,7 +3,7 @@
  * share a round with every other kind. The core resolves the name (c-ares)
  * and connects, trying each address as for every TCP check; libcurl takes
  * the connected socket for the first hop. http.c judges responses. */
-#include "check.h"
+#include "check_core.h"
 #include "http.h"
 
 #include <curl/curl.h>

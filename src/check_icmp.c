@@ -4,7 +4,7 @@
  * payload cookie, and timed from the send stamp to the kernel's receive
  * stamp, so a busy loop does not inflate RTT. The quality window lives in
  * the target's check_data across rounds. */
-#include "check.h"
+#include "check_core.h"
 #include "icmp.h"
 #include "quality.h"
 

@@ -1,6 +1,6 @@
 /* The plain TCP check: connected is all it asks (or, with expect_closed,
  * all it must not get). */
-#include "check.h"
+#include "check_core.h"
 
 static void tcp_start(pp_check *c) {
   pp_check_resolve_and_connect(c);

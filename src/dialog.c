@@ -2,7 +2,7 @@
  * check's non-blocking socket, with TLS (tls.c) under it for implicit TLS
  * and STARTTLS. Each step arms one event; replies are framed by reply.c and
  * bounded by max_reply; a secret never reaches a log line or an excerpt. */
-#include "check.h"
+#include "check_core.h"
 #include "dialog.h"
 #include "tls.h"
 

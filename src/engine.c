@@ -1,6 +1,6 @@
 /* The engine and the round: every target of a round runs at once on one
  * event loop, bounded by max_concurrent; each check ends by its deadline. */
-#include "check.h"
+#include "check_core.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * they can be tested alone: the request a target makes, how a response is
  * judged, and which result class a libcurl failure is. */
 #include "http.h"
-#include "check.h"
+#include "check_core.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

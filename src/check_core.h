@@ -1,8 +1,8 @@
 /* What check modules share with the engine: the per-check state, the hooks
  * each kind provides, and the helpers that end a check with a named result.
  * Internal to the core. */
-#ifndef PP_CHECK_H
-#define PP_CHECK_H
+#ifndef PP_CHECK_CORE_H
+#define PP_CHECK_CORE_H
 
 #include "dns.h"
 #include "loop.h"
