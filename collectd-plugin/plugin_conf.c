@@ -1,7 +1,8 @@
 /* Turns <Plugin portprobe> into targets. Keys are the core's option table
- * in collectd's CamelCase (pp_option_find ignores case and '_'); validation
- * is the core's. Options set above a target (in the <Plugin> block or a
- * <Host> block) are defaults for the targets below where they apply. */
+ * in collectd's CamelCase (pp_option_find ignores case and '_'); defaults,
+ * names and validation are the core's (builder.c). Options set above a
+ * target (in the <Plugin> block or a <Host> block) are defaults for the
+ * targets below where they apply. */
 #include "plugin_conf.h"
 
 #include <stdarg.h>
@@ -13,24 +14,8 @@
 
 #define WHERE_MAX 256
 
-/* An option set above the targets, validated once when read. */
-typedef struct {
-  const pp_option *opt;
-  char *value;
-} deflt;
-
-typedef struct {
-  deflt *items;
-  size_t n;
-} deflist;
-
-static void deflist_free(deflist *d) {
-  for (size_t i = 0; i < d->n; i++)
-    free(d->items[i].value);
-  free(d->items);
-  d->items = NULL;
-  d->n = 0;
-}
+/* Where a key that is a target's own goes, for the builder's messages. */
+#define OWN_PLACE "a <Target> block"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -100,75 +85,17 @@ static int string_value(const oconfig_item_t *ci, const char *where,
   return 0;
 }
 
-static int unknown_option(const oconfig_item_t *ci, const char *where,
-                          char *err, size_t errlen) {
-  const char *hint = pp_option_suggest(ci->key);
-  return fail(err, errlen, "%s: unknown option \"%s\"%s%s%s", where, ci->key,
-              hint ? " (did you mean \"" : "", hint ? hint : "",
-              hint ? "\"?)" : "");
-}
-
-/* Reads an option set above the targets: known key, valid value. */
-static int deflist_add(deflist *d, const oconfig_item_t *ci, const char *where,
-                       char *err, size_t errlen) {
+/* Reads an option set above the targets into d: the core checks the key
+ * and the value now. */
+static int defaults_add(pp_defaults *d, const oconfig_item_t *ci,
+                        const char *where, char *err, size_t errlen) {
   const pp_option *opt = pp_option_find(ci->key);
-  if (opt == NULL)
-    return unknown_option(ci, where, err, errlen);
-  if (strcmp(opt->key, "name") == 0)
-    return fail(err, errlen,
-                "%s: \"%s\" belongs to no block: a <Target \"name\"> block "
-                "names its target",
-                where, ci->key);
-  if (opt->type == PP_OPT_STEP)
-    return fail(err, errlen,
-                "%s: option \"%s\" belongs in a <Target> block (it is one "
-                "step of that target's dialog)",
-                where, ci->key);
   char text[4096];
-  if (option_text(ci, opt, where, text, sizeof(text), err, errlen) != 0)
+  if (opt != NULL &&
+      option_text(ci, opt, where, text, sizeof(text), err, errlen) != 0)
     return -1;
-  pp_opts scratch;
-  pp_opts_init(&scratch);
-  char why[512];
-  int rc = pp_option_set(opt, &scratch, text, why, sizeof(why));
-  pp_opts_free(&scratch);
-  if (rc != 0)
-    return fail(err, errlen, "%s: %s", where, why);
-  deflt *items = realloc(d->items, (d->n + 1) * sizeof(*items));
-  if (items == NULL)
-    return fail(err, errlen, "out of memory");
-  d->items = items;
-  if ((items[d->n].value = strdup(text)) == NULL)
-    return fail(err, errlen, "out of memory");
-  items[d->n].opt = opt;
-  d->n++;
-  return 0;
-}
-
-static bool name_taken(const ppc_config *a, const ppc_config *b,
-                       const char *name) {
-  const ppc_config *lists[] = {a, b};
-  for (size_t l = 0; l < 2; l++)
-    for (size_t i = 0; i < lists[l]->n; i++)
-      if (strcmp(pp_target_name(lists[l]->items[i].target), name) == 0)
-        return true;
-  return false;
-}
-
-static int list_add(ppc_config *l, pp_target *t, const char *host_block) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    ppc_item *items = realloc(l->items, cap * sizeof(*items));
-    if (items == NULL)
-      return -1;
-    l->items = items;
-    l->cap = cap;
-  }
-  char *hb = NULL;
-  if (host_block != NULL && (hb = strdup(host_block)) == NULL)
-    return -1;
-  l->items[l->n++] = (ppc_item){.target = t, .host_block = hb};
-  return 0;
+  return pp_defaults_add(d, where, OWN_PLACE, ci->key, opt ? text : "", err,
+                         errlen);
 }
 
 static int check_name(const char *name, const char *what, char *err,
@@ -195,8 +122,8 @@ static int check_name(const char *name, const char *what, char *err,
 typedef struct {
   const char *name;
   const char *url;
-  const deflist *layers[2];  /* <Plugin> defaults, then <Host> defaults */
-  const oconfig_item_t *own; /* the <Target> block, or NULL */
+  const pp_defaults *layers[2]; /* <Plugin> defaults, then <Host> defaults */
+  const oconfig_item_t *own;    /* the <Target> block, or NULL */
   const char *host_block;
 } target_spec;
 
@@ -205,65 +132,50 @@ static bool structural_key(const oconfig_item_t *ci) {
   return key_is(ci, "URL") || key_is(ci, "Service");
 }
 
-static int build_target(ppc_config *cfg, ppc_config *pending,
-                        const target_spec *s, char *err, size_t errlen) {
-  char why[1024];
-  if (name_taken(cfg, pending, s->name))
-    return fail(err, errlen,
-                "target \"%s\" is defined twice (names must be unique: "
-                "they are collectd's plugin instances)",
-                s->name);
-  pp_target *t = pp_target_new(s->url, why, sizeof(why));
-  if (t == NULL)
-    return fail(err, errlen, "target \"%s\": %s", s->name, why);
-  if (pp_target_set(t, "name", s->name, why, sizeof(why)) != 0)
-    goto failed;
-  for (size_t l = 0; l < 2; l++) {
-    const deflist *d = s->layers[l];
-    for (size_t i = 0; d != NULL && i < d->n; i++) {
-      if (!pp_target_option_applies(t, d->items[i].opt))
-        continue;
-      if (pp_target_set(t, d->items[i].opt->key, d->items[i].value, why,
-                        sizeof(why)) != 0)
-        goto failed;
-    }
-  }
+/* The <Target> block's own keys onto t. */
+static int own_keys(pp_target *t, const target_spec *s, char *err,
+                    size_t errlen) {
+  char where[WHERE_MAX];
+  snprintf(where, sizeof(where), "target \"%s\"", s->name);
   for (int i = 0; s->own != NULL && i < s->own->children_num; i++) {
     const oconfig_item_t *ci = &s->own->children[i];
     if (structural_key(ci))
       continue;
     const pp_option *opt = pp_option_find(ci->key);
-    char where[WHERE_MAX];
-    snprintf(where, sizeof(where), "target \"%s\"", s->name);
-    if (opt != NULL && strcmp(opt->key, "name") == 0) {
-      fail(err, errlen,
-           "%s: \"%s\" is not an option here: the <Target \"name\"> block "
-           "names its target",
-           where, ci->key);
-      pp_target_free(t);
-      return -1;
-    }
+    if (opt != NULL && strcmp(opt->key, "name") == 0)
+      return fail(err, errlen,
+                  "%s: \"%s\" is not an option here: the <Target \"name\"> "
+                  "block names its target",
+                  where, ci->key);
     char text[4096];
-    if (option_text(ci, opt, where, text, sizeof(text), err, errlen) != 0) {
-      pp_target_free(t);
+    if (option_text(ci, opt, where, text, sizeof(text), err, errlen) != 0)
       return -1;
-    }
     /* the core names the target and the key, and suggests a near key */
-    if (pp_target_set(t, ci->key, text, why, sizeof(why)) != 0)
-      goto failed;
-  }
-  if (pp_target_finalize(t, why, sizeof(why)) != 0)
-    goto failed;
-  if (list_add(pending, t, s->host_block) != 0) {
-    pp_target_free(t);
-    return fail(err, errlen, "out of memory");
+    if (pp_target_set(t, ci->key, text, err, errlen) != 0)
+      return -1;
   }
   return 0;
+}
 
-failed:
-  snprintf(err, errlen, "%s", why);
-  pp_target_free(t);
-  return -1;
+static int build_target(ppc_config *cfg, pp_targets *pending,
+                        const target_spec *s, char *err, size_t errlen) {
+  char why[1024];
+  if (pp_targets_has(&cfg->targets, s->name) ||
+      pp_targets_has(pending, s->name))
+    return fail(err, errlen,
+                "target \"%s\" is defined twice (names must be unique: "
+                "they are collectd's plugin instances)",
+                s->name);
+  pp_target *t =
+      pp_build_start(s->url, s->name, s->layers, 2, why, sizeof(why));
+  if (t == NULL)
+    return fail(err, errlen, "target \"%s\": %s", s->name, why);
+  if (own_keys(t, s, err, errlen) != 0 ||
+      pp_target_set_group(t, s->host_block) != 0) {
+    pp_target_free(t);
+    return -1;
+  }
+  return pp_build_finish(pending, t, err, errlen);
 }
 
 /* "scheme://address[:port]", with IPv6 addresses in brackets. */
@@ -354,9 +266,10 @@ static int single_child(const oconfig_item_t *block, const char *key,
 }
 
 /* <Target "name"> at the top level (host == NULL) or inside <Host>. */
-static int target_block(ppc_config *cfg, ppc_config *pending,
-                        const oconfig_item_t *ci, const deflist *plugin_defs,
-                        const deflist *host_defs, const char *host,
+static int target_block(ppc_config *cfg, pp_targets *pending,
+                        const oconfig_item_t *ci,
+                        const pp_defaults *plugin_defs,
+                        const pp_defaults *host_defs, const char *host,
                         const char *address, char *err, size_t errlen) {
   const char *short_name = NULL;
   if (block_name(ci, "target", &short_name, err, errlen) != 0)
@@ -413,8 +326,8 @@ static int target_block(ppc_config *cfg, ppc_config *pending,
 
 /* <Host "name">: an ICMP check (unless Ping false) and service checks of one
  * address, named host-service. */
-static int host_block(ppc_config *cfg, ppc_config *pending,
-                      const oconfig_item_t *ci, const deflist *plugin_defs,
+static int host_block(ppc_config *cfg, pp_targets *pending,
+                      const oconfig_item_t *ci, const pp_defaults *plugin_defs,
                       char *err, size_t errlen) {
   const char *host = NULL;
   if (block_name(ci, "host", &host, err, errlen) != 0)
@@ -423,7 +336,7 @@ static int host_block(ppc_config *cfg, ppc_config *pending,
   snprintf(where, sizeof(where), "host \"%s\"", host);
   const char *address = host;
   bool ping = true;
-  deflist defs = {0};
+  pp_defaults defs = {0};
   int rc = -1;
 
   /* settings and defaults first: they may follow the checks they affect */
@@ -455,7 +368,7 @@ static int host_block(ppc_config *cfg, ppc_config *pending,
       ping = c->values[0].value.boolean != 0;
       continue;
     }
-    if (deflist_add(&defs, c, where, err, errlen) != 0)
+    if (defaults_add(&defs, c, where, err, errlen) != 0)
       goto out;
   }
 
@@ -497,117 +410,88 @@ static int host_block(ppc_config *cfg, ppc_config *pending,
   }
   rc = 0;
 out:
-  deflist_free(&defs);
+  pp_defaults_free(&defs);
   return rc;
 }
 
-/* A resolver list is checked by making (and dropping) an engine with it, so
- * that a typo stops collectd at start rather than failing every round. */
-static int check_resolver(const char *resolver, char *err, size_t errlen) {
-  char why[512];
-  pp_engine_config ec = {.resolver = resolver};
-  pp_engine *e = pp_engine_new(&ec, why, sizeof(why));
-  if (e == NULL)
-    return fail(err, errlen, "Resolver \"%s\": %s", resolver, why);
-  pp_engine_free(e);
+/* Resolver, Concurrency, HTTPConcurrency: the core's engine settings, in
+ * s. A number is passed as its text, so that "2.5" is refused there. */
+static int engine_setting(pp_engine_settings *s, const oconfig_item_t *c,
+                          const char *where, char *err, size_t errlen) {
+  char text[4096], why[512];
+  bool resolver = key_is(c, "Resolver");
+  const char *v = NULL;
+  if (resolver) {
+    if (string_value(c, where, &v, err, errlen) != 0)
+      return -1;
+  } else if (c->values_num != 1 || c->values[0].type != OCONFIG_TYPE_NUMBER) {
+    return fail(err, errlen, "%s: \"%s\" takes one number", where, c->key);
+  } else {
+    value_text(&c->values[0], text, sizeof(text));
+    v = text;
+  }
+  if (resolver && s->resolver != NULL && strcmp(s->resolver, v) != 0)
+    return fail(err, errlen, "%s: \"Resolver\" is set twice", where);
+  if (pp_engine_setting_set(s, c->key, v, why, sizeof(why)) != 0)
+    return resolver ? fail(err, errlen, "Resolver \"%s\": %s", v, why)
+                    : fail(err, errlen, "%s: \"%s\": %s", where, c->key, why);
+  return 0;
+}
+
+/* The block's own settings and defaults (keys other than <Target> and
+ * <Host>), read before the targets they affect. */
+static int block_settings(const oconfig_item_t *block, pp_engine_settings *es,
+                          pp_defaults *defs, char *err, size_t errlen) {
+  static const char where[] = "<Plugin portprobe>";
+  for (int i = 0; i < block->children_num; i++) {
+    const oconfig_item_t *c = &block->children[i];
+    if (key_is(c, "Target") || key_is(c, "Host"))
+      continue;
+    if (key_is(c, "URL") || key_is(c, "Service") || key_is(c, "Address"))
+      return fail(err, errlen, "%s: \"%s\" belongs in a %s block", where,
+                  c->key, key_is(c, "URL") ? "<Target>" : "<Host>");
+    int rc = pp_engine_setting_known(c->key)
+                 ? engine_setting(es, c, where, err, errlen)
+                 : defaults_add(defs, c, where, err, errlen);
+    if (rc != 0)
+      return -1;
+  }
   return 0;
 }
 
 int ppc_config_add(ppc_config *cfg, const oconfig_item_t *block, char *err,
                    size_t errlen) {
-  static const char where[] = "<Plugin portprobe>";
-  ppc_config pending = {0};
-  deflist defs = {0};
-  const char *resolver = NULL;
-  size_t concurrency = 0, http_concurrency = 0;
-  int rc = -1;
-
-  for (int i = 0; i < block->children_num; i++) {
+  pp_targets pending = {0};
+  pp_defaults defs = {0};
+  /* this block's settings over the earlier blocks': committed on success */
+  pp_engine_settings es = {0};
+  if (cfg->engine.resolver != NULL &&
+      (es.resolver = strdup(cfg->engine.resolver)) == NULL)
+    return fail(err, errlen, "out of memory");
+  es.concurrency = cfg->engine.concurrency;
+  es.http_concurrency = cfg->engine.http_concurrency;
+  int rc = block_settings(block, &es, &defs, err, errlen);
+  for (int i = 0; rc == 0 && i < block->children_num; i++) {
     const oconfig_item_t *c = &block->children[i];
-    if (key_is(c, "Target") || key_is(c, "Host"))
-      continue;
-    if (key_is(c, "URL") || key_is(c, "Service") || key_is(c, "Address")) {
-      fail(err, errlen, "%s: \"%s\" belongs in a %s block", where, c->key,
-           key_is(c, "URL") ? "<Target>" : "<Host>");
-      goto out;
-    }
-    if (key_is(c, "Resolver")) {
-      if (string_value(c, where, &resolver, err, errlen) != 0)
-        goto out;
-      if (cfg->resolver != NULL && strcmp(cfg->resolver, resolver) != 0) {
-        fail(err, errlen, "%s: \"Resolver\" is set twice", where);
-        goto out;
-      }
-      if (check_resolver(resolver, err, errlen) != 0)
-        goto out;
-      continue;
-    }
-    if (key_is(c, "Concurrency") || key_is(c, "HTTPConcurrency")) {
-      bool http = key_is(c, "HTTPConcurrency");
-      if (c->values_num != 1 || c->values[0].type != OCONFIG_TYPE_NUMBER ||
-          c->values[0].value.number < 1 ||
-          c->values[0].value.number > 1000000 ||
-          c->values[0].value.number !=
-              (double)(long)c->values[0].value.number) {
-        fail(err, errlen,
-             "%s: \"%s\": expected a whole number from 1 to 1000000 (%s "
-             "in flight at once per interval group)",
-             where, c->key, http ? "HTTP(S) checks" : "checks");
-        goto out;
-      }
-      *(http ? &http_concurrency : &concurrency) =
-          (size_t)c->values[0].value.number;
-      continue;
-    }
-    if (deflist_add(&defs, c, where, err, errlen) != 0)
-      goto out;
-  }
-  for (int i = 0; i < block->children_num; i++) {
-    const oconfig_item_t *c = &block->children[i];
-    int r = 0;
     if (key_is(c, "Target"))
-      r = target_block(cfg, &pending, c, &defs, NULL, NULL, NULL, err, errlen);
+      rc = target_block(cfg, &pending, c, &defs, NULL, NULL, NULL, err, errlen);
     else if (key_is(c, "Host"))
-      r = host_block(cfg, &pending, c, &defs, err, errlen);
-    if (r != 0)
-      goto out;
+      rc = host_block(cfg, &pending, c, &defs, err, errlen);
   }
-
-  /* commit: move the new targets over */
-  if (resolver != NULL && cfg->resolver == NULL &&
-      (cfg->resolver = strdup(resolver)) == NULL) {
-    fail(err, errlen, "out of memory");
-    goto out;
+  if (rc == 0 && pp_targets_merge(&cfg->targets, &pending, err, errlen) != 0)
+    rc = -1;
+  if (rc == 0) {
+    pp_engine_settings_free(&cfg->engine);
+    cfg->engine = es;
+    es = (pp_engine_settings){0};
   }
-  if (concurrency != 0)
-    cfg->concurrency = concurrency;
-  if (http_concurrency != 0)
-    cfg->http_concurrency = http_concurrency;
-  for (size_t i = 0; i < pending.n; i++) {
-    if (list_add(cfg, pending.items[i].target, pending.items[i].host_block) !=
-        0) {
-      fail(err, errlen, "out of memory");
-      goto out;
-    }
-    pending.items[i].target = NULL; /* now cfg's */
-  }
-  rc = 0;
-out:
-  for (size_t i = 0; i < pending.n; i++) {
-    pp_target_free(pending.items[i].target);
-    free(pending.items[i].host_block);
-  }
-  free(pending.items);
-  deflist_free(&defs);
+  pp_engine_settings_free(&es);
+  pp_targets_free(&pending);
+  pp_defaults_free(&defs);
   return rc;
 }
 
 void ppc_config_free(ppc_config *cfg) {
-  for (size_t i = 0; i < cfg->n; i++) {
-    pp_target_free(cfg->items[i].target);
-    free(cfg->items[i].host_block);
-  }
-  free(cfg->items);
-  free(cfg->resolver);
-  memset(cfg, 0, sizeof(*cfg));
+  pp_targets_free(&cfg->targets);
+  pp_engine_settings_free(&cfg->engine);
 }

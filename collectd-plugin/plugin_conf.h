@@ -4,6 +4,7 @@
 #ifndef PPC_PLUGIN_CONF_H
 #define PPC_PLUGIN_CONF_H
 
+#include "builder.h"
 #include "portprobe.h"
 
 #include "liboconfig/oconfig.h"
@@ -14,16 +15,11 @@
 #define PPC_NAME_MAX 127
 
 typedef struct {
-  pp_target *target; /* finalized; owned by the config */
-  char *host_block;  /* name of the <Host> block it came from, or NULL */
-} ppc_item;
-
-typedef struct {
-  ppc_item *items;
-  size_t n, cap;
-  char *resolver;          /* Resolver "addr[:port],...", or NULL */
-  size_t concurrency;      /* Concurrency N per interval group; 0: default */
-  size_t http_concurrency; /* HTTPConcurrency N, within it; 0: default */
+  /* finalized, uniquely named; a <Host> block's targets carry its name as
+   * their group */
+  pp_targets targets;
+  /* Resolver, Concurrency, HTTPConcurrency (per interval group) */
+  pp_engine_settings engine;
 } ppc_config;
 
 /* Adds the targets of one <Plugin portprobe> block to cfg (collectd calls

@@ -60,30 +60,3 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
   }
   return n;
 }
-
-void ppc_diagnosis(pp_target *const *targets, const pp_result *results,
-                   char *const *host_blocks, size_t n, size_t i, char *buf,
-                   size_t len) {
-  buf[0] = 0;
-  if (i >= n || targets[i]->kind == PP_KIND_ICMP)
-    return;
-  const char *block = host_blocks[i];
-  pp_diag_input *ports = block ? calloc(n, sizeof(*ports)) : NULL;
-  if (ports == NULL) { /* not in a <Host> block (or out of memory) */
-    pp_alert_diagnosis(targets, results, n, i, buf, len);
-    return;
-  }
-  pp_diag_input icmp = {0};
-  size_t nports = 0;
-  for (size_t j = 0; j < n; j++) {
-    if (host_blocks[j] == NULL || strcmp(host_blocks[j], block) != 0)
-      continue;
-    pp_diag_input in = {.target = targets[j], .result = &results[j]};
-    if (targets[j]->kind != PP_KIND_ICMP)
-      ports[nports++] = in;
-    else if (icmp.result == NULL) /* a block has one ping check */
-      icmp = in;
-  }
-  pp_diagnose(icmp.result ? &icmp : NULL, ports, nports, buf, len);
-  free(ports);
-}

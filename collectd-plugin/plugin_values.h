@@ -1,7 +1,7 @@
 /* Which collectd values a check's result becomes: type, type instance and
  * number, in one table-like function. Collectd's own types where one fits,
- * types.db (shipped beside the plugin) for the rest. And the host diagnosis
- * a port's DOWN notification carries. No daemon calls here. */
+ * types.db (shipped beside the plugin) for the rest. No daemon calls
+ * here. */
 #ifndef PPC_PLUGIN_VALUES_H
 #define PPC_PLUGIN_VALUES_H
 
@@ -24,16 +24,5 @@ typedef struct {
  * when there is none. */
 size_t ppc_values(const pp_target *t, const pp_result *r,
                   const pp_state_info *st, ppc_value *out);
-
-/* The host diagnosis for the DOWN message of targets[i], from the n
- * targets and results of one round; host_blocks[j] is the name of the
- * <Host> block targets[j] came from, or NULL. Inside a <Host> block, the
- * block's ICMP check and its other checks are read together (pp_diagnose:
- * "service down: ...; host up: ping ...", "host down: ...", ...); outside,
- * an ICMP target of the same host tells (pp_alert_diagnosis). Writes ""
- * when there is nothing to say, and for an ICMP target itself. */
-void ppc_diagnosis(pp_target *const *targets, const pp_result *results,
-                   char *const *host_blocks, size_t n, size_t i, char *buf,
-                   size_t len);
 
 #endif

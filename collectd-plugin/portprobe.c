@@ -9,6 +9,7 @@
 
 #include "plugin_conf.h"
 #include "plugin_values.h"
+#include "round.h"
 #include "state.h"
 
 #include <inttypes.h>
@@ -27,7 +28,7 @@ typedef struct {
   int64_t interval_ms; /* 0: the plugin's interval */
   pp_engine *engine;
   pp_target **targets; /* owned */
-  char **host_blocks;  /* owned; NULL entries outside <Host> */
+  pp_hosts *hosts;     /* the targets' <Host> blocks, for diagnoses */
   pp_result *results;
   pp_state_table *state; /* confirmed state, flapping: per target */
   size_t n;
@@ -43,12 +44,10 @@ static void group_free(void *p) {
   if (g == NULL)
     return;
   pp_engine_free(g->engine);
-  for (size_t i = 0; i < g->n; i++) {
+  pp_hosts_free(g->hosts);
+  for (size_t i = 0; i < g->n; i++)
     pp_target_free(g->targets[i]);
-    free(g->host_blocks[i]);
-  }
   free(g->targets);
-  free(g->host_blocks);
   free(g->results);
   pp_state_table_free(g->state);
   free(g);
@@ -106,9 +105,11 @@ static void dispatch_alert(const pp_target *t, const pp_result *r,
   else /* cut to collectd's 255 characters, and say so */
     snprintf(n.message, sizeof(n.message), "%.*s...",
              (int)sizeof(n.message) - 4, a->message);
-  snprintf(n.host, sizeof(n.host), "%s", a->host);
+  /* cut to collectd's fields (a host of 255, a name of 127 characters) */
+  snprintf(n.host, sizeof(n.host), "%.*s", (int)sizeof(n.host) - 1, a->host);
   snprintf(n.plugin, sizeof(n.plugin), "%s", PLUGIN_NAME);
-  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%s", a->target);
+  snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%.*s",
+           (int)sizeof(n.plugin_instance) - 1, a->target);
 
   pp_grade quality = a->kind == PP_ALERT_QUALITY ? a->grade
                      : st != NULL                ? st->quality
@@ -149,26 +150,23 @@ static void dispatch_alert(const pp_target *t, const pp_result *r,
   plugin_notification_meta_free(n.meta);
 }
 
+static void on_result(void *ud, size_t i, const pp_state_info *st) {
+  group *g = ud;
+  dispatch_values(g->targets[i], &g->results[i], st);
+}
+
+static void on_alert(void *ud, size_t i, const pp_alert *a,
+                     const pp_state_info *st) {
+  group *g = ud;
+  dispatch_alert(g->targets[i], &g->results[i], a, st);
+}
+
 static int ppc_read(user_data_t *ud) {
   group *g = ud->data;
-  if (pp_engine_run(g->engine, g->targets, g->n, g->results) != 0)
+  pp_round_sink sink = {.result = on_result, .alert = on_alert, .ud = g};
+  if (pp_round_run(g->engine, g->targets, g->n, g->hosts, g->state, g->results,
+                   &sink) < 0)
     return -1; /* logged by the core */
-  for (size_t i = 0; i < g->n; i++) {
-    const pp_target *t = g->targets[i];
-    const pp_result *r = &g->results[i];
-    char diagnosis[PP_DIAGNOSIS_MAX] = "";
-    if (!r->up) /* a port's DOWN message tells how its host is */
-      ppc_diagnosis(g->targets, g->results, g->host_blocks, g->n, i, diagnosis,
-                    sizeof(diagnosis));
-    pp_alert alerts[PP_STATE_MAX_ALERTS];
-    size_t na =
-        pp_state_update(g->state, t, r, diagnosis, alerts, PP_STATE_MAX_ALERTS);
-    pp_state_info st;
-    bool have_st = pp_state_get(g->state, t, &st) == 0;
-    dispatch_values(t, r, have_st ? &st : NULL);
-    for (size_t k = 0; k < na; k++)
-      dispatch_alert(t, r, &alerts[k], have_st ? &st : NULL);
-  }
   return 0;
 }
 
@@ -184,20 +182,14 @@ static group *group_for(group **groups, size_t *ngroups, int64_t interval_ms) {
   return g;
 }
 
-/* Splits the configured targets into interval groups and registers one read
- * callback for each. */
-static int ppc_init(void) {
-  if (conf.n == 0) {
-    WARNING(PLUGIN_NAME ": no <Target> or <Host> configured: nothing to check");
-    return 0;
-  }
-  group **groups = calloc(conf.n, sizeof(*groups));
+/* Moves the configured targets into one group per interval, keeping the
+ * configuration's order. Returns the number of groups, or 0 when out of
+ * memory (then the configuration still owns every target). */
+static size_t split_by_interval(group **groups) {
   size_t ngroups = 0;
-  if (groups == NULL)
-    goto oom;
-  for (size_t i = 0; i < conf.n; i++) {
-    group *g =
-        group_for(groups, &ngroups, conf.items[i].target->opts.interval_ms);
+  pp_targets *all = &conf.targets;
+  for (size_t i = 0; i < all->n; i++) {
+    group *g = group_for(groups, &ngroups, all->items[i]->opts.interval_ms);
     if (g == NULL)
       goto oom;
     g->n++;
@@ -205,69 +197,88 @@ static int ppc_init(void) {
   for (size_t k = 0; k < ngroups; k++) {
     group *g = groups[k];
     g->targets = calloc(g->n, sizeof(*g->targets));
-    g->host_blocks = calloc(g->n, sizeof(*g->host_blocks));
     g->results = calloc(g->n, sizeof(*g->results));
-    if (!g->targets || !g->host_blocks || !g->results)
+    if (!g->targets || !g->results)
       goto oom;
     g->n = 0;
   }
-  /* move each target to its group, keeping the configuration's order */
-  for (size_t i = 0; i < conf.n; i++) {
-    group *g =
-        group_for(groups, &ngroups, conf.items[i].target->opts.interval_ms);
-    g->targets[g->n] = conf.items[i].target;
-    g->host_blocks[g->n] = conf.items[i].host_block;
-    g->n++;
+  for (size_t i = 0; i < all->n; i++) {
+    group *g = group_for(groups, &ngroups, all->items[i]->opts.interval_ms);
+    g->targets[g->n++] = all->items[i];
   }
-  conf.n = 0;
-
-  int status = 0;
+  all->n = 0; /* the groups own them now */
+  return ngroups;
+oom:
   for (size_t k = 0; k < ngroups; k++) {
-    group *g = groups[k];
-    groups[k] = NULL;
-    char err[512];
-    pp_engine_config ec = {.log = log_to_collectd,
-                           .max_concurrent = conf.concurrency,
-                           .max_concurrent_http = conf.http_concurrency,
-                           .resolver = conf.resolver};
-    cdtime_t interval = g->interval_ms > 0
-                            ? MS_TO_CDTIME_T((uint64_t)g->interval_ms)
-                            : plugin_get_interval();
-    for (size_t i = 0; i < g->n; i++)
-      if (MS_TO_CDTIME_T((uint64_t)g->targets[i]->opts.timeout_ms) > interval)
-        WARNING(PLUGIN_NAME
-                ": target \"%s\": timeout (%" PRId64
-                "ms) is longer than its interval (%.3gs): rounds will run "
-                "late",
-                pp_target_name(g->targets[i]), g->targets[i]->opts.timeout_ms,
-                CDTIME_T_TO_DOUBLE(interval));
-    if ((g->state = pp_state_table_new()) == NULL) {
-      ERROR(PLUGIN_NAME ": out of memory");
-      group_free(g);
-      status = -1;
-      continue;
-    }
-    if ((g->engine = pp_engine_new(&ec, err, sizeof(err))) == NULL) {
-      ERROR(PLUGIN_NAME ": %s", err);
-      group_free(g);
-      status = -1;
-      continue;
-    }
-    char name[64];
-    snprintf(name, sizeof(name), PLUGIN_NAME "/%" PRId64 "ms", g->interval_ms);
-    user_data_t ud = {.data = g, .free_func = group_free};
-    /* interval 0: the plugin's interval (Interval, or LoadPlugin's) */
-    if (plugin_register_complex_read(PLUGIN_NAME, name, ppc_read,
-                                     g->interval_ms > 0 ? interval : 0,
-                                     &ud) != 0) {
-      ERROR(PLUGIN_NAME ": cannot register the read callback %s", name);
-      group_free(g);
-      status = -1;
-      continue;
-    }
-    INFO(PLUGIN_NAME ": %zu target%s every %.3gs", g->n, g->n == 1 ? "" : "s",
-         CDTIME_T_TO_DOUBLE(interval));
+    free(groups[k]->targets);
+    free(groups[k]->results);
+    free(groups[k]);
   }
+  return 0;
+}
+
+/* Starts group g (engine, state, host groups) and registers its read
+ * callback. On failure logs why and frees g. */
+static int start_group(group *g) {
+  char err[512];
+  pp_engine_config ec = {.log = log_to_collectd};
+  pp_engine_settings_apply(&conf.engine, &ec);
+  cdtime_t interval = g->interval_ms > 0
+                          ? MS_TO_CDTIME_T((uint64_t)g->interval_ms)
+                          : plugin_get_interval();
+  for (size_t i = 0; i < g->n; i++)
+    if (MS_TO_CDTIME_T((uint64_t)g->targets[i]->opts.timeout_ms) > interval)
+      WARNING(PLUGIN_NAME ": target \"%s\": timeout (%" PRId64
+                          "ms) is longer than its interval (%.3gs): rounds "
+                          "will run late",
+              pp_target_name(g->targets[i]), g->targets[i]->opts.timeout_ms,
+              CDTIME_T_TO_DOUBLE(interval));
+  if ((g->state = pp_state_table_new()) == NULL ||
+      (g->hosts = pp_hosts_new(g->targets, g->n)) == NULL) {
+    ERROR(PLUGIN_NAME ": out of memory");
+    group_free(g);
+    return -1;
+  }
+  if ((g->engine = pp_engine_new(&ec, err, sizeof(err))) == NULL) {
+    ERROR(PLUGIN_NAME ": %s", err);
+    group_free(g);
+    return -1;
+  }
+  char name[64];
+  snprintf(name, sizeof(name), PLUGIN_NAME "/%" PRId64 "ms", g->interval_ms);
+  user_data_t ud = {.data = g, .free_func = group_free};
+  size_t n = g->n;
+  /* interval 0: the plugin's interval (Interval, or LoadPlugin's) */
+  if (plugin_register_complex_read(PLUGIN_NAME, name, ppc_read,
+                                   g->interval_ms > 0 ? interval : 0,
+                                   &ud) != 0) {
+    ERROR(PLUGIN_NAME ": cannot register the read callback %s", name);
+    group_free(g);
+    return -1;
+  }
+  INFO(PLUGIN_NAME ": %zu target%s every %.3gs", n, n == 1 ? "" : "s",
+       CDTIME_T_TO_DOUBLE(interval));
+  return 0;
+}
+
+/* Splits the configured targets into interval groups and registers one read
+ * callback for each. */
+static int ppc_init(void) {
+  if (conf.targets.n == 0) {
+    WARNING(PLUGIN_NAME ": no <Target> or <Host> configured: nothing to check");
+    return 0;
+  }
+  group **groups = calloc(conf.targets.n, sizeof(*groups));
+  size_t ngroups = groups ? split_by_interval(groups) : 0;
+  if (ngroups == 0) {
+    ERROR(PLUGIN_NAME ": out of memory");
+    free(groups);
+    return -1;
+  }
+  int status = 0;
+  for (size_t k = 0; k < ngroups; k++)
+    if (start_group(groups[k]) != 0)
+      status = -1;
   free(groups);
   ppc_config_free(&conf);
   /* collectd unloads a plugin whose init fails, but finds read callbacks by
@@ -275,18 +286,6 @@ static int ppc_init(void) {
   if (status != 0)
     plugin_unregister_read_group(PLUGIN_NAME);
   return status;
-
-oom:
-  ERROR(PLUGIN_NAME ": out of memory");
-  for (size_t k = 0; k < ngroups; k++)
-    if (groups[k] != NULL) {
-      free(groups[k]->targets);
-      free(groups[k]->host_blocks);
-      free(groups[k]->results);
-      free(groups[k]);
-    }
-  free(groups);
-  return -1;
 }
 
 static int ppc_shutdown(void) {

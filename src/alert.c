@@ -1,5 +1,4 @@
-/* Names and words for alerts, and the host-level diagnosis a port alert
- * borrows from an ICMP target of the same host. */
+/* Names and words for alerts, and the helpers state.c builds them with. */
 #include "alert.h"
 #include "alert_build.h"
 
@@ -68,32 +67,6 @@ void pp_format_ms(char *buf, size_t len, double seconds) {
     snprintf(buf, len, "%.2g", ms);
   else
     snprintf(buf, len, "%.0f", ms);
-}
-
-void pp_alert_diagnosis(pp_target *const *targets, const pp_result *results,
-                        size_t n, size_t i, char *buf, size_t len) {
-  buf[0] = 0;
-  if (i >= n || targets[i]->kind == PP_KIND_ICMP)
-    return;
-  for (size_t j = 0; j < n; j++) {
-    const pp_target *t = targets[j];
-    const pp_result *r = &results[j];
-    if (j == i || t->kind != PP_KIND_ICMP ||
-        strcasecmp(t->host, targets[i]->host) != 0)
-      continue;
-    if (r->up && r->icmp_received > 0) {
-      char ms[16];
-      pp_format_ms(ms, sizeof(ms), r->rtt_avg);
-      snprintf(buf, len, "host up: ping %.3g%% loss, %s ms", r->loss_pct, ms);
-      return;
-    }
-    if (r->code == PP_R_NO_REPLY ||
-        (r->icmp_sent > 0 && r->icmp_received == 0)) {
-      snprintf(buf, len, "host down: no reply to ping");
-      return;
-    }
-    /* an ICMP check that could not run says nothing about the host */
-  }
 }
 
 /* --- building alerts (for state.c) --- */

@@ -34,7 +34,7 @@ typedef enum {
 } pp_tstate;
 
 #define PP_ALERT_MESSAGE_MAX 640
-#define PP_DIAGNOSIS_MAX 160
+#define PP_DIAGNOSIS_MAX 256
 
 /* Every string is a copy, so an alert outlives the target and result it
  * came from. Nothing secret is copied: results carry no password. */
@@ -68,12 +68,5 @@ const char *pp_tstate_name(pp_tstate s);
 
 /* Writes a duration for people: "45s", "3m 12s", "2h 5m", "3d 4h". */
 void pp_format_duration(char *buf, size_t len, double seconds);
-
-/* The host-level diagnosis for targets[i] from an ICMP target of the same
- * host in the same round: "host up: ping 0% loss, 0.4 ms" or "host not
- * answering ping". Writes "" when the round has no such target, or when
- * targets[i] is that ICMP target. */
-void pp_alert_diagnosis(pp_target *const *targets, const pp_result *results,
-                        size_t n, size_t i, char *buf, size_t len);
 
 #endif

@@ -15,6 +15,7 @@ static const char *const names[PP_DIAG_COUNT] = {
     [PP_DIAG_DEGRADED] = "degraded",
     [PP_DIAG_ICMP_FILTERED] = "icmp_filtered",
     [PP_DIAG_UNKNOWN] = "unknown",
+    [PP_DIAG_DNS_FAILED] = "dns_failed",
 };
 
 const char *pp_diagnosis_name(pp_diagnosis d) {
@@ -93,11 +94,34 @@ static void put_failed_ports(text_out *o, const pp_diag_input *ports,
   }
 }
 
+/* Every measured record failed to resolve the name: the first one's words
+ * ("mail.example: no such name"), else NULL. */
+static const pp_result *name_unresolved(const pp_diag_input *icmp,
+                                        const pp_diag_input *ports, size_t n) {
+  const pp_result *first = NULL;
+  size_t seen = 0;
+  for (size_t i = 0; i <= n; i++) {
+    const pp_result *r = i < n ? ports[i].result : icmp ? icmp->result : NULL;
+    if (!measured(r))
+      continue;
+    if (r->code != PP_R_DNS_FAILED)
+      return NULL;
+    first = first ? first : r;
+    seen++;
+  }
+  return seen > 0 ? first : NULL;
+}
+
 pp_diagnosis pp_diagnose(const pp_diag_input *icmp, const pp_diag_input *ports,
                          size_t n, char *text, size_t len) {
   text_out o = {text, len, 0};
   if (text && len)
     text[0] = 0;
+  const pp_result *unresolved = name_unresolved(icmp, ports, n);
+  if (unresolved != NULL) {
+    put(&o, "name does not resolve: %s", unresolved->detail);
+    return PP_DIAG_DNS_FAILED;
+  }
   size_t up = 0, alive = 0, quiet = 0;
   for (size_t i = 0; i < n; i++) {
     const pp_result *r = ports[i].result;

@@ -18,6 +18,8 @@ typedef enum {
   PP_DIAG_DEGRADED,      /* everything answers, path quality warning or worse */
   PP_DIAG_ICMP_FILTERED, /* no echo reply but the ports answer */
   PP_DIAG_UNKNOWN,       /* nothing was measured (no records, local errors) */
+  PP_DIAG_DNS_FAILED,    /* the host's name does not resolve: nothing could
+                            be asked of the host itself */
   PP_DIAG_COUNT
 } pp_diagnosis;
 
@@ -36,7 +38,7 @@ pp_diagnosis pp_diagnose(const pp_diag_input *icmp, const pp_diag_input *ports,
                          size_t n, char *text, size_t len);
 
 /* "ok", "host_down", "service_down", "degraded", "icmp_filtered",
- * "unknown": stable identifiers for tags and documents. */
+ * "unknown", "dns_failed": stable identifiers for tags and documents. */
 const char *pp_diagnosis_name(pp_diagnosis d);
 
 #endif

@@ -682,3 +682,10 @@ static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen) {
            pattern, (size_t)off, (char *)msg);
   return false;
 }
+
+void pp_option_unknown(const char *key, char *buf, size_t len) {
+  const char *hint = pp_option_suggest(key);
+  snprintf(buf, len, "unknown option \"%s\"%s%s%s", key,
+           hint ? " (did you mean \"" : "", hint ? hint : "",
+           hint ? "\"?)" : "");
+}

@@ -152,6 +152,11 @@ const pp_option *pp_option_find(const char *key);
 /* The closest key to an unknown one, for "did you mean"; NULL if none. */
 const char *pp_option_suggest(const char *key);
 
+/* The message for a key that is no option, with a suggestion when one is
+ * near: 'unknown option "Timout" (did you mean "timeout"?)'. The one place
+ * that message is made. */
+void pp_option_unknown(const char *key, char *buf, size_t len);
+
 /* Sets every option to its default. */
 void pp_opts_init(pp_opts *o);
 void pp_opts_free(pp_opts *o);

@@ -229,10 +229,20 @@ void pp_target_free(pp_target *t) {
   if (t->check_data_free && t->check_data)
     t->check_data_free(t->check_data);
   pp_opts_free(&t->opts);
+  free(t->group);
   free(t->url);
   free(t->host);
   free(t->path);
   free(t);
+}
+
+int pp_target_set_group(pp_target *t, const char *group) {
+  char *dup = group ? strdup(group) : NULL;
+  if (group != NULL && dup == NULL)
+    return -1;
+  free(t->group);
+  t->group = dup;
+  return 0;
 }
 
 const char *pp_target_name(const pp_target *t) {
@@ -243,10 +253,9 @@ int pp_target_set(pp_target *t, const char *key, const char *value, char *err,
                   size_t errlen) {
   const pp_option *opt = pp_option_find(key);
   if (opt == NULL) {
-    const char *hint = pp_option_suggest(key);
-    snprintf(err, errlen, "target \"%s\": unknown option \"%s\"%s%s%s",
-             pp_target_name(t), key, hint ? " (did you mean \"" : "",
-             hint ? hint : "", hint ? "\"?)" : "");
+    char why[256];
+    pp_option_unknown(key, why, sizeof(why));
+    snprintf(err, errlen, "target \"%s\": %s", pp_target_name(t), why);
     return -1;
   }
   if (!pp_target_option_applies(t, opt)) {

@@ -41,6 +41,7 @@ typedef struct pp_target {
   pp_check_kind kind; /* tcp with send/expect runs as a dialog */
   int starttls;       /* PP_STARTTLS_NO/TRY/REQUIRE, default resolved */
   pp_opts opts;
+  char *group; /* the <Host> block it belongs to, or NULL (hosts.h) */
   bool finalized;
   void *check_data; /* per-kind data kept across rounds (compiled regexes,
                        ICMP windows); owned by the check module */
@@ -63,6 +64,10 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen);
 
 /* Whether opt means anything for this target's kind. */
 bool pp_target_option_applies(const pp_target *t, const pp_option *opt);
+
+/* Puts the target in a host group (collectd's <Host> block), whose checks
+ * are diagnosed together. Returns -1 when out of memory. */
+int pp_target_set_group(pp_target *t, const char *group);
 
 /* The name shown for the target: the name option, else the URL. */
 const char *pp_target_name(const pp_target *t);

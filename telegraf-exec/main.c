@@ -1,10 +1,10 @@
 /* portprobe: runs one round of checks and prints the results, for a person
  * at a terminal or for Telegraf's exec input; with --execd, a round per line
  * on standard input, for Telegraf's execd input. */
-#include "config.h"
+#include "cli_config.h"
 #include "execd.h"
 #include "output.h"
-#include "round.h"
+#include "cli_round.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -111,13 +111,16 @@ typedef struct {
   int argc; /* the URL words after the options */
   char **argv;
   pp_format fmt;
+  bool execd;
+  pp_engine_settings settings; /* --resolver, --concurrency, ... */
   pp_engine *engine;
-  pp_target_list targets;
+  pp_targets targets;
+  pp_hosts *hosts;       /* the targets' host groups, for diagnoses */
   pp_state_table *state; /* NULL: one round without --state-file */
 } app;
 
 /* Targets from --config, then from the command line, into out. */
-static int load_targets(const app *a, pp_target_list *out, char *err,
+static int load_targets(const app *a, pp_targets *out, char *err,
                         size_t errlen) {
   if (a->config != NULL && pp_config_load(a->config, out, err, errlen) != 0)
     return -1;
@@ -137,18 +140,20 @@ static int load_targets(const app *a, pp_target_list *out, char *err,
 }
 
 /* Replaces the targets (their state is kept by name and URL). */
-static void set_targets(app *a, pp_target_list *fresh) {
-  pp_target_list_free(&a->targets);
+static void set_targets(app *a, pp_targets *fresh) {
+  pp_hosts_free(a->hosts);
+  pp_targets_free(&a->targets);
   a->targets = *fresh;
-  *fresh = (pp_target_list){0};
+  *fresh = (pp_targets){0};
+  a->hosts = pp_hosts_new(a->targets.items, a->targets.n); /* NULL: none */
 }
 
 /* One round, printed with the alerts of its state changes, and the state
  * saved when there is a --state-file. Returns EXIT_ALL_UP or EXIT_SOME_DOWN,
  * or -1 if the round did not run (interrupted) or its output is gone. */
 static int run_round(app *a) {
-  int rc = pp_run_round(a->engine, a->targets.items, a->targets.n, a->fmt,
-                        a->state, stdout);
+  int rc = pp_run_round(a->engine, a->targets.items, a->targets.n, a->hosts,
+                        a->fmt, a->state, stdout);
   if (rc < 0)
     return -1;
   if (ferror(stdout)) {
@@ -166,11 +171,11 @@ static int execd_round(void *ud) {
 
 static void execd_reload(void *ud) {
   app *a = ud;
-  pp_target_list fresh = {0};
+  pp_targets fresh = {0};
   char err[1024];
   if (load_targets(a, &fresh, err, sizeof(err)) != 0) {
     fprintf(stderr, "portprobe: %s; keeping the previous targets\n", err);
-    pp_target_list_free(&fresh);
+    pp_targets_free(&fresh);
     return;
   }
   set_targets(a, &fresh);
@@ -180,22 +185,21 @@ static void execd_reload(void *ud) {
   log_stderr(NULL, PP_LOG_INFO, msg);
 }
 
-/* A count option: a whole number from 1 to 1000000. */
-static int count_arg(const char *flag, const char *arg, size_t *out) {
-  char *end;
-  errno = 0;
-  long n = strtol(arg, &end, 10);
-  if (end == arg || *end != 0 || errno != 0 || n < 1 || n > 1000000) {
-    fprintf(stderr,
-            "portprobe: %s: expected a number from 1 to 1000000, got \"%s\"\n",
-            flag, arg);
+/* --resolver, --concurrency, --http-concurrency: the core's engine
+ * settings, checked there. */
+static int engine_arg(pp_engine_settings *s, const char *name,
+                      const char *arg) {
+  char err[512];
+  if (pp_engine_setting_set(s, name, arg, err, sizeof(err)) != 0) {
+    fprintf(stderr, "portprobe: --%s: %s\n", name, err);
     return -1;
   }
-  *out = (size_t)n;
   return 0;
 }
 
-int main(int argc, char **argv) {
+/* The options before the first URL. Returns -1 to go on, else the exit
+ * status (--help, --version, a usage error). */
+static int parse_args(int argc, char **argv, app *a) {
   static const struct option longopts[] = {
       {"format", required_argument, NULL, 'f'},
       {"config", required_argument, NULL, 'c'},
@@ -211,15 +215,12 @@ int main(int argc, char **argv) {
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
-  app a = {.fmt = PP_FMT_TEXT};
-  bool execd = false;
-  pp_engine_config ecfg = {.log = log_stderr};
-  int c;
+  int c, li;
   /* '+': stop at the first URL; key=value words are ours, not options */
-  while ((c = getopt_long(argc, argv, "+f:c:vhV", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+f:c:vhV", longopts, &li)) != -1) {
     switch (c) {
     case 'f':
-      if (pp_format_parse(optarg, &a.fmt) != 0) {
+      if (pp_format_parse(optarg, &a->fmt) != 0) {
         fprintf(stderr,
                 "portprobe: --format: expected text, influx or json, got "
                 "\"%s\"\n",
@@ -228,28 +229,20 @@ int main(int argc, char **argv) {
       }
       break;
     case 'c':
-      a.config = optarg;
+      a->config = optarg;
       break;
     case 'O':
-      execd = false;
-      break;
     case 'E':
-      execd = true;
+      a->execd = c == 'E';
       break;
     case 'R':
-      ecfg.resolver = optarg;
-      break;
     case 'C':
-      if (count_arg("--concurrency", optarg, &ecfg.max_concurrent) != 0)
-        return EXIT_USAGE;
-      break;
     case 'H':
-      if (count_arg("--http-concurrency", optarg, &ecfg.max_concurrent_http) !=
-          0)
+      if (engine_arg(&a->settings, longopts[li].name, optarg) != 0)
         return EXIT_USAGE;
       break;
     case 'S':
-      a.state_file = optarg;
+      a->state_file = optarg;
       break;
     case 'L':
       list_options();
@@ -268,48 +261,70 @@ int main(int argc, char **argv) {
       return EXIT_USAGE;
     }
   }
-  a.argc = argc - optind;
-  a.argv = argv + optind;
+  a->argc = argc - optind;
+  a->argv = argv + optind;
+  return -1;
+}
 
-  pp_target_list targets = {0};
+/* The engine, and the state when rounds keep it: --execd in memory, a
+ * --state-file across runs. Returns 0, or -1 with a message printed. */
+static int start_engine(app *a) {
   char err[1024];
-  if (load_targets(&a, &targets, err, sizeof(err)) != 0) {
+  raise_fd_limit();
+  pp_engine_config ecfg = {.log = log_stderr};
+  pp_engine_settings_apply(&a->settings, &ecfg);
+  if ((a->engine = pp_engine_new(&ecfg, err, sizeof(err))) == NULL) {
     fprintf(stderr, "portprobe: %s\n", err);
-    if (targets.n == 0 && a.config == NULL && a.argc == 0)
+    return -1;
+  }
+  if (!a->execd && a->state_file == NULL)
+    return 0;
+  if ((a->state = pp_state_table_new()) == NULL) {
+    fprintf(stderr, "portprobe: out of memory\n");
+    return -1;
+  }
+  if (a->state_file != NULL)
+    pp_state_file_load(a->state, a->state_file);
+  return 0;
+}
+
+static int run(app *a) {
+  pp_targets targets = {0};
+  char err[1024];
+  if (load_targets(a, &targets, err, sizeof(err)) != 0) {
+    fprintf(stderr, "portprobe: %s\n", err);
+    if (targets.n == 0 && a->config == NULL && a->argc == 0)
       usage(stderr);
-    pp_target_list_free(&targets);
+    pp_targets_free(&targets);
     return EXIT_USAGE;
   }
-  set_targets(&a, &targets);
-
-  raise_fd_limit();
-  a.engine = pp_engine_new(&ecfg, err, sizeof(err));
-  /* --execd keeps state in memory; a --state-file carries it over runs */
-  if (a.engine != NULL && (execd || a.state_file != NULL)) {
-    if ((a.state = pp_state_table_new()) != NULL && a.state_file != NULL)
-      pp_state_file_load(a.state, a.state_file);
-  }
-  int status = EXIT_USAGE;
-  if (a.engine == NULL) {
-    fprintf(stderr, "portprobe: %s\n", err);
-  } else if ((execd || a.state_file != NULL) && a.state == NULL) {
-    fprintf(stderr, "portprobe: out of memory\n");
-  } else if (execd) {
+  set_targets(a, &targets);
+  if (start_engine(a) != 0)
+    return EXIT_USAGE;
+  if (a->execd) {
     pp_execd x = {.round = execd_round,
                   .reload = execd_reload,
-                  .ud = &a,
-                  .engine = a.engine,
+                  .ud = a,
+                  .engine = a->engine,
                   .log = log_stderr};
-    status = pp_execd_serve(STDIN_FILENO, &x);
-  } else {
-    status = run_round(&a);
-    if (status < 0)
-      status = EXIT_USAGE;
-    else if (a.fmt == PP_FMT_INFLUX)
-      status = EXIT_ALL_UP; /* else inputs.exec would drop every line */
+    return pp_execd_serve(STDIN_FILENO, &x);
   }
+  int status = run_round(a);
+  if (status < 0)
+    return EXIT_USAGE;
+  /* with influx, inputs.exec would drop every line of a failed command */
+  return a->fmt == PP_FMT_INFLUX ? EXIT_ALL_UP : status;
+}
+
+int main(int argc, char **argv) {
+  app a = {.fmt = PP_FMT_TEXT};
+  int status = parse_args(argc, argv, &a);
+  if (status < 0)
+    status = run(&a);
   pp_state_table_free(a.state);
   pp_engine_free(a.engine);
-  pp_target_list_free(&a.targets);
+  pp_engine_settings_free(&a.settings);
+  pp_hosts_free(a.hosts);
+  pp_targets_free(&a.targets);
   return status;
 }

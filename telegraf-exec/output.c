@@ -2,7 +2,7 @@
  * README; change both together. */
 #include "output.h"
 
-#include "diagnosis.h"
+#include "hosts.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -317,60 +317,24 @@ static void fmt_seconds(char *buf, size_t len, double s) {
     snprintf(buf, len, "%.2f s", s);
 }
 
-/* Sorts target indices by host, ICMP targets first within a host. */
-static int by_host_icmp_first(const void *a, const void *b, void *arg) {
-  pp_target *const *targets = arg;
-  const pp_target *x = targets[*(const size_t *)a];
-  const pp_target *y = targets[*(const size_t *)b];
-  int c = strcasecmp(x->host, y->host);
-  if (c != 0)
-    return c;
-  c = (y->kind == PP_KIND_ICMP) - (x->kind == PP_KIND_ICMP);
-  if (c != 0)
-    return c;
-  return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
-}
-
 /* After the table: for each host with an ICMP target and port checks, the
  * two read together ("service down: ...; host up: ping 0% loss, ..."), so
- * that a person sees at once whether the host or the service is down. */
+ * that a person sees at once whether the host or the service is down. The
+ * words are the core's (hosts.c), as in the alerts. */
 static void write_hosts(FILE *f, pp_target *const *targets,
                         const pp_result *results, size_t n, size_t wname) {
-  size_t *order = malloc((n ? n : 1) * sizeof(*order));
-  pp_diag_input *ports = malloc((n ? n : 1) * sizeof(*ports));
-  if (order == NULL || ports == NULL) {
-    free(order);
-    free(ports);
+  pp_hosts *hosts = pp_hosts_new(targets, n);
+  if (hosts == NULL)
     return;
+  for (size_t g = 0; g < pp_hosts_count(hosts); g++) {
+    char text[PP_DIAGNOSIS_MAX];
+    pp_diagnosis d = pp_hosts_diagnose(hosts, g, results, text, sizeof(text));
+    if (g == 0)
+      fprintf(f, "\n%-4s  %-*s  DIAGNOSIS\n", "", (int)wname, "HOST");
+    fprintf(f, "%-4s  %-*s  %-20s  %s\n", "HOST", (int)wname,
+            pp_hosts_name(hosts, g), pp_diagnosis_name(d), text);
   }
-  for (size_t i = 0; i < n; i++)
-    order[i] = i;
-  qsort_r(order, n, sizeof(*order), by_host_icmp_first, (void *)targets);
-  bool header = false;
-  for (size_t g = 0; g < n;) {
-    size_t end = g + 1;
-    while (end < n &&
-           strcasecmp(targets[order[end]]->host, targets[order[g]]->host) == 0)
-      end++;
-    const size_t first = order[g];
-    size_t np = 0;
-    for (size_t k = g; k < end; k++)
-      if (targets[order[k]]->kind != PP_KIND_ICMP)
-        ports[np++] = (pp_diag_input){targets[order[k]], &results[order[k]]};
-    if (targets[first]->kind == PP_KIND_ICMP && np > 0) {
-      pp_diag_input icmp = {targets[first], &results[first]};
-      char text[PP_DIAGNOSIS_MAX];
-      pp_diagnosis d = pp_diagnose(&icmp, ports, np, text, sizeof(text));
-      if (!header)
-        fprintf(f, "\n%-4s  %-*s  DIAGNOSIS\n", "", (int)wname, "HOST");
-      header = true;
-      fprintf(f, "%-4s  %-*s  %-20s  %s\n", "HOST", (int)wname,
-              targets[first]->host, pp_diagnosis_name(d), text);
-    }
-    g = end;
-  }
-  free(order);
-  free(ports);
+  pp_hosts_free(hosts);
 }
 
 static void write_text(FILE *f, pp_target *const *targets,

@@ -4,7 +4,7 @@
  * undefined behaviour (UBSan) it checks the promise of a clear error: a
  * refused input always comes with a message, and an accepted one yields
  * finalized targets with a URL and a name. The first byte picks the mode. */
-#include "config.h"
+#include "cli_config.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void check(int rc, const pp_target_list *l, const char *err) {
+static void check(int rc, const pp_targets *l, const char *err) {
   if (rc != 0) {
     if (err[0] == 0)
       abort(); /* refused without a word */
@@ -26,7 +26,7 @@ static void check(int rc, const pp_target_list *l, const char *err) {
 }
 
 /* Words separated by newlines, as argv. */
-static int from_words(char *text, size_t len, pp_target_list *l, char *err,
+static int from_words(char *text, size_t len, pp_targets *l, char *err,
                       size_t errlen) {
   char *argv[64];
   int argc = 0;
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(text, data, size);
   text[size] = 0;
-  pp_target_list l = {0};
+  pp_targets l = {0};
   char err[512] = "";
   int rc;
   if (mode == 0) {
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rc = from_words(text, size, &l, err, sizeof(err));
   }
   check(rc, &l, err);
-  pp_target_list_free(&l);
+  pp_targets_free(&l);
   free(text);
   return 0;
 }

@@ -82,8 +82,9 @@ def test_http_falls_back_like_curl(portprobe, names, tmp_path):
 
 def test_a_dialog_runs_on_the_address_that_answered(portprobe, names):
     with Listener(greeting=b"+PONG\r\n") as lst:
-        ok, bad = probe(portprobe, names, f"tcp://both.test:{lst.port}", "expect=^\\+PONG",
-                        f"tcp://both.test:{lst.port}", "expect=^-ERR")
+        ok, bad = probe(portprobe, names,
+                        f"tcp://both.test:{lst.port}", "name=pong", "expect=^\\+PONG",
+                        f"tcp://both.test:{lst.port}", "name=err", "expect=^-ERR")
     assert ok["result"] == "ok", ok
     assert ok["detail"] == "answered on 127.0.0.1 after ::1: Connection refused"
     assert bad["result"] == "expect_mismatch" and bad["excerpt"].startswith("+PONG")

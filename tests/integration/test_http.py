@@ -497,5 +497,5 @@ def test_http_concurrency_bounds_checks_in_flight_not_other_kinds(portprobe, web
 def test_http_concurrency_is_checked(portprobe):
     done = portprobe("--http-concurrency", "0", "http://127.0.0.1:1/")
     assert done.returncode == 2
-    assert "--http-concurrency: expected a number from 1 to 1000000, got \"0\"" \
-        in done.stderr
+    assert ("--http-concurrency: expected a whole number from 1 to 1000000 "
+            "(HTTP(S) checks in flight at once), got \"0\"") in done.stderr

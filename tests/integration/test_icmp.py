@@ -515,9 +515,11 @@ def test_stalled_prober_shows_no_phantom_loss_or_inflated_rtt(net, spawn):
 
 def test_source_address_is_the_echoes_source(target):
     nft_load(target.t, 'ip saddr 10.250.1.9 icmp type echo-request counter name "marked"')
+    # one host from two sources: two targets, so each needs a name of its own
     _, (r, bad) = probe(target.p, "icmp://10.250.1.2", "source_address=10.250.1.9",
-                            "count=3", "spacing=20ms",
-                            "icmp://10.250.1.2", "source_address=10.250.2.77")
+                        "count=3", "spacing=20ms", "name=from .9",
+                        "icmp://10.250.1.2", "source_address=10.250.2.77",
+                        "name=from .77")
     assert r["result"] == "ok" and r["packets_received"] == 3
     assert echo_count(target.t, "marked") == 3
     assert bad["result"] == "socket_error"

@@ -6,7 +6,8 @@
  *
  *   rounds [--rounds N] [--pause MS] [--diagnose] URL [key=value ...] ...
  */
-#include "diagnosis.h"
+#include "alert.h"
+#include "hosts.h"
 #include "portprobe.h"
 
 #include <stdio.h>
@@ -54,39 +55,18 @@ static void print_result(int round, const pp_target *t, const pp_result *r) {
   printf("}\n");
 }
 
-static void print_diagnoses(int round, pp_target **ts, const pp_result *rs,
-                            size_t n) {
-  pp_diag_input *ports = calloc(n, sizeof(*ports));
-  for (size_t i = 0; i < n; i++) {
-    bool first = true;
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(ts[j]->host, ts[i]->host) == 0)
-        first = false;
-    if (!first)
-      continue;
-    pp_diag_input icmp = {NULL, NULL};
-    size_t np = 0;
-    for (size_t j = i; j < n; j++) {
-      if (strcmp(ts[j]->host, ts[i]->host) != 0)
-        continue;
-      if (ts[j]->kind == PP_KIND_ICMP) {
-        icmp.target = ts[j];
-        icmp.result = &rs[j];
-      } else {
-        ports[np].target = ts[j];
-        ports[np++].result = &rs[j];
-      }
-    }
-    char text[512];
-    pp_diagnosis d =
-        pp_diagnose(icmp.result ? &icmp : NULL, ports, np, text, sizeof(text));
+/* The core's host groups (hosts.c), as the command's HOST lines. */
+static void print_diagnoses(int round, const pp_hosts *hosts,
+                            const pp_result *rs) {
+  for (size_t g = 0; hosts != NULL && g < pp_hosts_count(hosts); g++) {
+    char text[PP_DIAGNOSIS_MAX];
+    pp_diagnosis d = pp_hosts_diagnose(hosts, g, rs, text, sizeof(text));
     printf("{\"round\":%d,\"host\":", round);
-    json_str(ts[i]->host);
+    json_str(pp_hosts_name(hosts, g));
     printf(",\"diagnosis\":\"%s\",\"text\":", pp_diagnosis_name(d));
     json_str(text);
     printf("}\n");
   }
-  free(ports);
 }
 
 int main(int argc, char **argv) {
@@ -136,13 +116,14 @@ int main(int argc, char **argv) {
     return 2;
   }
   pp_result *rs = calloc(n ? n : 1, sizeof(*rs));
+  pp_hosts *hosts = pp_hosts_new(ts, n);
   for (int r = 1; r <= rounds; r++) {
     if (pp_engine_run(e, ts, n, rs) != 0)
       return 2;
     for (size_t k = 0; k < n; k++)
       print_result(r, ts[k], &rs[k]);
     if (diagnose)
-      print_diagnoses(r, ts, rs, n);
+      print_diagnoses(r, hosts, rs);
     fflush(stdout);
     if (pause_ms > 0 && r < rounds) {
       struct timespec ts_pause = {pause_ms / 1000,
@@ -151,6 +132,7 @@ int main(int argc, char **argv) {
     }
   }
   free(rs);
+  pp_hosts_free(hosts);
   pp_engine_free(e);
   for (size_t k = 0; k < n; k++)
     pp_target_free(ts[k]);

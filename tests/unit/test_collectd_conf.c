@@ -116,9 +116,9 @@ static int load(const char *text) {
 }
 
 static const pp_target *find(const char *name) {
-  for (size_t i = 0; i < cfg.n; i++)
-    if (strcmp(pp_target_name(cfg.items[i].target), name) == 0)
-      return cfg.items[i].target;
+  for (size_t i = 0; i < cfg.targets.n; i++)
+    if (strcmp(pp_target_name(cfg.targets.items[i]), name) == 0)
+      return cfg.targets.items[i];
   return NULL;
 }
 
@@ -140,13 +140,13 @@ START_TEST(target_block_names_a_finalized_target) {
                         "  URL \"tcp://db.example.com:5432\"\n"
                         "</Target>\n"),
                    0);
-  ck_assert_int_eq(cfg.n, 1);
+  ck_assert_int_eq(cfg.targets.n, 1);
   const pp_target *t = find("db");
   ck_assert_ptr_nonnull(t);
   ck_assert(t->finalized);
   ck_assert_str_eq(t->host, "db.example.com");
   ck_assert_int_eq(t->port, 5432);
-  ck_assert_ptr_null(cfg.items[0].host_block);
+  ck_assert_ptr_null(cfg.targets.items[0]->group);
 }
 END_TEST
 
@@ -183,7 +183,7 @@ START_TEST(unknown_key_names_target_and_key) {
   ck_assert_err_has("target \"web\"");
   ck_assert_err_has("\"Keywrd\"");
   ck_assert_err_has("did you mean \"keyword\"");
-  ck_assert_int_eq(cfg.n, 0);
+  ck_assert_int_eq(cfg.targets.n, 0);
 }
 END_TEST
 
@@ -270,7 +270,7 @@ START_TEST(duplicate_names_are_rejected) {
                    0);
   ck_assert_int_eq(load("<Target \"db\">\n  URL \"tcp://b:1\"\n</Target>\n"),
                    -1);
-  ck_assert_int_eq(cfg.n, 1);
+  ck_assert_int_eq(cfg.targets.n, 1);
 }
 END_TEST
 
@@ -280,7 +280,7 @@ START_TEST(failed_block_adds_nothing) {
                         "<Target \"c\">\n  URL \"tcp://c:1\"\n  Foo 1\n"
                         "</Target>\n"),
                    -1);
-  ck_assert_int_eq(cfg.n, 1);
+  ck_assert_int_eq(cfg.targets.n, 1);
   ck_assert_ptr_nonnull(find("a"));
   ck_assert_ptr_null(find("b"));
 }
@@ -362,12 +362,12 @@ END_TEST
 
 START_TEST(resolver_and_concurrency_are_plugin_settings) {
   ck_assert_int_eq(load("Resolver \"127.0.0.1:5353\"\nConcurrency 50\n"), 0);
-  ck_assert_str_eq(cfg.resolver, "127.0.0.1:5353");
-  ck_assert_int_eq(cfg.concurrency, 50);
+  ck_assert_str_eq(cfg.engine.resolver, "127.0.0.1:5353");
+  ck_assert_int_eq(cfg.engine.concurrency, 50);
   ck_assert_int_eq(load("Concurrency 0\n"), -1);
   ck_assert_err_has("Concurrency");
   ck_assert_int_eq(load("HTTPConcurrency 16\n"), 0);
-  ck_assert_int_eq(cfg.http_concurrency, 16);
+  ck_assert_int_eq(cfg.engine.http_concurrency, 16);
   ck_assert_int_eq(load("HTTPConcurrency 2.5\n"), -1);
   ck_assert_err_has("\"HTTPConcurrency\": expected a whole number from 1 to "
                     "1000000 (HTTP(S) checks");
@@ -377,7 +377,7 @@ END_TEST
 START_TEST(bad_resolver_is_rejected_at_start) {
   ck_assert_int_eq(load("Resolver \"not an address\"\n"), -1);
   ck_assert_err_has("Resolver \"not an address\"");
-  ck_assert_ptr_null(cfg.resolver);
+  ck_assert_ptr_null(cfg.engine.resolver);
 }
 END_TEST
 
@@ -391,7 +391,7 @@ START_TEST(host_block_groups_ping_and_services) {
                         "  Service \"tcp\" 5432\n"
                         "</Host>\n"),
                    0);
-  ck_assert_int_eq(cfg.n, 4);
+  ck_assert_int_eq(cfg.targets.n, 4);
   const pp_target *icmp = find("mail-icmp");
   ck_assert_ptr_nonnull(icmp);
   ck_assert_int_eq(icmp->kind, PP_KIND_ICMP);
@@ -399,8 +399,8 @@ START_TEST(host_block_groups_ping_and_services) {
   ck_assert_str_eq(find("mail-smtp")->url, "smtp://mail.example.com");
   ck_assert_int_eq(find("mail-imaps")->port, 993);
   ck_assert_str_eq(find("mail-tcp-5432")->url, "tcp://mail.example.com:5432");
-  for (size_t i = 0; i < cfg.n; i++)
-    ck_assert_str_eq(cfg.items[i].host_block, "mail");
+  for (size_t i = 0; i < cfg.targets.n; i++)
+    ck_assert_str_eq(cfg.targets.items[i]->group, "mail");
 }
 END_TEST
 
@@ -410,7 +410,7 @@ START_TEST(host_address_defaults_to_block_name) {
                         "  Service \"tcp\" 5432\n"
                         "</Host>\n"),
                    0);
-  ck_assert_int_eq(cfg.n, 1);
+  ck_assert_int_eq(cfg.targets.n, 1);
   ck_assert_str_eq(find("db.example.com-tcp-5432")->host, "db.example.com");
 }
 END_TEST
@@ -450,7 +450,7 @@ START_TEST(nested_target_takes_a_full_url) {
   const pp_target *t = find("web-login");
   ck_assert_ptr_nonnull(t);
   ck_assert_str_eq(t->path, "/login");
-  ck_assert_str_eq(cfg.items[0].host_block, "web");
+  ck_assert_str_eq(cfg.targets.items[0]->group, "web");
 }
 END_TEST
 
@@ -478,7 +478,7 @@ START_TEST(bad_service_is_rejected) {
   ck_assert_err_has("Ping true");
   ck_assert_int_eq(load("<Target \"x\">\n  Service \"smtp\"\n</Target>\n"), -1);
   ck_assert_err_has("inside a <Host> block only");
-  ck_assert_int_eq(cfg.n, 0);
+  ck_assert_int_eq(cfg.targets.n, 0);
 }
 END_TEST
 

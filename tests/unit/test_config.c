@@ -1,6 +1,6 @@
 /* The INI target list: what it builds, and errors that name the file, the
  * line and the key. */
-#include "config.h"
+#include "cli_config.h"
 
 #include <check.h>
 #include <stdbool.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static char path[64];
-static pp_target_list list;
+static pp_targets list;
 static char err[1024];
 
 static void setup(void) {
@@ -23,7 +23,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  pp_target_list_free(&list);
+  pp_targets_free(&list);
   unlink(path);
 }
 
@@ -137,6 +137,55 @@ START_TEST(unknown_key_in_defaults_names_defaults) {
 }
 END_TEST
 
+START_TEST(name_as_a_default_is_refused) {
+  /* it would give every target the same name: duplicate series */
+  ck_assert_int_eq(
+      load("[defaults]\nname = everyone\n[a]\n"
+           "url = tcp://192.0.2.1:1\n[b]\nurl = tcp://192.0.2.1:2\n"),
+      -1);
+  assert_error(2, (const char *[]){"[defaults]", "\"name\"",
+                                   "a target's [section]", NULL});
+}
+END_TEST
+
+START_TEST(a_bad_default_is_refused_without_a_target_of_its_kind) {
+  ck_assert_int_eq(
+      load("[defaults]\ncount = abc\n[db]\nurl = tcp://192.0.2.1:5432\n"), -1);
+  assert_error(2, (const char *[]){"[defaults]", "\"count\"", "abc", NULL});
+}
+END_TEST
+
+START_TEST(a_dialog_step_as_a_default_is_refused) {
+  ck_assert_int_eq(
+      load("[defaults]\nsend = PING\\r\\n\n[db]\nurl = tcp://192.0.2.1:1\n"),
+      -1);
+  assert_error(2, (const char *[]){"[defaults]", "\"send\"", "dialog", NULL});
+  ck_assert_int_eq(
+      load("[defaults]\nurl = tcp://192.0.2.1:1\n[db]\nurl = tcp://h:1\n"), -1);
+  assert_error(2, (const char *[]){"[defaults]", "\"url\"", NULL});
+}
+END_TEST
+
+START_TEST(two_targets_of_one_name_are_refused) {
+  ck_assert_int_eq(load("[a]\nurl = tcp://192.0.2.1:1\n[b]\n"
+                        "url = tcp://192.0.2.1:2\nname = a\n"),
+                   -1);
+  assert_error(3, (const char *[]){"target \"a\" is defined twice", NULL});
+}
+END_TEST
+
+START_TEST(the_same_url_twice_on_the_command_line_needs_names) {
+  char *twice[] = {"tcp://192.0.2.1:22", "tcp://192.0.2.1:22"};
+  ck_assert_int_eq(pp_config_from_args(2, twice, &list, err, sizeof(err)), -1);
+  ck_assert_ptr_nonnull(strstr(err, "is defined twice"));
+  pp_targets_free(&list);
+  char *named[] = {"tcp://192.0.2.1:22", "name=a", "tcp://192.0.2.1:22",
+                   "name=b"};
+  ck_assert_int_eq(pp_config_from_args(4, named, &list, err, sizeof(err)), 0);
+  ck_assert_uint_eq(list.n, 2);
+}
+END_TEST
+
 START_TEST(key_outside_a_section_is_an_error) {
   ck_assert_int_eq(load("timeout = 2s\n[db]\nurl = tcp://192.0.2.1:5432\n"),
                    -1);
@@ -245,6 +294,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, bad_value_names_line_key_and_what_was_expected);
   tcase_add_test(tc, option_of_another_kind_names_line_and_key);
   tcase_add_test(tc, unknown_key_in_defaults_names_defaults);
+  tcase_add_test(tc, name_as_a_default_is_refused);
+  tcase_add_test(tc, a_bad_default_is_refused_without_a_target_of_its_kind);
+  tcase_add_test(tc, a_dialog_step_as_a_default_is_refused);
+  tcase_add_test(tc, two_targets_of_one_name_are_refused);
+  tcase_add_test(tc, the_same_url_twice_on_the_command_line_needs_names);
   tcase_add_test(tc, key_outside_a_section_is_an_error);
   tcase_add_test(tc, keys_with_no_section_at_all_are_an_error);
   tcase_add_test(tc, line_without_equals_sign_is_an_error);

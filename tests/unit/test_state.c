@@ -758,36 +758,6 @@ START_TEST(durations_read_like_people_write_them) {
 }
 END_TEST
 
-START_TEST(diagnosis_comes_from_the_hosts_icmp_target) {
-  pp_target *t[3] = {
-      target("smtp://mail.example.com", NULL),
-      target("icmp://MAIL.example.com", NULL),
-      target("imap://other.example.com", NULL),
-  };
-  pp_result r[3] = {result(PP_R_REFUSED, 0), result(PP_R_OK, 0),
-                    result(PP_R_REFUSED, 0)};
-  r[1].icmp_sent = r[1].icmp_received = 5;
-  r[1].loss_pct = 0;
-  r[1].rtt_avg = 0.0004;
-  char d[PP_DIAGNOSIS_MAX];
-  pp_alert_diagnosis(t, r, 3, 0, d, sizeof(d));
-  ck_assert_str_eq(d, "host up: ping 0% loss, 0.4 ms");
-  pp_alert_diagnosis(t, r, 3, 2, d, sizeof(d));
-  ck_assert_str_eq(d, "");
-  pp_alert_diagnosis(t, r, 3, 1, d, sizeof(d));
-  ck_assert_str_eq(d, "");
-  r[1] = result(PP_R_NO_REPLY, 0);
-  r[1].icmp_sent = 5;
-  pp_alert_diagnosis(t, r, 3, 0, d, sizeof(d));
-  ck_assert_str_eq(d, "host down: no reply to ping");
-  r[1] = result(PP_R_SOCKET_ERROR, 0); /* no raw socket: says nothing */
-  pp_alert_diagnosis(t, r, 3, 0, d, sizeof(d));
-  ck_assert_str_eq(d, "");
-  for (int i = 0; i < 3; i++)
-    pp_target_free(t[i]);
-}
-END_TEST
-
 START_TEST(names_of_severities_kinds_and_states) {
   ck_assert_str_eq(pp_severity_name(PP_SEV_OKAY), "okay");
   ck_assert_str_eq(pp_severity_name(PP_SEV_WARNING), "warning");
@@ -1142,7 +1112,6 @@ int main(void) {
 
   tc = tcase_create("words");
   tcase_add_test(tc, durations_read_like_people_write_them);
-  tcase_add_test(tc, diagnosis_comes_from_the_hosts_icmp_target);
   tcase_add_test(tc, names_of_severities_kinds_and_states);
   suite_add_tcase(s, tc);
 

@@ -1,6 +1,7 @@
 /* The command's configuration: INI files through inih, and words after each
- * URL on the command line. Validation is the core's. */
-#include "config.h"
+ * URL on the command line. Defaults, names and validation are the core's
+ * (builder.c): this file only reads the syntax. */
+#include "cli_config.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -8,27 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-void pp_target_list_free(pp_target_list *l) {
-  for (size_t i = 0; i < l->n; i++)
-    pp_target_free(l->items[i]);
-  free(l->items);
-  l->items = NULL;
-  l->n = l->cap = 0;
-}
-
-int pp_target_list_add(pp_target_list *l, pp_target *t) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    pp_target **items = realloc(l->items, cap * sizeof(*items));
-    if (items == NULL)
-      return -1;
-    l->items = items;
-    l->cap = cap;
-  }
-  l->items[l->n++] = t;
-  return 0;
-}
 
 /* --- INI files --- */
 
@@ -206,8 +186,12 @@ typedef struct {
   size_t first; /* file position of its first entry: targets keep file order */
 } section;
 
-static int build_target(const char *path, const section *defaults,
-                        const section *sec, pp_target_list *out, char *err,
+/* Where a target's own keys go, for messages about keys that do not fit
+ * [defaults]. */
+#define OWN_PLACE "a target's [section]"
+
+static int build_target(const char *path, const pp_defaults *defaults,
+                        const section *sec, pp_targets *out, char *err,
                         size_t errlen) {
   const entry *url = NULL;
   for (size_t i = 0; i < sec->n; i++)
@@ -221,46 +205,27 @@ static int build_target(const char *path, const section *defaults,
     return -1;
   }
   char why[512];
-  pp_target *t = pp_target_new(url->value, why, sizeof(why));
+  const pp_defaults *layers[] = {defaults};
+  pp_target *t =
+      pp_build_start(url->value, sec->name, layers, 1, why, sizeof(why));
   if (t == NULL) {
     snprintf(err, errlen, "%s:%d: [%s]: key \"url\": %s", path, url->line,
              sec->name, why);
     return -1;
   }
-  if (pp_target_set(t, "name", sec->name, why, sizeof(why)) != 0)
-    goto fail_at_section;
-  /* defaults first, where they fit the target; then its own keys */
-  for (int pass = 0; pass < 2; pass++) {
-    const section *from = pass == 0 ? defaults : sec;
-    for (size_t i = 0; from && i < from->n; i++) {
-      const entry *e = from->e[i];
-      if (strcmp(e->key, "url") == 0)
-        continue;
-      if (pass == 0) {
-        const pp_option *opt = pp_option_find(e->key);
-        if (opt != NULL && !pp_target_option_applies(t, opt))
-          continue;
-      }
-      if (pp_target_set(t, e->key, e->value, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s:%d: %s", path, e->line, why);
-        pp_target_free(t);
-        return -1;
-      }
+  for (size_t i = 0; i < sec->n; i++) {
+    const entry *e = sec->e[i];
+    if (e != url && pp_target_set(t, e->key, e->value, why, sizeof(why)) != 0) {
+      snprintf(err, errlen, "%s:%d: %s", path, e->line, why);
+      pp_target_free(t);
+      return -1;
     }
   }
-  if (pp_target_finalize(t, why, sizeof(why)) != 0)
-    goto fail_at_section;
-  if (pp_target_list_add(out, t) != 0) {
-    snprintf(err, errlen, "out of memory");
-    pp_target_free(t);
+  if (pp_build_finish(out, t, why, sizeof(why)) != 0) {
+    snprintf(err, errlen, "%s:%d: %s", path, first_line, why);
     return -1;
   }
   return 0;
-
-fail_at_section:
-  snprintf(err, errlen, "%s:%d: %s", path, first_line, why);
-  pp_target_free(t);
-  return -1;
 }
 
 static int by_section_then_position(const void *a, const void *b) {
@@ -300,22 +265,21 @@ static section *group_sections(ini_state *s, entry **order, size_t *nsec) {
   return secs;
 }
 
-static int check_defaults(const char *path, const section *defaults, char *err,
-                          size_t errlen) {
-  for (size_t i = 0; defaults && i < defaults->n; i++) {
-    const entry *e = defaults->e[i];
-    if (pp_option_find(e->key) != NULL)
-      continue;
-    const char *hint = pp_option_suggest(e->key);
-    snprintf(err, errlen, "%s:%d: [defaults]: unknown option \"%s\"%s%s%s",
-             path, e->line, e->key, hint ? " (did you mean \"" : "",
-             hint ? hint : "", hint ? "\"?)" : "");
-    return -1;
+/* The [defaults] section, each key checked now (builder.c). */
+static int read_defaults(const char *path, const section *sec, pp_defaults *out,
+                         char *err, size_t errlen) {
+  for (size_t i = 0; sec != NULL && i < sec->n; i++) {
+    const entry *e = sec->e[i];
+    char where[300];
+    snprintf(where, sizeof(where), "%s:%d: [defaults]", path, e->line);
+    if (pp_defaults_add(out, where, OWN_PLACE, e->key, e->value, err, errlen) !=
+        0)
+      return -1;
   }
   return 0;
 }
 
-int pp_config_load(const char *path, pp_target_list *out, char *err,
+int pp_config_load(const char *path, pp_targets *out, char *err,
                    size_t errlen) {
   FILE *f = fopen(path, "r");
   if (f == NULL) {
@@ -327,8 +291,8 @@ int pp_config_load(const char *path, pp_target_list *out, char *err,
   return rc;
 }
 
-int pp_config_load_stream(FILE *f, const char *path, pp_target_list *out,
-                          char *err, size_t errlen) {
+int pp_config_load_stream(FILE *f, const char *path, pp_targets *out, char *err,
+                          size_t errlen) {
   ini_state s = {0};
   s.f = f;
   int rc = ini_parse_stream(reader, &s, on_entry, &s);
@@ -368,11 +332,13 @@ int pp_config_load_stream(FILE *f, const char *path, pp_target_list *out,
       defaults = &secs[i];
     }
   }
+  pp_defaults defs = {0};
   if (result == 0)
-    result = check_defaults(path, defaults, err, errlen);
+    result = read_defaults(path, defaults, &defs, err, errlen);
   for (size_t i = 0; result == 0 && i < nsec; i++)
     if (&secs[i] != defaults)
-      result = build_target(path, defaults, &secs[i], out, err, errlen);
+      result = build_target(path, &defs, &secs[i], out, err, errlen);
+  pp_defaults_free(&defs);
   free(secs);
   free(order);
   free_entries(&s);
@@ -390,25 +356,15 @@ static bool looks_like_url(const char *w) {
   return p > w && strncmp(p, "://", 3) == 0;
 }
 
-static int finish_arg_target(pp_target *t, pp_target_list *out, char *err,
-                             size_t errlen) {
-  if (pp_target_finalize(t, err, errlen) != 0 ||
-      pp_target_list_add(out, t) != 0) {
-    pp_target_free(t);
-    return -1;
-  }
-  return 0;
-}
-
-int pp_config_from_args(int argc, char **argv, pp_target_list *out, char *err,
+int pp_config_from_args(int argc, char **argv, pp_targets *out, char *err,
                         size_t errlen) {
   pp_target *t = NULL;
   for (int i = 0; i < argc; i++) {
     const char *w = argv[i];
     if (looks_like_url(w)) {
-      if (t != NULL && finish_arg_target(t, out, err, errlen) != 0)
+      if (t != NULL && pp_build_finish(out, t, err, errlen) != 0)
         return -1;
-      if ((t = pp_target_new(w, err, errlen)) == NULL)
+      if ((t = pp_build_start(w, NULL, NULL, 0, err, errlen)) == NULL)
         return -1;
       continue;
     }
@@ -439,6 +395,6 @@ int pp_config_from_args(int argc, char **argv, pp_target_list *out, char *err,
     }
   }
   if (t != NULL)
-    return finish_arg_target(t, out, err, errlen);
+    return pp_build_finish(out, t, err, errlen);
   return 0;
 }
