@@ -125,11 +125,13 @@ class Prom(Flavour):
         ]
 
     def annotation(self):
-        return {"name": "State changes", "datasource": self.ds, "enable": True,
-                "iconColor": "orange", "step": "60s",
-                "expr": f'changes({self.m("bool", "up")}[$__interval]) > 0',
-                "titleFormat": "{{portprobe}}: state changed", "tagKeys": "portprobe,instance",
-                "textFormat": "probe {{instance}}"}
+        # no events in Prometheus: the minutes with a failed check, as regions whose ends are
+        # the transitions (a window per step, so no check falls between two)
+        return {"name": "Down", "datasource": self.ds, "enable": True, "iconColor": "red",
+                "step": "60s",
+                "expr": f'1 - min_over_time({self.m("bool", "up")}[$__interval])',
+                "titleFormat": "{{portprobe}} down", "tagKeys": "portprobe,instance",
+                "textFormat": "a check of {{portprobe}} failed (probe {{instance}})"}
 
 
 def query_variable(fl, name, label, query):
