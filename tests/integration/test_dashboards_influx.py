@@ -157,7 +157,8 @@ def scenario(pp_bin, tmp_path_factory):
         db.write(DB, old)
         stamps = [r[3] for r in rows]
         rng = grafana.Range(min(stamps) // 1_000_000 - 1000, max(stamps) // 1_000_000 + 1000)
-        yield {"db": db, "rows": rows, "range": rng, "text": text, "ports": ports}
+        yield {"db": db, "rows": rows, "range": rng, "text": text, "ports": ports,
+               "closed": ports["closed"]}
 
 
 def old_line(text, rows):
@@ -172,13 +173,13 @@ def old_line(text, rows):
 # --- running the dashboards' queries ---
 
 
-def variables(dashboard, db, rng, **selection):
+def variables(dashboard, db, rng, dbname=DB, **selection):
     """The dashboard's variables, their options read with their own queries, in order; each is
     All unless `selection` names values for it."""
     out = grafana.variables_of(dashboard)
     for v in dashboard["templating"]["list"][1:]:
         query = grafana.influxql(v["query"], out, rng)
-        (result,) = db.query(DB, query)
+        (result,) = db.query(dbname, query)
         assert "error" not in result, (v["name"], query, result)
         out[v["name"]].options = sorted(value for s in result.get("series", [])
                                         for _key, value in s["values"])
@@ -187,8 +188,8 @@ def variables(dashboard, db, rng, **selection):
     return out
 
 
-def run(db, query):
-    (result,) = db.query(DB, query)
+def run(db, query, dbname=DB):
+    (result,) = db.query(dbname, query)
     assert "error" not in result, (query, result["error"])
     return result.get("series", [])
 
@@ -396,3 +397,21 @@ def test_a_multi_value_selection_shows_only_those_targets(scenario):
                             target=["expired", "site"])
     (series,) = results["Certificates"]
     assert {s["tags"]["target"] for s in series} == {"expired", "site"}
+
+
+def test_all_shows_targets_without_probe_or_location_tags(scenario, portprobe):
+    """A target without the host tag or a location label (no label, Telegraf's
+    omit_hostname) still shows when the variables are All (.*)."""
+    db = scenario["db"]
+    done = portprobe("--format", "influx", f"tcp://127.0.0.1:{scenario['closed']}", "name=bare")
+    assert done.returncode == 0 and "host=" not in done.stdout, done.stderr
+    db.create_db("bare")
+    db.write("bare", done.stdout)
+    ((_, _, _, stamp),) = parse_influx(done.stdout)
+    rng = grafana.Range(stamp // 1_000_000 - 1000, stamp // 1_000_000 + 1000)
+    d = load("influxdb", "overview")
+    vs = variables(d, db, rng, dbname="bare")
+    assert vs["probe"].options == [] and vs["target"].options == ["bare"]
+    status = next(p for p in d["panels"] if p["title"] == "Status")
+    series = run(db, grafana.influxql(status["targets"][0]["query"], vs, rng, INTERVAL), "bare")
+    assert [(s["tags"]["target"], s["values"][0][1]) for s in series] == [("bare", 0)]

@@ -11,6 +11,7 @@ annotation query of both dashboards runs, expanded as Grafana expands it (fixtur
 """
 
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -410,3 +411,19 @@ def test_a_multi_value_selection_shows_only_those_targets(scenario):
                             target=["flaky", "web"])
     (timeline,) = results["State timeline"]
     assert {r["metric"]["portprobe"] for r in timeline} == {"flaky", "web"}
+
+
+def test_write_prometheus_names_are_as_the_readme_documents(scenario):
+    text = (DASHBOARDS / "README.md").read_text()
+    documented = set(re.findall(r"`(collectd_portprobe_\w+)", text))
+    rng = scenario["range"]
+    names = scenario["prom"].label_values("__name__", None, rng.from_ms // 1000,
+                                          rng.to_ms // 1000 + 1)
+    assert {n for n in names if n.startswith("collectd_portprobe_")} == documented
+    types = scenario["prom"].label_values("type", "collectd_portprobe_response_time",
+                                          rng.from_ms // 1000, rng.to_ms // 1000 + 1)
+    assert sorted(types) == ["connect", "dns", "first_byte", "tls", "total"]
+    series = scenario["prom"].api("series", {"match[]": UP, "start": rng.from_ms // 1000,
+                                             "end": rng.to_ms // 1000 + 1})
+    assert {(s["instance"], s["job"], s["location"]) for s in series} == {
+        ("probe1", "collectd-portprobe", "fra1")}
