@@ -154,7 +154,8 @@ class Board:
         self.fl, self.panels, self.x, self.y, self.row_h = fl, [], 0, 0, 0
 
     def add(self, kind, title, desc, w, h, targets, unit, steps=PLAIN_STEPS, mappings=(),
-            options=None, custom=None, overrides=(), links=None, **extra):
+            options=None, custom=None, overrides=(), links=None, decimals=None, no_value=None,
+            **extra):
         if self.x + w > 24:
             self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
         for ref, t in zip("ABCDEFGH", targets):
@@ -165,6 +166,10 @@ class Board:
             defaults["custom"] = custom
         if links:
             defaults["links"] = links
+        if decimals is not None:
+            defaults["decimals"] = decimals
+        if no_value is not None:
+            defaults["noValue"] = no_value  # an empty answer (nothing counted) reads 0
         panel = {"id": len(self.panels) + 1, "type": kind, "title": title, "description": desc,
                  "datasource": self.fl.ds,
                  "gridPos": {"x": self.x, "y": self.y, "w": w, "h": h},
@@ -218,7 +223,7 @@ def table_options(sort_by=None, desc=False):
 
 
 def detail_link(fl):
-    url = (f"/d/{fl.uid('target')}/?${{datasource:queryparam}}&${{probe:queryparam}}&"
+    url = (f"/d/{fl.uid('target')}?${{datasource:queryparam}}&${{probe:queryparam}}&"
            f"${{location:queryparam}}&var-target=${{__field.labels.{fl.target_label}}}&"
            "${__url_time_range}")
     return [{"title": "Target detail", "url": url}]
@@ -335,13 +340,13 @@ def overview(fl):
           STATE_MAPPINGS, stat_options("value_and_name", "background"),
           links=detail_link(fl))
     b.add("stat", "Targets", "Targets with a check in the range.", 4, 3, qry("Targets"), "none",
-          [("blue", None)], options=stat_options(), noValue="0")
+          [("blue", None)], options=stat_options(), no_value="0")
     b.add("stat", "Down now", "Targets whose latest check failed.", 4, 3, qry("Down now"),
-          "none", DOWN_STEPS, options=stat_options(color_mode="background"))
+          "none", DOWN_STEPS, options=stat_options(color_mode="background"), no_value="0")
     b.x, b.y = 16, 3
     b.add("stat", "Degraded", "Up, but ICMP quality worse than good or a certificate in its "
           "last 21 days.", 4, 3, qry("Degraded"), "none", DEGRADED_STEPS,
-          options=stat_options(color_mode="background"), noValue="0")
+          options=stat_options(color_mode="background"), no_value="0")
     b.add("stat", "Availability", "Share of checks that were up in the range, all targets.",
           4, 3, qry("Availability"), "percent", UPTIME_STEPS, options=stat_options(),
           decimals=2)

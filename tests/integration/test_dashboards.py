@@ -45,7 +45,11 @@ def test_json_model_has_what_grafana_needs(flavour, board):
     assert d["time"] == {"from": "now-6h", "to": "now"}
     names = [v["name"] for v in d["templating"]["list"]]
     assert len(names) == len(set(names))
+    panel_keys = {"id", "type", "title", "description", "datasource", "gridPos", "targets",
+                  "fieldConfig", "options", "transformations", "repeat", "repeatDirection",
+                  "maxPerRow", "interval", "maxDataPoints", "links"}
     for panel in grafana.panels(d):
+        assert set(panel) <= panel_keys, (panel["title"], set(panel) - panel_keys)
         assert panel["type"] in {"stat", "table", "state-timeline", "timeseries"}
         assert panel["title"] and panel["description"]
         refs = [t["refId"] for t in panel["targets"]]
@@ -178,6 +182,13 @@ def test_units_of_the_figures_users_read():
         band = [o for o in ping["fieldConfig"]["overrides"]
                 if any(p["id"] == "custom.fillBelowTo" for p in o["properties"])]
         assert len(band) == 1
+
+
+def test_counts_read_zero_when_nothing_is_counted():
+    for f in FLAVOURS:
+        for panel in load(f, "overview")["panels"]:
+            if panel["title"] in ("Targets", "Down now", "Degraded"):
+                assert panel["fieldConfig"]["defaults"]["noValue"] == "0", panel["title"]
 
 
 def test_state_mappings_show_three_states():

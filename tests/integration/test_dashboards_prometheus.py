@@ -22,6 +22,7 @@ import yaml
 from fixtures import certs, collectd_plugins, grafana, nginx, procs, prometheus
 from fixtures.sockets import Listener
 
+from test_collectd import SANITIZER_REPORT, sanitizer_env
 from test_dashboards import DASHBOARDS, SRCDIR, load
 
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
@@ -89,14 +90,18 @@ LoadPlugin portprobe
         self.process = None
 
     def start(self):
+        # with a sanitizer build, its runtimes are preloaded as test_collectd.py does
         self.process = self.registry.start(["collectd", "-f", "-C", self.conf],
                                            self.dir / "collectd.out", name="collectd",
-                                           logs=[self.dir / "collectd.log"])
+                                           logs=[self.dir / "collectd.log"],
+                                           env=sanitizer_env())
         procs.wait_until(lambda: "Initialization complete" in self.log(), self.process,
                          "collectd's start", 15)
 
     def stop(self):
         procs.stop(self.process)
+        out = (self.dir / "collectd.out").read_text(errors="replace")
+        assert not SANITIZER_REPORT.search(out + self.log()), out[-6000:]
 
     def log(self):
         path = self.dir / "collectd.log"
