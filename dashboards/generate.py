@@ -105,7 +105,8 @@ class Prom(Flavour):
 
     def q(self, expr, legend="", table=False, instant=False):
         return {"datasource": self.ds, "editorMode": "code", "expr": expr,
-                "legendFormat": legend, "instant": instant or table, "range": not (instant or table),
+                "legendFormat": legend, "instant": instant or table,
+                "range": not (instant or table),
                 "format": "table" if table else "time_series"}
 
     def m(self, name, type_=None):
@@ -414,8 +415,9 @@ def detail_queries(fl):
                        instant=True)],
         "Uptime in range": [dict(expr=f"avg_over_time({rng(up)}) * 100", legend="{{portprobe}}",
                                  instant=True)],
-        "Certificate time left": [dict(expr=f'last_over_time({rng(fl.m("timeleft", "cert_expiry"))})',
-                                       legend="{{portprobe}}", instant=True)],
+        "Certificate time left": [dict(
+            expr=f'last_over_time({rng(fl.m("timeleft", "cert_expiry"))})',
+            legend="{{portprobe}}", instant=True)],
         "Latest check": [dict(expr=f"last_over_time({rng(up)})", table=True),
                          dict(expr=f'last_over_time({rng(fl.m("portprobe_http_status"))})',
                               table=True)],
