@@ -51,6 +51,16 @@ apt-get install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portpr
 getcap /usr/bin/portprobe | grep -q cap_net_raw || { echo "no cap_net_raw on /usr/bin/portprobe" >&2; exit 1; }
 [ ! -u /usr/bin/portprobe ] || { echo "portprobe is setuid" >&2; exit 1; }
 test -f /usr/share/doc/collectd-portprobe/examples/portprobe.conf.example
+# the Grafana dashboards: InfluxDB's with the command, Prometheus' with the plugins
+for pkg_flavour in portprobe:influxdb collectd-portprobe:prometheus; do
+  pkg=${pkg_flavour%:*} dir=/usr/share/portprobe/dashboards/${pkg_flavour#*:}
+  dpkg -L "$pkg" >"$work/files"
+  for f in portprobe-overview.json portprobe-target.json README.md \
+           provisioning/dashboards.yaml provisioning/datasource.yaml; do
+    grep -qx "$dir/$f" "$work/files" || { echo "$pkg has no $dir/$f" >&2; exit 1; }
+  done
+  /usr/bin/python3 -m json.tool "$dir/portprobe-overview.json" >/dev/null
+done
 
 /usr/bin/python3 -c "
 import socket,sys
