@@ -44,7 +44,10 @@ echo "-- lintian (errors fail)"
 lintian --fail-on error "$work"/dist/*.changes 2>&1 | grep -v "running with root" || true
 lintian --fail-on error "$work"/dist/*.changes >/dev/null 2>&1
 
-dpkg-deb -c "$work"/dist/portprobe_*.deb | grep -q ' ./usr/share/man/man1/portprobe.1.gz$' ||
+# the listing is read whole: grep -q stopping early would kill dpkg-deb
+# with SIGPIPE, and pipefail would call that a missing page
+dpkg-deb -c "$work"/dist/portprobe_*.deb >"$work/contents"
+grep -q ' ./usr/share/man/man1/portprobe.1.gz$' "$work/contents" ||
   { echo "the portprobe package has no manual page" >&2; exit 1; }
 echo "-- install"
 apt-get install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portprobe_*.deb >/dev/null
