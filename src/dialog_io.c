@@ -123,6 +123,27 @@ static void on_io_fail(dlg *d) {
                    strerror(e), w);
 }
 
+/* A read, write or handshake that did not complete: wait for the socket,
+ * or end the check. */
+static void not_done(dlg *d, pp_tls_rc rc) {
+  switch (rc) {
+  case PP_TLS_WANT_READ:
+    watch(d, PP_EV_READ);
+    break;
+  case PP_TLS_WANT_WRITE:
+    watch(d, PP_EV_WRITE);
+    break;
+  case PP_TLS_EOF:
+    on_eof(d);
+    break;
+  case PP_TLS_FAILED:
+    on_io_fail(d);
+    break;
+  case PP_TLS_DONE:
+    break;
+  }
+}
+
 static void on_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
   (void)loop;
   (void)fd;
@@ -167,23 +188,12 @@ void pp_dlg_begin_write(dlg *d, char *buf, size_t len, bool secret,
 static void do_write(dlg *d) {
   while (d->woff < d->wlen) {
     size_t n = 0;
-    switch (io_write(d, d->wbuf + d->woff, d->wlen - d->woff, &n)) {
-    case PP_TLS_DONE:
-      d->woff += n;
-      continue;
-    case PP_TLS_WANT_WRITE:
-      watch(d, PP_EV_WRITE);
-      return;
-    case PP_TLS_WANT_READ:
-      watch(d, PP_EV_READ);
-      return;
-    case PP_TLS_EOF:
-      on_eof(d);
-      return;
-    case PP_TLS_FAILED:
-      on_io_fail(d);
+    pp_tls_rc rc = io_write(d, d->wbuf + d->woff, d->wlen - d->woff, &n);
+    if (rc != PP_TLS_DONE) {
+      not_done(d, rc);
       return;
     }
+    d->woff += n;
   }
   pp_dlg_drop_wbuf(d);
   d->io = IO_IDLE;
@@ -248,33 +258,22 @@ static void do_read(dlg *d) {
       pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
       return;
     }
-    switch (io_read(d, d->rbuf + d->rlen, d->rsize - d->rlen, &n)) {
-    case PP_TLS_DONE:
-      if (!d->got_byte) {
-        d->got_byte = true;
-        c->res->t_first_byte = (double)(pp_now_us() - d->t0_us) / 1e6;
-      }
-      pp_dlg_trace(d, "S", d->rbuf + d->rlen, n);
-      d->rlen += n;
-      if (d->rlen > d->rhigh)
-        d->rhigh = d->rlen;
-      try_parse(d);
-      if (c->done || d->gen != gen)
-        return;
-      continue;
-    case PP_TLS_WANT_READ:
-      watch(d, PP_EV_READ);
-      return;
-    case PP_TLS_WANT_WRITE:
-      watch(d, PP_EV_WRITE);
-      return;
-    case PP_TLS_EOF:
-      on_eof(d);
-      return;
-    case PP_TLS_FAILED:
-      on_io_fail(d);
+    pp_tls_rc rc = io_read(d, d->rbuf + d->rlen, d->rsize - d->rlen, &n);
+    if (rc != PP_TLS_DONE) {
+      not_done(d, rc);
       return;
     }
+    if (!d->got_byte) {
+      d->got_byte = true;
+      c->res->t_first_byte = (double)(pp_now_us() - d->t0_us) / 1e6;
+    }
+    pp_dlg_trace(d, "S", d->rbuf + d->rlen, n);
+    d->rlen += n;
+    if (d->rlen > d->rhigh)
+      d->rhigh = d->rlen;
+    try_parse(d);
+    if (c->done || d->gen != gen)
+      return;
   }
 }
 
@@ -393,21 +392,10 @@ void pp_dlg_begin_handshake(dlg *d) {
 
 static void do_handshake(dlg *d) {
   pp_check *c = d->c;
-  switch (pp_tls_handshake(d->tls)) {
-  case PP_TLS_WANT_READ:
-    watch(d, PP_EV_READ);
+  pp_tls_rc rc = pp_tls_handshake(d->tls);
+  if (rc != PP_TLS_DONE) {
+    not_done(d, rc);
     return;
-  case PP_TLS_WANT_WRITE:
-    watch(d, PP_EV_WRITE);
-    return;
-  case PP_TLS_EOF:
-    on_eof(d);
-    return;
-  case PP_TLS_FAILED:
-    on_io_fail(d);
-    return;
-  case PP_TLS_DONE:
-    break;
   }
   c->res->t_tls = (double)(pp_now_us() - d->hs_start_us) / 1e6;
   d->tls_on = true;
