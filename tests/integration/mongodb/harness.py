@@ -30,16 +30,10 @@ from fixtures import collectd_plugins  # noqa: E402
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
 COLLECTDCTL = shutil.which("collectdctl") or "/usr/bin/collectdctl"
 def _plugin_so():
-    """The automake build's plugin (PORTPROBE_BUILDDIR), else mongodb.mk's."""
-    if os.environ.get("PORTPROBE_MONGODB_SO"):
-        return os.environ["PORTPROBE_MONGODB_SO"]
-    builddir = os.environ.get("PORTPROBE_BUILDDIR")
-    if builddir:
-        built = os.path.join(builddir, "collectd-plugin", ".libs",
-                             "portprobe_mongodb.so")
-        if os.path.exists(built):
-            return built
-    return os.path.join(REPO, "build-mongodb", "portprobe_mongodb.so")
+    """portprobe_mongodb.so of the automake build (PORTPROBE_BUILDDIR, else ./build)."""
+    builddir = os.environ.get("PORTPROBE_BUILDDIR") or os.path.join(REPO, "build")
+    return os.path.join(builddir, "mongodb-plugin", ".libs",
+                        "portprobe_mongodb.so")
 
 
 PLUGIN_SO = _plugin_so()

@@ -13,8 +13,9 @@ running emit_values.py) produces HOST/portprobe-smtp_example/gauge-seq =
 1, 2, 3, ... for most tests; PortprobeSource runs portprobe.so, the read
 plugin built here, for the end-to-end test at the bottom.
 
-Run: make -f collectd-plugin/mongodb.mk && \
-     /usr/bin/python3 -m pytest -q tests/integration/test_mongodb.py
+Run from the build directory, after make:
+  PORTPROBE_BUILDDIR=$PWD /usr/bin/python3 -m pytest -q \
+      ../tests/integration/mongodb/test_mongodb.py
 """
 
 import os
@@ -26,7 +27,7 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "mongodb"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Collectd, ExecSource, MockMongo, PLUGIN_SO,  # noqa: E402
                      SANITIZE, make_workdir, wait_for)
 
@@ -540,10 +541,11 @@ def test_lost_reply_retry_meets_unique_id_and_stores_events_once(run):
 # ------------------------------------- portprobe's own read plugin as source
 
 BUILDDIR = os.environ.get("PORTPROBE_BUILDDIR",
-                          os.path.join(os.path.dirname(__file__), "..", ".."))
+                          os.path.join(os.path.dirname(__file__), "..", "..",
+                                       "..", "build"))
 PORTPROBE_SO = os.path.join(BUILDDIR, "collectd-plugin", ".libs",
                             "portprobe.so")
-PORTPROBE_TYPES_DB = os.path.join(os.path.dirname(__file__), "..", "..",
+PORTPROBE_TYPES_DB = os.path.join(os.path.dirname(__file__), "..", "..", "..",
                                   "collectd-plugin", "types.db")
 
 
