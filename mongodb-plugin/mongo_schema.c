@@ -51,7 +51,8 @@ static cmd_status run(mongoc_database_t *db, bson_t *cmd, bson_error_t *error) {
   return error->code == MONGO_NAMESPACE_EXISTS ? CMD_EXISTS : CMD_REFUSED;
 }
 
-/* Whether an existing `metrics` is a time-series collection. */
+/* Whether an existing `metrics` is a time-series collection: MongoDB says
+ * type "timeseries", SecantusDB type "collection" with options.timeseries. */
 static bool is_timeseries(mongoc_database_t *db) {
   bson_t *opts =
       BCON_NEW("filter", "{", "name", BCON_UTF8(PPM_METRICS_COLLECTION), "}");
@@ -60,9 +61,13 @@ static bool is_timeseries(mongoc_database_t *db) {
   const bson_t *info;
   bool ts = false;
   bson_iter_t it;
-  if (mongoc_cursor_next(c, &info) && bson_iter_init_find(&it, info, "type") &&
-      BSON_ITER_HOLDS_UTF8(&it))
-    ts = strcmp(bson_iter_utf8(&it, NULL), "timeseries") == 0;
+  if (mongoc_cursor_next(c, &info)) {
+    if (bson_iter_init_find(&it, info, "type") && BSON_ITER_HOLDS_UTF8(&it))
+      ts = strcmp(bson_iter_utf8(&it, NULL), "timeseries") == 0;
+    if (bson_iter_init(&it, info) &&
+        bson_iter_find_descendant(&it, "options.timeseries", &it))
+      ts = true;
+  }
   mongoc_cursor_destroy(c);
   return ts;
 }

@@ -354,3 +354,35 @@ LoadPlugin portprobe_mongodb
                           errors="replace") as f:
                     out.append(f.read())
         return "\n".join(out)
+
+
+PORTPROBE_SO = os.path.join(
+    os.environ.get("PORTPROBE_BUILDDIR") or os.path.join(REPO, "build"),
+    "collectd-plugin", ".libs", "portprobe.so")
+PORTPROBE_TYPES_DB = os.path.join(REPO, "collectd-plugin", "types.db")
+
+
+class PortprobeSource:
+    """Values and notifications from portprobe.so, collectd's read plugin
+    built here, checking TCP targets {name: port} on 127.0.0.1 every
+    `interval` seconds; `labels` ("location=lab1", ...) go on every target."""
+
+    def __init__(self, targets, down_after=1, labels=(), interval=None):
+        self.plugins = [PORTPROBE_SO]
+        self.targets = targets
+        self.down_after = down_after
+        self.labels = list(labels)
+        self.interval = interval
+
+    def config(self):
+        labels = "".join('    Label "%s"\n' % l for l in self.labels)
+        if self.interval:
+            labels += "    Interval %g\n" % self.interval
+        blocks = "".join(
+            '  <Target "%s">\n    URL "tcp://127.0.0.1:%d"\n%s  </Target>\n'
+            % (name, port, labels) for name, port in self.targets.items())
+        return ('TypesDB "/usr/share/collectd/types.db" "%s"\n'
+                'LoadPlugin portprobe\n<Plugin portprobe>\n'
+                '  Timeout "500ms"\n  DownAfter %d\n%s</Plugin>\n'
+                % (os.path.abspath(PORTPROBE_TYPES_DB), self.down_after,
+                   blocks))

@@ -28,8 +28,9 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Collectd, ExecSource, MockMongo, PLUGIN_SO,  # noqa: E402
-                     SANITIZE, make_mongo, make_workdir, wait_for)
+from harness import (PORTPROBE_SO, Collectd, ExecSource,  # noqa: E402
+                     PLUGIN_SO, PortprobeSource, SANITIZE, make_mongo,
+                     make_workdir, wait_for)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(PLUGIN_SO),
                                 reason="build portprobe_mongodb.so first")
@@ -577,35 +578,6 @@ def test_lost_reply_retry_meets_unique_id_and_stores_events_once(run):
 
 
 # ------------------------------------- portprobe's own read plugin as source
-
-BUILDDIR = os.environ.get("PORTPROBE_BUILDDIR",
-                          os.path.join(os.path.dirname(__file__), "..", "..",
-                                       "..", "build"))
-PORTPROBE_SO = os.path.join(BUILDDIR, "collectd-plugin", ".libs",
-                            "portprobe.so")
-PORTPROBE_TYPES_DB = os.path.join(os.path.dirname(__file__), "..", "..", "..",
-                                  "collectd-plugin", "types.db")
-
-
-class PortprobeSource:
-    """Values and notifications from portprobe.so, collectd's read plugin
-    built here, checking TCP targets {name: port} every second."""
-
-    def __init__(self, targets, down_after=1):
-        self.plugins = [PORTPROBE_SO]
-        self.targets = targets
-        self.down_after = down_after
-
-    def config(self):
-        blocks = "".join(
-            '  <Target "%s">\n    URL "tcp://127.0.0.1:%d"\n  </Target>\n'
-            % (name, port) for name, port in self.targets.items())
-        return ('TypesDB "/usr/share/collectd/types.db" "%s"\n'
-                'LoadPlugin portprobe\n<Plugin portprobe>\n'
-                '  Timeout "500ms"\n  DownAfter %d\n%s</Plugin>\n'
-                % (os.path.abspath(PORTPROBE_TYPES_DB), self.down_after,
-                   blocks))
-
 
 def up_values(mock):
     """{plugin instance: [bool/up values]} of portprobe's metrics."""
