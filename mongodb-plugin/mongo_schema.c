@@ -132,15 +132,41 @@ static void append_index(bson_t *indexes, size_t i, const index_spec *spec,
   bson_append_document_end(indexes, &index);
 }
 
+/* Whether coll already has an index of this name. */
+static bool has_index(mongoc_database_t *db, const char *coll,
+                      const char *name) {
+  mongoc_collection_t *c = mongoc_database_get_collection(db, coll);
+  mongoc_cursor_t *cur = mongoc_collection_find_indexes_with_opts(c, NULL);
+  const bson_t *info;
+  bool found = false;
+  bson_iter_t it;
+  while (!found && mongoc_cursor_next(cur, &info))
+    found = bson_iter_init_find(&it, info, "name") &&
+            BSON_ITER_HOLDS_UTF8(&it) &&
+            strcmp(bson_iter_utf8(&it, NULL), name) == 0;
+  mongoc_cursor_destroy(cur);
+  mongoc_collection_destroy(c);
+  return found;
+}
+
+/* Creates the indexes of specs that coll lacks. Existing ones are left
+ * alone: FerretDB 1.24 drops the connection when asked for an index it
+ * already has. */
 static cmd_status create_indexes(mongoc_database_t *db, const char *coll,
                                  const index_spec *const *specs, size_t n,
                                  int64_t ttl, bson_error_t *error) {
   bson_t *cmd = BCON_NEW("createIndexes", BCON_UTF8(coll));
   bson_t indexes;
+  size_t missing = 0;
   BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &indexes);
   for (size_t i = 0; i < n; i++)
-    append_index(&indexes, i, specs[i], ttl);
+    if (!has_index(db, coll, specs[i]->name))
+      append_index(&indexes, missing++, specs[i], ttl);
   bson_append_array_end(cmd, &indexes);
+  if (missing == 0) {
+    bson_destroy(cmd);
+    return CMD_OK;
+  }
   return run(db, cmd, error);
 }
 

@@ -254,6 +254,14 @@ static int report(const options *o, const pr_schema *schema, pr_format fmt,
   return status;
 }
 
+/* The driver's warnings and errors on stderr, its chatter nowhere. */
+static void driver_log(mongoc_log_level_t level, const char *domain,
+                       const char *message, void *ud) {
+  (void)ud;
+  if (level <= MONGOC_LOG_LEVEL_WARNING)
+    fprintf(stderr, PROG ": mongoc %s: %s\n", domain, message);
+}
+
 int main(int argc, char **argv) {
   options o = {.uri = "mongodb://127.0.0.1:27017",
                .schema = "collectd",
@@ -277,6 +285,7 @@ int main(int argc, char **argv) {
   if (make_window(&o, &w) != 0)
     return EXIT_USAGE;
   mongoc_init();
+  mongoc_log_set_handler(driver_log, NULL);
   rc = report(&o, schema, fmt, &w);
   mongoc_cleanup();
   return rc;

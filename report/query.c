@@ -65,6 +65,17 @@ pr_db *pr_db_open(const char *uri, const char *database,
     return NULL;
   }
   mongoc_client_set_error_api(db->client, MONGOC_ERROR_API_VERSION_2);
+  /* reach the server before anything is written, so that a wrong URI or
+   * password ends the report with one line and nothing else */
+  bson_t *ping = BCON_NEW("ping", BCON_INT32(1));
+  bool ok = mongoc_client_command_simple(db->client, db->database, ping, NULL,
+                                         NULL, &error);
+  bson_destroy(ping);
+  if (!ok) {
+    fail(db, schema->metrics, error.message, err, len);
+    pr_db_close(db);
+    return NULL;
+  }
   return db;
 }
 

@@ -377,7 +377,7 @@ class PortprobeSource:
     def config(self):
         labels = "".join('    Label "%s"\n' % l for l in self.labels)
         if self.interval:
-            labels += "    Interval %g\n" % self.interval
+            labels += '    Interval "%gs"\n' % self.interval
         blocks = "".join(
             '  <Target "%s">\n    URL "tcp://127.0.0.1:%d"\n%s  </Target>\n'
             % (name, port, labels) for name, port in self.targets.items())
