@@ -147,6 +147,7 @@ class RealMongo:
         self.port = free_port()
         self.registry = procs.Registry()
         self.server = None
+        self._client = None
         self.last = {}  # collection -> documents read while it ran
 
     @property
@@ -165,17 +166,26 @@ class RealMongo:
         return self
 
     def stop(self):
+        self._drop_client()
         if self.server is not None:
             self.server.stop()
 
     def close(self):
+        self._drop_client()
         self.registry.stop_all()
+
+    def _drop_client(self):
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def running(self):
         return self.server is not None and self.server.process is not None
 
     def db(self):
-        return self.server.client()[self.database]
+        if self._client is None:
+            self._client = self.server.client()
+        return self._client[self.database]
 
     def documents(self, collection):
         """(document, types) pairs stored, oldest first (by time, then
