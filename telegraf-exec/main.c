@@ -1,10 +1,13 @@
 /* portprobe: runs one round of checks and prints the results, for a person
- * at a terminal or for Telegraf's exec input; with --execd, a round per line
- * on standard input, for Telegraf's execd input. */
+ * at a terminal, for Telegraf's exec input or as a Nagios-style plugin; with
+ * --execd, a round per line on standard input, for Telegraf's execd input. */
 #include "config.h"
 #include "execd.h"
+#include "log.h"
+#include "nagios.h"
 #include "output.h"
 #include "round.h"
+#include "statefile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,17 +19,6 @@
 #include <unistd.h>
 
 enum { EXIT_ALL_UP = 0, EXIT_SOME_DOWN = 1, EXIT_USAGE = 2 };
-
-static int verbosity = PP_LOG_WARNING;
-
-static void log_stderr(void *ud, pp_log_level level, const char *msg) {
-  (void)ud;
-  if ((int)level > verbosity)
-    return;
-  static const char *const names[] = {"",        "",       "",     "error",
-                                      "warning", "notice", "info", "debug"};
-  fprintf(stderr, "portprobe: %s: %s\n", names[level], msg);
-}
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -40,7 +32,8 @@ static void usage(FILE *f) {
       "for example: portprobe tcp://db.example.com:5432 timeout=2s name=db\n"
       "\n"
       "options:\n"
-      "  -f, --format FMT     text (default), influx (line protocol) or json\n"
+      "  -f, --format FMT     text (default), influx (line protocol), json,\n"
+      "                       or nagios (a plugin status line, exit 0-3)\n"
       "  -c, --config FILE    read targets from an INI file\n"
       "      --once           run one round and exit (the default)\n"
       "      --execd          run a round for each line on standard input,\n"
@@ -74,7 +67,10 @@ static void usage(FILE *f) {
                                        "round ran: Telegraf's inputs.exec\n"
                                        "drops the output of a command that "
                                        "fails. With --execd: 0 at end of\n"
-                                       "input or SIGTERM.\n",
+                                       "input or SIGTERM. With --format "
+                                       "nagios: 0 OK, 1 WARNING,\n"
+                                       "2 CRITICAL, 3 UNKNOWN (usage or "
+                                       "configuration error).\n",
       f);
 }
 
@@ -108,6 +104,7 @@ static void raise_fd_limit(void) {
 typedef struct {
   const char *config;
   const char *state_file;
+  pp_statefile sf;
   int argc; /* the URL words after the options */
   char **argv;
   pp_format fmt;
@@ -144,19 +141,22 @@ static void set_targets(app *a, pp_target_list *fresh) {
 }
 
 /* One round, printed with the alerts of its state changes, and the state
- * saved when there is a --state-file. Returns EXIT_ALL_UP or EXIT_SOME_DOWN,
- * or -1 if the round did not run (interrupted) or its output is gone. */
+ * saved when there is a --state-file. Returns EXIT_ALL_UP or EXIT_SOME_DOWN
+ * (with --format nagios, the plugin's state), or -1 if the round did not
+ * run (interrupted) or its output is gone. */
 static int run_round(app *a) {
   int rc = pp_run_round(a->engine, a->targets.items, a->targets.n, a->fmt,
                         a->state, stdout);
   if (rc < 0)
     return -1;
+  if (a->state_file != NULL)
+    pp_statefile_save(&a->sf, a->state, stdout, a->fmt);
   if (ferror(stdout)) {
-    fprintf(stderr, "portprobe: writing the results: %s\n", strerror(errno));
+    pp_cmd_error("writing the results: %s", strerror(errno));
     return -1;
   }
-  if (a->state_file != NULL)
-    pp_state_file_save(a->state, a->state_file);
+  if (a->fmt == PP_FMT_NAGIOS)
+    return rc; /* the plugin's state */
   return rc ? EXIT_SOME_DOWN : EXIT_ALL_UP;
 }
 
@@ -169,26 +169,37 @@ static void execd_reload(void *ud) {
   pp_target_list fresh = {0};
   char err[1024];
   if (load_targets(a, &fresh, err, sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: %s; keeping the previous targets\n", err);
+    pp_cmd_error("%s; keeping the previous targets", err);
     pp_target_list_free(&fresh);
     return;
   }
   set_targets(a, &fresh);
-  char msg[256];
-  snprintf(msg, sizeof(msg), "%zu targets from %s", a->targets.n,
-           a->config ? a->config : "the command line");
-  log_stderr(NULL, PP_LOG_INFO, msg);
+  pp_cmd_log(PP_LOG_INFO, "%zu target%s from %s", a->targets.n,
+             a->targets.n == 1 ? "" : "s",
+             a->config ? a->config : "the command line");
+}
+
+/* A usage or configuration error: status 2, or with --format nagios the
+ * plugin state UNKNOWN (3), its words on standard output where Nagios and
+ * its kin read them. */
+static int usage_error(const app *a, const char *msg) {
+  if (a->fmt != PP_FMT_NAGIOS) {
+    pp_cmd_error("%s", msg);
+    return EXIT_USAGE;
+  }
+  pp_nagios_unknown(stdout, msg);
+  return PP_NAGIOS_UNKNOWN;
 }
 
 /* A count option: a whole number from 1 to 1000000. */
-static int count_arg(const char *flag, const char *arg, size_t *out) {
+static int count_arg(const char *flag, const char *arg, size_t *out, char *err,
+                     size_t errlen) {
   char *end;
   errno = 0;
   long n = strtol(arg, &end, 10);
   if (end == arg || *end != 0 || errno != 0 || n < 1 || n > 1000000) {
-    fprintf(stderr,
-            "portprobe: %s: expected a number from 1 to 1000000, got \"%s\"\n",
-            flag, arg);
+    snprintf(err, errlen, "%s: expected a number from 1 to 1000000, got \"%s\"",
+             flag, arg);
     return -1;
   }
   *out = (size_t)n;
@@ -213,18 +224,22 @@ int main(int argc, char **argv) {
   };
   app a = {.fmt = PP_FMT_TEXT};
   bool execd = false;
-  pp_engine_config ecfg = {.log = log_stderr};
+  pp_log_level verbosity = PP_LOG_WARNING;
+  pp_engine_config ecfg = {.log = pp_cmd_log_core};
+  char err[1024] = "";
+  bool bad_usage = false; /* reported once every option is read, so that
+                             --format nagios turns it into UNKNOWN */
   int c;
+  opterr = 0;
   /* '+': stop at the first URL; key=value words are ours, not options */
-  while ((c = getopt_long(argc, argv, "+f:c:vhV", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "+:f:c:vhV", longopts, NULL)) != -1) {
     switch (c) {
     case 'f':
-      if (pp_format_parse(optarg, &a.fmt) != 0) {
-        fprintf(stderr,
-                "portprobe: --format: expected text, influx or json, got "
-                "\"%s\"\n",
-                optarg);
-        return EXIT_USAGE;
+      if (pp_format_parse(optarg, &a.fmt) != 0 && !bad_usage) {
+        snprintf(err, sizeof(err),
+                 "--format: expected text, influx, json or nagios, got \"%s\"",
+                 optarg);
+        bad_usage = true;
       }
       break;
     case 'c':
@@ -240,13 +255,15 @@ int main(int argc, char **argv) {
       ecfg.resolver = optarg;
       break;
     case 'C':
-      if (count_arg("--concurrency", optarg, &ecfg.max_concurrent) != 0)
-        return EXIT_USAGE;
+      if (!bad_usage && count_arg("--concurrency", optarg, &ecfg.max_concurrent,
+                                  err, sizeof(err)) != 0)
+        bad_usage = true;
       break;
     case 'H':
-      if (count_arg("--http-concurrency", optarg, &ecfg.max_concurrent_http) !=
-          0)
-        return EXIT_USAGE;
+      if (!bad_usage &&
+          count_arg("--http-concurrency", optarg, &ecfg.max_concurrent_http,
+                    err, sizeof(err)) != 0)
+        bad_usage = true;
       break;
     case 'S':
       a.state_file = optarg;
@@ -264,46 +281,71 @@ int main(int argc, char **argv) {
       printf("portprobe %s\n", PACKAGE_VERSION);
       return EXIT_ALL_UP;
     default:
-      usage(stderr);
-      return EXIT_USAGE;
+      if (!bad_usage && c == ':')
+        snprintf(err, sizeof(err), "option \"%s\" needs a value",
+                 argv[optind - 1]);
+      else if (!bad_usage && optopt != 0)
+        snprintf(err, sizeof(err), "unknown option \"-%c\"", optopt);
+      else if (!bad_usage)
+        snprintf(err, sizeof(err), "unknown option \"%s\"", argv[optind - 1]);
+      bad_usage = true;
+      break;
     }
   }
   a.argc = argc - optind;
   a.argv = argv + optind;
+  /* Telegraf's execd reads the level of each line of standard error from
+   * its prefix, and logs a line without one as an error */
+  pp_cmd_log_setup(execd, verbosity);
+  if (!bad_usage && execd && a.fmt == PP_FMT_NAGIOS) {
+    snprintf(err, sizeof(err),
+             "--format nagios prints one round and its exit status; "
+             "--execd wants influx, json or text");
+    bad_usage = true;
+  }
+  if (bad_usage) {
+    int status = usage_error(&a, err);
+    if (a.fmt != PP_FMT_NAGIOS)
+      usage(stderr);
+    return status;
+  }
 
   pp_target_list targets = {0};
-  char err[1024];
   if (load_targets(&a, &targets, err, sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: %s\n", err);
-    if (targets.n == 0 && a.config == NULL && a.argc == 0)
+    int status = usage_error(&a, err);
+    if (targets.n == 0 && a.config == NULL && a.argc == 0 &&
+        a.fmt != PP_FMT_NAGIOS)
       usage(stderr);
     pp_target_list_free(&targets);
-    return EXIT_USAGE;
+    return status;
   }
   set_targets(&a, &targets);
 
   raise_fd_limit();
   a.engine = pp_engine_new(&ecfg, err, sizeof(err));
   /* --execd keeps state in memory; a --state-file carries it over runs */
+  a.sf = (pp_statefile){.path = a.state_file, .execd = execd};
   if (a.engine != NULL && (execd || a.state_file != NULL)) {
     if ((a.state = pp_state_table_new()) != NULL && a.state_file != NULL)
-      pp_state_file_load(a.state, a.state_file);
+      pp_statefile_load(&a.sf, a.state);
   }
   int status = EXIT_USAGE;
   if (a.engine == NULL) {
-    fprintf(stderr, "portprobe: %s\n", err);
+    status = usage_error(&a, err);
   } else if ((execd || a.state_file != NULL) && a.state == NULL) {
-    fprintf(stderr, "portprobe: out of memory\n");
+    status = usage_error(&a, "out of memory");
   } else if (execd) {
     pp_execd x = {.round = execd_round,
                   .reload = execd_reload,
                   .ud = &a,
                   .engine = a.engine,
-                  .log = log_stderr};
+                  .log = pp_cmd_log_core};
     status = pp_execd_serve(STDIN_FILENO, &x);
   } else {
     status = run_round(&a);
-    if (status < 0)
+    if (status < 0 && a.fmt == PP_FMT_NAGIOS)
+      status = usage_error(&a, "the round could not run");
+    else if (status < 0)
       status = EXIT_USAGE;
     else if (a.fmt == PP_FMT_INFLUX)
       status = EXIT_ALL_UP; /* else inputs.exec would drop every line */

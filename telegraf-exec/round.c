@@ -15,7 +15,7 @@ int pp_run_round(pp_engine *e, pp_target *const *targets, size_t n,
     free(results);
     return -1;
   }
-  pp_output_results(out, fmt, targets, results, n);
+  int nagios = pp_output_results(out, fmt, targets, results, n);
 
   int status = 0;
   for (size_t i = 0; i < n; i++) {
@@ -34,20 +34,5 @@ int pp_run_round(pp_engine *e, pp_target *const *targets, size_t n,
   }
   fflush(out);
   free(results);
-  return status;
-}
-
-void pp_state_file_load(pp_state_table *state, const char *path) {
-  char err[1024];
-  if (pp_state_load(state, path, err, sizeof(err)) != 0)
-    fprintf(stderr, "portprobe: warning: %s\n", err);
-}
-
-int pp_state_file_save(const pp_state_table *state, const char *path) {
-  char err[1024];
-  if (pp_state_save(state, path, err, sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: warning: %s\n", err);
-    return -1;
-  }
-  return 0;
+  return fmt == PP_FMT_NAGIOS ? nagios : status;
 }
