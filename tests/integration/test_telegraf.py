@@ -143,6 +143,7 @@ def test_execd_metrics_are_portprobes_transitions_come_once_and_stop_is_prompt(
     gone = telegraf.wait_gone(pid, 10)
     # Telegraf closes portprobe's standard input at once and would send SIGTERM 5 s later
     assert gone is not None and gone < 5, f"portprobe ran on for {gone} s after SIGTERM"
+    print(f"portprobe ended {gone:.3f} s after Telegraf got SIGTERM")
     assert tg.stop() == 0
     assert time.monotonic() - started < 10
     assert f"Process {command} shut down" in tg.log()
@@ -170,6 +171,7 @@ def test_execd_restarts_portprobe_after_restart_delay(reg, tmp_path, pp_bin):
     restarted = time.monotonic() - died
     assert second != [first]
     assert 1.9 <= restarted < 4, f"restarted after {restarted:.2f} s, restart_delay is 2s"
+    print(f"Telegraf started portprobe again {restarted:.3f} s after it ended")
     assert "Restarting in 2s" in tg.log()
     before = len(ups(tg, "web"))
     tg.wait(lambda: len(ups(tg, "web")) >= before + 2, "rounds from the new process")
