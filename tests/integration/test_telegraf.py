@@ -350,3 +350,17 @@ def test_nagios_configuration_error_is_unknown_through_telegraf(reg, tmp_path, p
         f'(did you mean "timeout"?)')
     assert record.read_text().splitlines()[0] == fields["service_output"]
     assert rows(tg, "nagios") == []
+
+
+def test_execd_verbose_wording(portprobe):
+    """Requests that came before any round, and the end after one round, in words that fit:
+    the lines Telegraf logs at info level with -v."""
+    p = portprobe("--execd", "-v", "--format", "influx", f"tcp://127.0.0.1:{procs.free_port()}",
+                  input="\n\n")
+    assert p.returncode == 0, p.stderr
+    assert len(parse_influx(p.stdout)) == 1  # two requests at once, one round answers them
+    lines = p.stderr.splitlines()
+    assert "I! portprobe: 2 requests came before the first round: one round answers them" in lines
+    assert "I! portprobe: end of input after 1 round: stopping" in lines
+    # every line carries a level prefix Telegraf knows
+    assert all(re.match(r"[EWID]! portprobe: ", line) for line in lines), lines
