@@ -206,6 +206,16 @@ static int count_arg(const char *flag, const char *arg, size_t *out, char *err,
   return 0;
 }
 
+/* What getopt found wrong with word: c is ':' for a missing value. */
+static void bad_option(int c, const char *word, char *err, size_t errlen) {
+  if (c == ':')
+    snprintf(err, errlen, "option \"%s\" needs a value", word);
+  else if (strncmp(word, "--", 2) == 0 || optopt == 0)
+    snprintf(err, errlen, "unknown option \"%s\"", word);
+  else
+    snprintf(err, errlen, "unknown option \"-%c\"", optopt);
+}
+
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"format", required_argument, NULL, 'f'},
@@ -281,13 +291,8 @@ int main(int argc, char **argv) {
       printf("portprobe %s\n", PACKAGE_VERSION);
       return EXIT_ALL_UP;
     default:
-      if (!bad_usage && c == ':')
-        snprintf(err, sizeof(err), "option \"%s\" needs a value",
-                 argv[optind - 1]);
-      else if (!bad_usage && optopt != 0)
-        snprintf(err, sizeof(err), "unknown option \"-%c\"", optopt);
-      else if (!bad_usage)
-        snprintf(err, sizeof(err), "unknown option \"%s\"", argv[optind - 1]);
+      if (!bad_usage)
+        bad_option(c, argv[optind - 1], err, sizeof(err));
       bad_usage = true;
       break;
     }

@@ -234,7 +234,7 @@ START_TEST(many_problems_name_the_first_five) {
   pp_target *t[7];
   pp_result r[7];
   for (int i = 0; i < 7; i++) {
-    char name[8];
+    char name[16];
     snprintf(name, sizeof(name), "t%d", i);
     const char *kv[] = {"name", name, NULL};
     t[i] = target("tcp://192.0.2.7:1", kv);
