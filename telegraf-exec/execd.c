@@ -138,10 +138,9 @@ int pp_execd_serve(int fd, const pp_execd *x) {
     }
     if (in.lines > 0) {
       if (in.lines > 1)
-        say(x, PP_LOG_INFO,
-            "%zu requests came during the last round: one "
-            "round answers them",
-            in.lines);
+        say(x, PP_LOG_INFO, "%zu requests came %s: one round answers them",
+            in.lines,
+            rounds ? "while the last round ran" : "before the first round");
       in.lines = 0;
       int rc = x->round(x->ud);
       rounds++;
@@ -156,11 +155,13 @@ int pp_execd_serve(int fd, const pp_execd *x) {
       break;
     sigprocmask(SIG_BLOCK, &handled, NULL);
   }
+  const char *plural = rounds == 1 ? "" : "s";
   if (stop_signal)
-    say(x, PP_LOG_INFO, "%s after %lu rounds: stopping", strsignal(stop_signal),
-        rounds);
+    say(x, PP_LOG_INFO, "%s after %lu round%s: stopping",
+        strsignal(stop_signal), rounds, plural);
   else if (in.eof)
-    say(x, PP_LOG_INFO, "end of input after %lu rounds: stopping", rounds);
+    say(x, PP_LOG_INFO, "end of input after %lu round%s: stopping", rounds,
+        plural);
 
   /* a second signal still pending goes to our handler, not the default */
   sigprocmask(SIG_UNBLOCK, &handled, NULL);
