@@ -88,7 +88,9 @@ def test_worst_target_sets_the_status(portprobe, web):
 
 @pytest.mark.parametrize("args,reason", [
     (["--bogus"], 'unknown option "--bogus"'),
-    (["--concurrency", "0"], '--concurrency: expected a number from 1 to 1000000, got "0"'),
+    (["--concurrency", "0"],
+     '--concurrency: expected a whole number from 1 to 1000000 (checks in flight at once), '
+     'got "0"'),
     (["--config"], 'option "--config" needs a value'),
     (["--execd"], "--format nagios prints one round and its exit status"),
     (["tcp://127.0.0.1"], "tcp targets need a port"),

@@ -535,7 +535,12 @@ def test_mongodb_down_at_start_gets_schema_and_values_later(run, backend):
     assert collectd.stop() == 0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+# The mock only: a refusal needs a validator, which FerretDB 1.24 does not
+# implement (code 238), and SecantusDB 0.7.0b3 rolls back a whole ordered
+# insert_many while reporting the failing index as mongod does (mongod keeps
+# the documents before it): tried by hand, 10 documents with the 4th refused
+# leave none stored, so a test against it would test SecantusDB's bug.
+@pytest.mark.parametrize("backend", ["mock"])
 def test_refused_document_is_dropped_counted_and_the_rest_written(run, backend):
     mock, source, collectd = run.start(
         dict(BatchSize=10, FlushInterval=0.2), refuse=4.0,
