@@ -188,6 +188,11 @@ static void compose_url(char *buf, size_t len, const char *scheme,
     snprintf(buf + n, len - (size_t)n, ":%ld", port);
 }
 
+/* A scheme a <Host>'s Service may name: all but its ICMP check (Ping). */
+static bool is_service(const pp_scheme *s) {
+  return s->kind != PP_KIND_ICMP;
+}
+
 /* Service "scheme" [port] inside a <Host>: the scheme, and the port when one
  * is given (0 otherwise). */
 static int service_value(const oconfig_item_t *ci, const char *where,
@@ -216,17 +221,18 @@ static int service_value(const oconfig_item_t *ci, const char *where,
                   "scheme",
                   where, ci->key);
   }
-  if (strcasecmp(*scheme, "icmp") == 0 || strcasecmp(*scheme, "ping") == 0)
+  const pp_scheme *sch = pp_scheme_find(*scheme);
+  if (sch != NULL && sch->kind == PP_KIND_ICMP)
     return fail(err, errlen,
                 "%s: \"%s\": the host's ICMP check is set with Ping true "
                 "or false",
                 where, ci->key);
-  if (pp_scheme_find(*scheme) == NULL)
-    return fail(err, errlen,
-                "%s: \"%s\": unknown scheme \"%s\" (known: tcp, tls, smtp, "
-                "submission, smtps, imap, imaps, pop3, pop3s, http, https, "
-                "ssh, ftp, redis)",
-                where, ci->key, *scheme);
+  if (sch == NULL) {
+    char known[400];
+    pp_scheme_names(known, sizeof(known), is_service);
+    return fail(err, errlen, "%s: \"%s\": unknown scheme \"%s\" (known: %s)",
+                where, ci->key, *scheme, known);
+  }
   return 0;
 }
 

@@ -111,11 +111,15 @@ static void plan_free(void *p) {
   free(pl);
 }
 
-static plan *plan_new(const pp_target *t) {
+/* The target's compiled regexes and its protocol, kept across rounds: made
+ * when the target is finalized. */
+static void *plan_new(const pp_target *t, char *err, size_t errlen) {
   plan *pl = calloc(1, sizeof(*pl));
-  if (pl == NULL)
+  if (pl == NULL) {
+    snprintf(err, errlen, "target \"%s\": out of memory", pp_target_name(t));
     return NULL;
-  pl->proto = pp_protocol_find(t->scheme->name);
+  }
+  pl->proto = t->scheme->protocol;
   bool ok = pl->proto != NULL;
   pl->nuser = t->opts.steps.n;
   if (ok && pl->nuser > 0) {
@@ -128,6 +132,8 @@ static plan *plan_new(const pp_target *t) {
   if (ok && t->opts.expect_banner.pattern)
     pl->banner = compile(t->opts.expect_banner.pattern, &ok);
   if (!ok) {
+    snprintf(err, errlen, "target \"%s\": cannot prepare the %s dialog",
+             pp_target_name(t), t->scheme->name);
     plan_free(pl);
     return NULL;
   }
@@ -391,24 +397,13 @@ void pp_dlg_run(dlg *d) {
 /* --- the check kind --- */
 
 static void dialog_start(pp_check *c) {
-  pp_target *t = (pp_target *)c->target; /* check_data is ours to set */
+  const pp_target *t = c->target;
   dlg_engine *de = engine_state(c->engine);
-  if (de == NULL ||
-      proto_regexes(de, pp_protocol_find(t->scheme->name)) == NULL) {
+  if (de == NULL || proto_regexes(de, t->scheme->protocol) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "cannot prepare the %s dialog (out of memory)",
                     t->scheme->name);
     return;
-  }
-  if (t->check_data == NULL) {
-    t->check_data = plan_new(t);
-    t->check_data_free = plan_free;
-    if (t->check_data == NULL) {
-      pp_check_finish(c, PP_R_SOCKET_ERROR,
-                      "cannot prepare the %s dialog (out of memory)",
-                      t->scheme->name);
-      return;
-    }
   }
   pp_check_resolve_and_connect(c);
 }
@@ -474,6 +469,10 @@ static void dialog_engine_free(pp_engine *e) {
 
 const pp_check_ops pp_dialog_ops = {
     .name = "dialog",
+    .applies = PP_APPLY_TCP | PP_APPLY_DIALOG,
+    .validate = pp_dialog_validate,
+    .prepare = plan_new,
+    .data_free = plan_free,
     .start = dialog_start,
     .connected = dialog_connected,
     .cleanup = dialog_cleanup,
