@@ -423,6 +423,7 @@ typedef struct {
   int (*set)(setting *s, void *field);
   void (*expected)(const pp_option *opt, char *buf, size_t len);
   void (*free)(void *field); /* NULL: the type owns no memory */
+  const char *name;          /* the type in listings: "duration" */
 } opt_type;
 
 static int say(setting *s, const char *why) {
@@ -657,18 +658,19 @@ static void expected_label(const pp_option *opt, char *buf, size_t len) {
 }
 
 static const opt_type types[] = {
-    [PP_OPT_BOOL] = {set_bool, expected_bool, NULL},
-    [PP_OPT_INT] = {set_int, expected_int, NULL},
-    [PP_OPT_DOUBLE] = {set_double, expected_double, NULL},
-    [PP_OPT_DURATION] = {set_duration, expected_duration, NULL},
-    [PP_OPT_SIZE] = {set_size, expected_size, NULL},
-    [PP_OPT_STRING] = {set_string, expected_string, free_string},
-    [PP_OPT_ENUM] = {set_enum, expected_enum, NULL},
-    [PP_OPT_REGEX] = {set_regex, expected_regex, free_regex},
-    [PP_OPT_STATUS] = {set_status, expected_status, NULL},
-    [PP_OPT_LIST] = {set_list, expected_list, free_strlist},
-    [PP_OPT_STEP] = {set_step, expected_step, free_steplist},
-    [PP_OPT_LABEL] = {set_label, expected_label, free_strlist},
+    [PP_OPT_BOOL] = {set_bool, expected_bool, NULL, "bool"},
+    [PP_OPT_INT] = {set_int, expected_int, NULL, "integer"},
+    [PP_OPT_DOUBLE] = {set_double, expected_double, NULL, "number"},
+    [PP_OPT_DURATION] = {set_duration, expected_duration, NULL, "duration"},
+    [PP_OPT_SIZE] = {set_size, expected_size, NULL, "size"},
+    [PP_OPT_STRING] = {set_string, expected_string, free_string, "text"},
+    [PP_OPT_ENUM] = {set_enum, expected_enum, NULL, "choice"},
+    [PP_OPT_REGEX] = {set_regex, expected_regex, free_regex, "regex"},
+    [PP_OPT_STATUS] = {set_status, expected_status, NULL, "statuses"},
+    [PP_OPT_LIST] = {set_list, expected_list, free_strlist, "text, repeatable"},
+    [PP_OPT_STEP] = {set_step, expected_step, free_steplist, "repeatable"},
+    [PP_OPT_LABEL] = {set_label, expected_label, free_strlist,
+                      "name=value, repeatable"},
 };
 
 static const opt_type *type_of(const pp_option *opt) {
@@ -676,6 +678,11 @@ static const opt_type *type_of(const pp_option *opt) {
       types[opt->type].set == NULL)
     return NULL;
   return &types[opt->type];
+}
+
+const char *pp_option_type_name(const pp_option *opt) {
+  const opt_type *ty = type_of(opt);
+  return ty ? ty->name : "?";
 }
 
 void pp_option_expected(const pp_option *opt, char *buf, size_t len) {

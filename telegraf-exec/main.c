@@ -75,17 +75,9 @@ static void usage(FILE *f) {
 }
 
 static void list_options(void) {
-  static const char *const types[] = {
-      [PP_OPT_BOOL] = "bool",       [PP_OPT_INT] = "integer",
-      [PP_OPT_DOUBLE] = "number",   [PP_OPT_DURATION] = "duration",
-      [PP_OPT_SIZE] = "size",       [PP_OPT_STRING] = "text",
-      [PP_OPT_ENUM] = "choice",     [PP_OPT_REGEX] = "regex",
-      [PP_OPT_STATUS] = "statuses", [PP_OPT_LIST] = "text, repeatable",
-      [PP_OPT_STEP] = "repeatable", [PP_OPT_LABEL] = "name=value, repeatable",
-  };
   for (size_t i = 0; i < pp_options_count; i++) {
     const pp_option *o = &pp_options[i];
-    printf("%-16s %-22s %-10s %s\n", o->key, types[o->type],
+    printf("%-16s %-22s %-10s %s\n", o->key, pp_option_type_name(o),
            o->def ? o->def : "-", o->help);
   }
 }

@@ -89,7 +89,6 @@ START_TEST(unknown_scheme_lists_known_ones) {
 END_TEST
 
 START_TEST(messages_list_every_scheme_from_the_table) {
-  char err[512];
   ck_assert_ptr_null(pp_target_new("gopher://h", err, sizeof(err)));
   for (size_t i = 0; i < pp_schemes_count; i++)
     ck_assert_msg(strstr(err, pp_schemes[i].name) != NULL, "%s lacks %s", err,
@@ -113,7 +112,6 @@ END_TEST
 START_TEST(finalize_prepares_the_kinds_data) {
   const char *urls[] = {"smtp://h", "https://h/", "icmp://h", "tcp://h:1"};
   for (size_t i = 0; i < 4; i++) {
-    char err[256];
     pp_target *t = pp_target_new(urls[i], err, sizeof(err));
     ck_assert_ptr_nonnull(t);
     ck_assert_ptr_null(t->check_data);
