@@ -5,6 +5,7 @@
  * the connected socket for the first hop. http.c judges responses. */
 #include "check_core.h"
 #include "http.h"
+#include "http_ca.h"
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -21,7 +22,8 @@
 typedef struct {
   pp_engine *engine;
   CURLM *multi;
-  pp_timer timer; /* libcurl's one timeout */
+  pp_timer timer;   /* libcurl's one timeout */
+  pp_http_cas *cas; /* trusted CAs, loaded once per engine */
 } http_engine;
 
 typedef struct {
@@ -42,6 +44,7 @@ typedef struct {
   bool cert_recorded; /* for the current connection */
   int handover_fd;    /* connected by the core, not yet taken by libcurl */
   int handed_fd;      /* taken by libcurl, before its sockopt callback */
+  X509_STORE *store;  /* verify: the CAs for each SSL_CTX (a reference) */
 } http_check;
 
 /* --- once per process: libcurl, and where an SSL_CTX keeps its check --- */
@@ -133,7 +136,9 @@ static http_engine *engine_state(pp_engine *e) {
   }
   if ((he = calloc(1, sizeof(*he))) == NULL)
     return NULL;
-  if ((he->multi = curl_multi_init()) == NULL) {
+  if ((he->multi = curl_multi_init()) == NULL ||
+      (he->cas = pp_http_cas_new()) == NULL) {
+    curl_multi_cleanup(he->multi);
     free(he);
     return NULL;
   }
@@ -155,6 +160,7 @@ static void http_engine_free(pp_engine *e) {
     return;
   curl_multi_cleanup(he->multi);
   pp_timer_stop(e->loop, &he->timer);
+  pp_http_cas_free(he->cas);
   free(he);
   e->kind_state[PP_KIND_HTTP] = NULL;
 }
@@ -204,6 +210,8 @@ static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
     SSL_CTX_set_ex_data(ctx, ctx_index, hc);
     SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
   }
+  if (hc->store != NULL) /* the engine's, instead of a store per connection */
+    SSL_CTX_set1_cert_store(ctx, hc->store);
   hc->cert_recorded = false;
   hc->c->res->tls_used = true;
   pp_check_phase(hc->c, PP_PHASE_TLS);
@@ -361,6 +369,7 @@ static void http_cleanup(pp_check *c) {
     curl_easy_cleanup(hc->easy);
   }
   curl_slist_free_all(hc->connect_to);
+  X509_STORE_free(hc->store);
   free(hc->body);
   free(hc);
   c->priv = NULL;
@@ -492,13 +501,22 @@ static int setup(http_check *hc) {
   if (t->scheme->tls != PP_TLS_NONE) {
     SET(CURLOPT_SSL_VERIFYPEER, o->verify ? 1L : 0L);
     SET(CURLOPT_SSL_VERIFYHOST, o->verify ? 2L : 0L);
-    if (o->ca_file) {
+    /* not fatal: a libcurl without OpenSSL cannot report TLS facts */
+    bool ctx_cb =
+        curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) == CURLE_OK;
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, hc);
+    if (ctx_cb && hc->store != NULL) {
+      /* the CAs are the engine's store, set in on_ssl_ctx: libcurl loads
+       * none and caches none of its own */
+      SET(CURLOPT_CAINFO, NULL);
+      SET(CURLOPT_CAPATH, NULL);
+#if LIBCURL_VERSION_NUM >= 0x075700
+      SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+    } else if (o->ca_file) {
       SET(CURLOPT_CAINFO, o->ca_file);
       SET(CURLOPT_CAPATH, NULL); /* ca_file alone is trusted */
     }
-    /* not fatal: a libcurl without OpenSSL cannot report TLS facts */
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, hc);
   }
   if (hc->ht->url_host) {
     /* the URL's host:port goes to the address the core resolved; Host
@@ -516,9 +534,27 @@ static int setup(http_check *hc) {
   return bad ? -1 : 0;
 }
 
+/* The trusted CAs of a verifying TLS check (ca_file alone when set, as
+ * libcurl's CURLOPT_CAINFO without a CAPATH). -1 when the check ended. */
+static int take_store(http_check *hc) {
+  pp_check *c = hc->c;
+  const pp_opts *o = &c->target->opts;
+  if (c->target->scheme->tls == PP_TLS_NONE || !o->verify)
+    return 0;
+  char why[PP_DETAIL_MAX];
+  if ((hc->store =
+           pp_http_cas_get(hc->he->cas, o->ca_file, why, sizeof(why))) != NULL)
+    return 0;
+  pp_check_phase(c, PP_PHASE_TLS);
+  pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", why);
+  return -1;
+}
+
 /* The core has connected c->fd: hand it and the transfer to libcurl. */
 static void http_connected(pp_check *c) {
   http_check *hc = c->priv;
+  if (take_store(hc) != 0)
+    return;
   if ((hc->easy = curl_easy_init()) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: cannot make a handle");
     return;
