@@ -419,8 +419,9 @@ static int host_block(ppc_config *cfg, pp_targets *pending,
   return rc;
 }
 
-/* Resolver, Concurrency, HTTPConcurrency: the core's engine settings, in
- * s. A number is passed as its text, so that "2.5" is refused there. */
+/* Resolver, Concurrency, HTTPConcurrency, Threads: the core's engine
+ * settings, in s. A number is passed as its text, so that "2.5" is refused
+ * there. */
 static int engine_setting(pp_engine_settings *s, const oconfig_item_t *c,
                           const char *where, char *err, size_t errlen) {
   char text[4096], why[512];
@@ -475,6 +476,7 @@ int ppc_config_add(ppc_config *cfg, const oconfig_item_t *block, char *err,
     return fail(err, errlen, "out of memory");
   es.concurrency = cfg->engine.concurrency;
   es.http_concurrency = cfg->engine.http_concurrency;
+  es.threads = cfg->engine.threads;
   int rc = block_settings(block, &es, &defs, err, errlen);
   for (int i = 0; rc == 0 && i < block->children_num; i++) {
     const oconfig_item_t *c = &block->children[i];

@@ -10,6 +10,7 @@
 #include "plugin_conf.h"
 #include "plugin_values.h"
 #include "round.h"
+#include "spread.h"
 #include "state.h"
 
 #include <inttypes.h>
@@ -22,8 +23,9 @@ _Static_assert(PPC_NAME_MAX < DATA_MAX_NAME_LEN,
 /* Targets read from the configuration, until init hands them to groups. */
 static ppc_config conf;
 
-/* The targets that share an interval: one read callback, one engine (an
- * engine is single-threaded, and collectd may run callbacks in parallel). */
+/* The targets that share an interval, or a part of a large such group: one
+ * read callback, one engine with one loop (collectd's read threads run the
+ * callbacks in parallel). */
 typedef struct {
   int64_t interval_ms; /* 0: the plugin's interval */
   pp_engine *engine;
@@ -237,22 +239,26 @@ oom:
   return 0;
 }
 
-/* Starts group g (engine, state, host groups) and registers its read
- * callback. On failure logs why and frees g. */
-static int start_group(group *g) {
+static cdtime_t group_interval(const group *g) {
+  return g->interval_ms > 0 ? MS_TO_CDTIME_T((uint64_t)g->interval_ms)
+                            : plugin_get_interval();
+}
+
+/* Starts one read callback: g's engine (one loop: collectd's read threads
+ * run the parts in parallel), state and host groups. On failure logs why
+ * and frees g. */
+static int start_part(group *g, const char *name, size_t nparts) {
   char err[512];
   pp_engine_config ec = {.log = log_to_collectd};
   pp_engine_settings_apply(&conf.engine, &ec);
-  cdtime_t interval = g->interval_ms > 0
-                          ? MS_TO_CDTIME_T((uint64_t)g->interval_ms)
-                          : plugin_get_interval();
-  for (size_t i = 0; i < g->n; i++)
-    if (MS_TO_CDTIME_T((uint64_t)g->targets[i]->opts.timeout_ms) > interval)
-      WARNING(PLUGIN_NAME ": target \"%s\": timeout (%" PRId64
-                          "ms) is longer than its interval (%.3gs): rounds "
-                          "will run late",
-              pp_target_name(g->targets[i]), g->targets[i]->opts.timeout_ms,
-              CDTIME_T_TO_DOUBLE(interval));
+  ec.threads = 1;
+  /* the descriptor limit and HTTP's memory bound are shared out */
+  if (ec.max_concurrent > 0)
+    ec.max_concurrent =
+        ec.max_concurrent / nparts ? ec.max_concurrent / nparts : 1;
+  size_t http = ec.max_concurrent_http ? ec.max_concurrent_http
+                                       : PP_HTTP_CONCURRENCY_DEFAULT;
+  ec.max_concurrent_http = http / nparts ? http / nparts : 1;
   if ((g->state = pp_state_table_new()) == NULL ||
       (g->hosts = pp_hosts_new(g->targets, g->n)) == NULL) {
     ERROR(PLUGIN_NAME ": out of memory");
@@ -264,21 +270,115 @@ static int start_group(group *g) {
     group_free(g);
     return -1;
   }
-  char name[64];
-  snprintf(name, sizeof(name), PLUGIN_NAME "/%" PRId64 "ms", g->interval_ms);
   user_data_t ud = {.data = g, .free_func = group_free};
-  size_t n = g->n;
   /* interval 0: the plugin's interval (Interval, or LoadPlugin's) */
   if (plugin_register_complex_read(PLUGIN_NAME, name, ppc_read,
-                                   g->interval_ms > 0 ? interval : 0,
+                                   g->interval_ms > 0 ? group_interval(g) : 0,
                                    &ud) != 0) {
     ERROR(PLUGIN_NAME ": cannot register the read callback %s", name);
     group_free(g);
     return -1;
   }
-  INFO(PLUGIN_NAME ": %zu target%s every %.3gs", n, n == 1 ? "" : "s",
-       CDTIME_T_TO_DOUBLE(interval));
   return 0;
+}
+
+/* Read callbacks a group is spread over: Threads, else one per CPU but no
+ * more than collectd's ReadThreads (which run them); fewer for a group too
+ * small to gain from it. part_of[i] receives target i's part. */
+static size_t parts_of(const group *g, size_t *part_of) {
+  long read_threads = global_option_get_long("ReadThreads", 5);
+  size_t want = conf.engine.threads;
+  if (want == 0) {
+    want = pp_cpu_count();
+    if (read_threads > 0 && want > (size_t)read_threads)
+      want = (size_t)read_threads;
+  } else if (read_threads > 0 && want > (size_t)read_threads) {
+    WARNING(PLUGIN_NAME
+            ": Threads %zu is more than collectd's ReadThreads "
+            "%ld: parts of a round will wait for a free read thread",
+            want, read_threads);
+  }
+  pp_hosts *hosts = pp_hosts_new(g->targets, g->n);
+  size_t parts =
+      hosts ? pp_spread(g->targets, g->n, hosts, 0, want, part_of) : 1;
+  pp_hosts_free(hosts);
+  if (parts <= 1)
+    for (size_t i = 0; i < g->n; i++)
+      part_of[i] = 0;
+  return parts;
+}
+
+/* Moves g's targets into parts[0..nparts-1] (made here), in order. On
+ * failure g still owns every target. */
+static int split_group(group *g, const size_t *part_of, group **parts,
+                       size_t nparts) {
+  for (size_t p = 0; p < nparts; p++) {
+    size_t count = 0;
+    for (size_t i = 0; i < g->n; i++)
+      count += part_of[i] == p;
+    group *q = parts[p] = calloc(1, sizeof(*q));
+    if (q == NULL)
+      return -1;
+    q->interval_ms = g->interval_ms;
+    q->targets = calloc(count ? count : 1, sizeof(*q->targets));
+    q->results = calloc(count ? count : 1, sizeof(*q->results));
+    if (q->targets == NULL || q->results == NULL)
+      return -1;
+  }
+  for (size_t i = 0; i < g->n; i++) {
+    group *q = parts[part_of[i]];
+    q->targets[q->n++] = g->targets[i];
+  }
+  g->n = 0; /* the parts own them now */
+  return 0;
+}
+
+/* Starts group g: one read callback, or several for a large group (its
+ * targets divided by expected cost, a <Host> block's in one of them). On
+ * failure logs why and frees g. */
+static int start_group(group *g) {
+  cdtime_t interval = group_interval(g);
+  for (size_t i = 0; i < g->n; i++)
+    if (MS_TO_CDTIME_T((uint64_t)g->targets[i]->opts.timeout_ms) > interval)
+      WARNING(PLUGIN_NAME ": target \"%s\": timeout (%" PRId64
+                          "ms) is longer than its interval (%.3gs): rounds "
+                          "will run late",
+              pp_target_name(g->targets[i]), g->targets[i]->opts.timeout_ms,
+              CDTIME_T_TO_DOUBLE(interval));
+  char name[64];
+  size_t n = g->n;
+  size_t *part_of = calloc(n ? n : 1, sizeof(*part_of));
+  size_t nparts = part_of ? parts_of(g, part_of) : 1;
+  group **parts = calloc(nparts, sizeof(*parts));
+  if (nparts <= 1 || parts == NULL || split_group(g, part_of, parts, nparts)) {
+    if (parts != NULL && nparts > 1) /* out of memory: one callback */
+      for (size_t p = 0; p < nparts; p++)
+        group_free(parts[p]);
+    free(parts);
+    free(part_of);
+    snprintf(name, sizeof(name), PLUGIN_NAME "/%" PRId64 "ms", g->interval_ms);
+    INFO(PLUGIN_NAME ": %zu target%s every %.3gs", n, n == 1 ? "" : "s",
+         CDTIME_T_TO_DOUBLE(interval));
+    return start_part(g, name, 1);
+  }
+  free(part_of);
+  group_free(g);
+  int status = 0;
+  for (size_t p = 0; p < nparts; p++) {
+    snprintf(name, sizeof(name), PLUGIN_NAME "/%" PRId64 "ms/%zu",
+             parts[p]->interval_ms, p + 1);
+    if (parts[p]->n == 0) {
+      group_free(parts[p]);
+      continue;
+    }
+    if (start_part(parts[p], name, nparts) != 0)
+      status = -1;
+  }
+  free(parts);
+  INFO(PLUGIN_NAME ": %zu target%s every %.3gs, in %zu read callbacks run "
+                   "by collectd's read threads",
+       n, n == 1 ? "" : "s", CDTIME_T_TO_DOUBLE(interval), nparts);
+  return status;
 }
 
 /* Splits the configured targets into interval groups and registers one read

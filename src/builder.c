@@ -1,6 +1,7 @@
 /* The target builder: defaults layered under a target's own keys, names
  * kept unique, and the engine's few settings, for every front end alike. */
 #include "builder.h"
+#include "spread.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -213,15 +214,18 @@ typedef struct {
   setting_type type;
   size_t offset;
   const char *what; /* a count's meaning, for messages */
+  long long max;    /* a count's largest value; 0: 1000000 */
 } setting;
 
 static const setting settings[] = {
-    {"resolver", SET_TEXT, offsetof(pp_engine_settings, resolver), NULL},
+    {"resolver", SET_TEXT, offsetof(pp_engine_settings, resolver), NULL, 0},
     {"concurrency", SET_COUNT, offsetof(pp_engine_settings, concurrency),
-     "checks in flight at once"},
+     "checks in flight at once", 0},
     {"http_concurrency", SET_COUNT,
      offsetof(pp_engine_settings, http_concurrency),
-     "HTTP(S) checks in flight at once"},
+     "HTTP(S) checks in flight at once", 0},
+    {"threads", SET_COUNT, offsetof(pp_engine_settings, threads),
+     "event loops, each on a thread of its own", PP_THREADS_MAX},
 };
 
 /* Keys compare as option keys do: case, '_' and '-' ignored. */
@@ -255,10 +259,10 @@ static int set_count(const setting *st, size_t *field, const char *value,
                      char *err, size_t errlen) {
   char *end;
   errno = 0;
-  long long n = strtoll(value, &end, 10);
-  if (end == value || *end != 0 || errno != 0 || n < 1 || n > 1000000) {
+  long long n = strtoll(value, &end, 10), max = st->max ? st->max : 1000000;
+  if (end == value || *end != 0 || errno != 0 || n < 1 || n > max) {
     snprintf(err, errlen,
-             "expected a whole number from 1 to 1000000 (%s), got \"%s\"",
+             "expected a whole number from 1 to %lld (%s), got \"%s\"", max,
              st->what, value);
     return -1;
   }
@@ -268,7 +272,7 @@ static int set_count(const setting *st, size_t *field, const char *value,
 
 static int set_resolver(char **field, const char *value, char *err,
                         size_t errlen) {
-  pp_engine_config ec = {.resolver = value};
+  pp_engine_config ec = {.resolver = value, .threads = 1};
   pp_engine *e = pp_engine_new(&ec, err, errlen);
   if (e == NULL)
     return -1;
@@ -301,6 +305,7 @@ void pp_engine_settings_apply(const pp_engine_settings *s,
   cfg->resolver = s->resolver;
   cfg->max_concurrent = s->concurrency;
   cfg->max_concurrent_http = s->http_concurrency;
+  cfg->threads = s->threads;
 }
 
 void pp_engine_settings_free(pp_engine_settings *s) {

@@ -66,12 +66,13 @@ int pp_targets_merge(pp_targets *to, pp_targets *from, char *err,
                      size_t errlen);
 
 /* --- engine settings: the few keys that configure the engine, not a
- * target (resolver, concurrency, http_concurrency) --- */
+ * target (resolver, concurrency, http_concurrency, threads) --- */
 
 typedef struct {
   char *resolver; /* owned; NULL: resolv.conf */
   size_t concurrency;
   size_t http_concurrency;
+  size_t threads; /* 0: unset (one per CPU) */
 } pp_engine_settings;
 
 /* Whether key (case and '_' ignored: "HTTPConcurrency") is an engine

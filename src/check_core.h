@@ -8,8 +8,8 @@
 #include "loop.h"
 #include "portprobe.h"
 
-#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -60,7 +60,11 @@ struct pp_engine {
   void *kind_state[PP_KIND_COUNT]; /* owned by each kind's module */
   size_t active;                   /* checks in flight */
   int wake_fd;                     /* eventfd: pp_engine_interrupt */
-  volatile sig_atomic_t interrupted;
+  atomic_int interrupted; /* set by pp_engine_interrupt, from any thread */
+  /* threads > 1: the engines that run the other parts of a large round,
+   * each on a thread of its own during the round (spread.c) */
+  pp_engine **helpers;
+  size_t nhelpers;
 };
 
 struct pp_check {
@@ -125,6 +129,17 @@ void pp_check_resolve(pp_check *c, void (*next)(pp_check *c));
  * to c->addr, or finishes with the last address's failure; the record names
  * the address that answered and what the others did. */
 void pp_check_resolve_and_connect(pp_check *c);
+
+/* Runs targets[idx[k]] for k < n (idx NULL: targets[0..n-1]) on e alone,
+ * into results[] at the same indexes, with at most max checks in flight
+ * (max_http of them HTTP(S)). Returns as pp_engine_run. */
+int pp_engine_run_part(pp_engine *e, pp_target *const *targets,
+                       const size_t *idx, size_t n, pp_result *results,
+                       size_t max, size_t max_http);
+
+/* A round over e and its helpers (spread.c). */
+int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
+                  pp_result *results);
 
 /* Formats sa as text, without port. */
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len);

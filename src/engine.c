@@ -1,6 +1,7 @@
 /* The engine and the round: every target of a round runs at once on one
  * event loop, bounded by max_concurrent; each check ends by its deadline. */
 #include "check_core.h"
+#include "spread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +47,8 @@ static size_t default_concurrency(void) {
   return n > 16384 ? 16384 : n;
 }
 
-pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
-                         size_t errlen) {
+static pp_engine *engine_new_one(const pp_engine_config *cfg, char *err,
+                                 size_t errlen) {
   pp_engine *e = calloc(1, sizeof(*e));
   if (e == NULL) {
     snprintf(err, errlen, "out of memory");
@@ -81,9 +82,7 @@ pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
   return e;
 }
 
-void pp_engine_free(pp_engine *e) {
-  if (e == NULL)
-    return;
+static void engine_free_one(pp_engine *e) {
   for (int k = 0; k < PP_KIND_COUNT; k++)
     if (kind_ops[k]->engine_free)
       kind_ops[k]->engine_free(e);
@@ -93,14 +92,54 @@ void pp_engine_free(pp_engine *e) {
   free(e);
 }
 
-void pp_engine_interrupt(pp_engine *e) {
-  int saved = errno;
+pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
+                         size_t errlen) {
+  pp_engine *e = engine_new_one(cfg, err, errlen);
+  if (e == NULL)
+    return NULL;
+  size_t threads = cfg && cfg->threads ? cfg->threads : pp_cpu_count();
+  if (threads <= 1)
+    return e;
+  /* the engines that run the other parts of a large round */
+  if ((e->helpers = calloc(threads - 1, sizeof(*e->helpers))) == NULL) {
+    snprintf(err, errlen, "out of memory");
+    pp_engine_free(e);
+    return NULL;
+  }
+  for (; e->nhelpers < threads - 1; e->nhelpers++) {
+    pp_engine *h = engine_new_one(cfg, err, errlen);
+    if (h == NULL) {
+      pp_engine_free(e);
+      return NULL;
+    }
+    e->helpers[e->nhelpers] = h;
+  }
+  return e;
+}
+
+void pp_engine_free(pp_engine *e) {
+  if (e == NULL)
+    return;
+  for (size_t i = 0; i < e->nhelpers; i++)
+    engine_free_one(e->helpers[i]);
+  free(e->helpers);
+  engine_free_one(e);
+}
+
+static void wake(pp_engine *e) {
   uint64_t one = 1;
   e->interrupted = 1;
   /* wakes the loop even when the signal came just before epoll_wait */
   if (write(e->wake_fd, &one, sizeof(one)) < 0) {
     /* the counter is already non-zero: the loop wakes anyway */
   }
+}
+
+void pp_engine_interrupt(pp_engine *e) {
+  int saved = errno;
+  wake(e);
+  for (size_t i = 0; i < e->nhelpers; i++)
+    wake(e->helpers[i]);
   errno = saved;
 }
 
@@ -594,60 +633,64 @@ static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
   kind_ops[t->kind]->start(c);
 }
 
-int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
-                  pp_result *results) {
-  for (size_t i = 0; i < n; i++)
-    if (!targets[i]->finalized) {
-      pp_log(e, PP_LOG_ERR, "target \"%s\" was not finalized; round skipped",
-             pp_target_name(targets[i]));
-      return -1;
+/* The targets of a round that one engine runs: targets[idx[k]] for k <
+ * n (idx NULL: targets[k]), their records in results[] at the same
+ * index, and at most max checks (max_http HTTP ones) in flight. */
+typedef struct {
+  pp_target *const *targets;
+  const size_t *idx;
+  size_t n;
+  pp_result *results;
+  size_t max, max_http;
+} part;
+
+static size_t at(const part *p, size_t k) {
+  return p->idx ? p->idx[k] : k;
+}
+
+static void start_at(pp_engine *e, pp_check *checks, const part *p, size_t k) {
+  size_t i = at(p, k);
+  start_check(e, &checks[k], p->targets[i], &p->results[i]);
+}
+
+/* The round ended early: checks in flight end now, and targets not started
+ * get a record that says so. */
+static void end_early(pp_check *checks, const part *p, const char *why) {
+  for (size_t k = 0; k < p->n; k++) {
+    if (checks[k].engine != NULL) {
+      pp_check_finish(&checks[k], PP_R_SOCKET_ERROR, "%s",
+                      why ? why : "round interrupted");
+    } else {
+      pp_result *r = &p->results[at(p, k)];
+      pp_result_reset(r);
+      r->code = PP_R_SOCKET_ERROR;
     }
-  if (e->interrupted)
-    return -1;
-  pp_check *checks = calloc(n ? n : 1, sizeof(*checks));
-  if (checks == NULL) {
-    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
-    return -1;
   }
-  /* watched during the round only, so that between rounds the loop holds
-   * no descriptor of the engine's own */
-  if (pp_loop_watch(e->loop, e->wake_fd, PP_EV_READ, on_wake, e) != 0) {
-    pp_log(e, PP_LOG_ERR, "event loop: %s", strerror(errno));
-    free(checks);
-    return -1;
-  }
-  /* HTTP(S) targets beyond max_concurrent_http wait here, in order,
-   * while later targets of other kinds start. */
-  size_t *held = NULL, hhead = 0, htail = 0, nhttp = 0;
-  for (size_t i = 0; i < n; i++)
-    nhttp += targets[i]->kind == PP_KIND_HTTP;
-  if (nhttp > e->max_concurrent_http &&
-      (held = malloc(nhttp * sizeof(*held))) == NULL) {
-    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
-    pp_loop_unwatch(e->loop, e->wake_fd);
-    free(checks);
-    return -1;
-  }
-  size_t next = 0;
+}
+
+/* The loop of one engine's part of a round. HTTP(S) targets beyond
+ * max_http wait in held[], in order, while later targets of other kinds
+ * start. */
+static int run_loop(pp_engine *e, pp_check *checks, const part *p,
+                    size_t *held) {
+  size_t next = 0, hhead = 0, htail = 0;
   int rc = 0;
   const char *why = NULL; /* the round ends early */
   e->active = e->active_http = 0;
   for (;;) {
-    while (hhead < htail && e->active < e->max_concurrent &&
-           e->active_http < e->max_concurrent_http && !e->interrupted) {
-      size_t i = held[hhead++];
-      start_check(e, &checks[i], targets[i], &results[i]);
-    }
-    while (next < n && e->active < e->max_concurrent && !e->interrupted) {
-      size_t i = next++;
-      if (targets[i]->kind == PP_KIND_HTTP &&
-          (hhead < htail || e->active_http >= e->max_concurrent_http)) {
-        held[htail++] = i;
+    while (hhead < htail && e->active < p->max &&
+           e->active_http < p->max_http && !e->interrupted)
+      start_at(e, checks, p, held[hhead++]);
+    while (next < p->n && e->active < p->max && !e->interrupted) {
+      size_t k = next++;
+      if (p->targets[at(p, k)]->kind == PP_KIND_HTTP &&
+          (hhead < htail || e->active_http >= p->max_http)) {
+        held[htail++] = k;
         continue;
       }
-      start_check(e, &checks[i], targets[i], &results[i]);
+      start_at(e, checks, p, k);
     }
-    if (e->active == 0 && ((next == n && hhead == htail) || e->interrupted))
+    if (e->active == 0 && ((next == p->n && hhead == htail) || e->interrupted))
       break;
     if (pp_loop_run_once(e->loop, -1) < 0) {
       pp_log(e, PP_LOG_ERR, "event loop failed: %s", strerror(errno));
@@ -661,23 +704,55 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     if (why != NULL)
       break;
   }
-  if (e->active > 0 || next < n || hhead < htail || e->interrupted) {
-    /* the loop failed or the round was interrupted: checks in flight end
-     * now, and targets not started get a record that says so */
-    for (size_t i = 0; i < n; i++) {
-      if (checks[i].engine != NULL) {
-        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "%s",
-                        why ? why : "round interrupted");
-      } else {
-        pp_result_reset(&results[i]);
-        results[i].code = PP_R_SOCKET_ERROR;
-      }
-    }
-  }
+  if (e->active > 0 || next < p->n || hhead < htail || e->interrupted)
+    end_early(checks, p, why);
+  return e->interrupted ? -1 : rc;
+}
+
+int pp_engine_run_part(pp_engine *e, pp_target *const *targets,
+                       const size_t *idx, size_t n, pp_result *results,
+                       size_t max, size_t max_http) {
   if (e->interrupted)
-    rc = -1;
+    return -1;
+  part p = {targets, idx, n, results, max, max_http};
+  pp_check *checks = calloc(n ? n : 1, sizeof(*checks));
+  size_t nhttp = 0;
+  for (size_t k = 0; k < n; k++)
+    nhttp += targets[at(&p, k)]->kind == PP_KIND_HTTP;
+  size_t *held = NULL;
+  if (checks == NULL ||
+      (nhttp > max_http && (held = malloc(nhttp * sizeof(*held))) == NULL)) {
+    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+    free(checks);
+    return -1;
+  }
+  /* watched during the round only, so that between rounds the loop holds
+   * no descriptor of the engine's own */
+  if (pp_loop_watch(e->loop, e->wake_fd, PP_EV_READ, on_wake, e) != 0) {
+    pp_log(e, PP_LOG_ERR, "event loop: %s", strerror(errno));
+    free(held);
+    free(checks);
+    return -1;
+  }
+  int rc = run_loop(e, checks, &p, held);
   pp_loop_unwatch(e->loop, e->wake_fd);
   free(held);
   free(checks);
   return rc;
+}
+
+int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
+                  pp_result *results) {
+  for (size_t i = 0; i < n; i++)
+    if (!targets[i]->finalized) {
+      pp_log(e, PP_LOG_ERR, "target \"%s\" was not finalized; round skipped",
+             pp_target_name(targets[i]));
+      return -1;
+    }
+  if (e->interrupted)
+    return -1;
+  if (e->nhelpers > 0)
+    return pp_spread_run(e, targets, n, results);
+  return pp_engine_run_part(e, targets, NULL, n, results, e->max_concurrent,
+                            e->max_concurrent_http);
 }

@@ -38,11 +38,18 @@ typedef struct {
   size_t max_concurrent_http; /* of those, HTTP(S) checks; 0: the default,
                                  PP_HTTP_CONCURRENCY_DEFAULT */
   const char *resolver;       /* "addr[:port],..." or NULL for resolv.conf */
+  size_t threads; /* event loops, each on a thread of its own during a large
+                     round; 0: one per CPU the process may run on; 1: one
+                     loop, on the caller's thread */
 } pp_engine_config;
 
 /* An engine owns an event loop, a resolver and what the check kinds keep
- * between rounds (TLS contexts, ICMP sockets). Use one engine from one
- * thread at a time; engines are independent of each other. */
+ * between rounds (TLS contexts, ICMP sockets). With threads > 1 it owns as
+ * many loops, each with its own resolver and state: a large round is
+ * divided among them by expected cost (spread.h) and runs on that many
+ * threads, started for the round; concurrency limits are shared out. Use
+ * one engine from one thread at a time; engines are independent of each
+ * other. The log callback may be called from any of the round's threads. */
 pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err, size_t errlen);
 void pp_engine_free(pp_engine *e);
 

@@ -47,6 +47,12 @@ static void usage(FILE *f) {
       "      --http-concurrency N\n"
       "                       of those, HTTP(S) checks (default: " STR(
           PP_HTTP_CONCURRENCY_DEFAULT) ")\n"
+                                       "      --threads N      event loops, "
+                                       "one thread each, that a large\n"
+                                       "                       round is "
+                                       "divided among (default: one per\n"
+                                       "                       CPU; 1: a "
+                                       "single loop)\n"
                                        "      --state-file F   keep target "
                                        "state in F between runs: alerts\n"
                                        "                       on confirmed "
@@ -199,8 +205,8 @@ static void bad_option(int c, const char *word, char *err, size_t errlen) {
     snprintf(err, errlen, "unknown option \"-%c\"", optopt);
 }
 
-/* --resolver, --concurrency, --http-concurrency: the core's engine
- * settings, checked there. */
+/* --resolver, --concurrency, --http-concurrency, --threads: the core's
+ * engine settings, checked there. */
 static int engine_arg(pp_engine_settings *s, const char *name, const char *arg,
                       char *err, size_t errlen) {
   char why[512];
@@ -234,6 +240,7 @@ static int one_option(app *a, int c, const char *name, char **argv, char *err,
   case 'R':
   case 'C':
   case 'H':
+  case 'T':
     return engine_arg(&a->settings, name, optarg, err, errlen) ? -2 : -1;
   case 'S':
     a->state_file = optarg;
@@ -268,6 +275,7 @@ static int parse_args(int argc, char **argv, app *a) {
       {"resolver", required_argument, NULL, 'R'},
       {"concurrency", required_argument, NULL, 'C'},
       {"http-concurrency", required_argument, NULL, 'H'},
+      {"threads", required_argument, NULL, 'T'},
       {"state-file", required_argument, NULL, 'S'},
       {"list-options", no_argument, NULL, 'L'},
       {"verbose", no_argument, NULL, 'v'},
