@@ -43,12 +43,12 @@ def sanitizer_runtimes():
         return []
     out = subprocess.run(["ldd", str(PLUGIN)], capture_output=True,
                          text=True).stdout
-    return re.findall(r"lib(?:asan|ubsan)\.so\S* => (\S+)", out)
+    return re.findall(r"lib(?:asan|ubsan|tsan)\.so\S* => (\S+)", out)
 
 
 SANITIZERS = sanitizer_runtimes()
 SANITIZER_REPORT = re.compile(
-    r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:")
+    r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer")
 
 
 _sanitizer_dir = None

@@ -18,7 +18,7 @@ import pytest
 from conftest import free_port
 from fixtures import certs, nginx, procs, smtp
 from fixtures.sockets import FullBacklog, Listener
-from test_collectd import Collectd, ExecSink, wait_for
+from test_collectd import Collectd, wait_for
 from test_influx import Execd
 
 HTTPS_TARGETS = 8  # 8 handshakes are enough for a round to be divided (spread.h)
@@ -142,7 +142,7 @@ def test_sigterm_ends_a_round_on_two_threads_at_once(pp_bin, tmp_path):
 
 # --- collectd ---
 
-def collectd_body(silent_port, fillers, closed, threads, read_threads, exec_sink):
+def collectd_body(silent_port, fillers, closed, threads, read_threads):
     """One interval group large enough for Threads parts: one silent target, refused
     fillers (127.0.0.2: outside the <Host> block's host), and a <Host> block whose ping
     answers and whose port is closed."""
@@ -151,9 +151,6 @@ def collectd_body(silent_port, fillers, closed, threads, read_threads, exec_sink
   </Target>""" for i in range(fillers))
     return f"""
 ReadThreads {read_threads}
-<Plugin exec>
-  NotificationExec "nobody" "{exec_sink.script}"
-</Plugin>
 <Plugin portprobe>
   Threads {threads}
   DownAfter 100
@@ -177,20 +174,20 @@ ReadThreads {read_threads}
 @pytest.mark.parametrize("read_threads", [2, 1])
 def test_collectd_spreads_a_large_group_over_read_callbacks(tmp_path, read_threads):
     fillers, closed = 110, free_port()
-    silent, sink = FullBacklog(), ExecSink()
-    cd = Collectd(tmp_path, collectd_body(silent.port, fillers, closed, 2, read_threads, sink),
-                  plugins=("exec", "portprobe"))
+    silent = FullBacklog()
+    cd = Collectd(tmp_path, collectd_body(silent.port, fillers, closed, 2, read_threads),
+                  plugins=("portprobe",))
     try:
         cd.start()
         cd.wait_rounds("portprobe-silent/bool-up", 4, 30)
         silent_rounds = len(cd.rows("portprobe-silent/bool-up"))
         counts = [len(cd.rows(f"portprobe-f{i}/bool-up")) for i in range(fillers)]
-        notes = wait_for(sink.notifications, 10, "the FAILURE notification")
-        log = cd.log()
+        # the logfile plugin logs notifications
+        log = wait_for(lambda: f"tcp:{closed} DOWN" in cd.log() and cd.log(), 10,
+                       "the FAILURE notification")
     finally:
         cd.stop()
         silent.close()
-        sink.close()
     assert f"{fillers + 3} targets every 1s, in 2 read callbacks" in log, log
     assert all(c > 0 for c in counts), counts  # every target of every part reports
     if read_threads >= 2:
@@ -202,7 +199,6 @@ def test_collectd_spreads_a_large_group_over_read_callbacks(tmp_path, read_threa
         assert max(counts) <= silent_rounds + 1, (counts, silent_rounds)
         assert "Threads 2 is more than collectd's ReadThreads 1" in log
     # the <Host> block stayed in one part: its DOWN message reads its ping
-    [note] = [n for n in notes if f"tcp:{closed} DOWN" in n][:1]
-    message = note.splitlines()[-1]
+    [message] = re.findall(rf"message = (127\.0\.0\.1 tcp:{closed} DOWN.*)", log)
     assert message.startswith(f"127.0.0.1 tcp:{closed} DOWN: refused (service down: "), message
     assert "; host up: ping 0% loss, rtt " in message, message
