@@ -57,4 +57,4 @@ def run(args, tmp, table):
     print(f"icmp: memory per target {per:.0f} bytes "
           f"(peak RSS {rss_at[lo]} KiB at {lo}, {rss_at[hi]} KiB at {hi})")
     table.per_target = getattr(table, "per_target", {})
-    table.per_target["icmp"] = per
+    table.per_target.setdefault("icmp", []).append(per)

@@ -2,21 +2,27 @@
 """portprobe against its peers, side by side, on the same loopback targets in
 one run. Prints a table of measured figures and ratios.
 
-    bench/run.py [--builddir build] [--sizes 1000,10000] [--only tcp,smtp,icmp,https]
+    bench/run.py [--builddir build] [--sizes 1000,10000]
+                 [--only tcp,smtp,icmp,https,tls,mixed] [--repeat 3]
 
 Figures: CPU seconds (user+system) per 1,000 checks, wall time per round,
 peak RSS, and memory per target (the growth of peak RSS between the small and
 the large round, divided by the added targets). CPU of a child process comes
 from wait4's rusage; blackbox_exporter's from /proc/PID/stat before and after.
+Every scenario runs --repeat times; each figure is the median, with the
+minimum and maximum beside it.
 """
 
 import argparse
 import concurrent.futures
+import datetime
 import os
+import platform
 import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,9 +36,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def build_helpers(tmp):
     out = {}
-    for name in ("testserver", "connectloop", "rusage"):
+    libs = {"tlsloop": ["-lssl", "-lcrypto"]}
+    for name in ("testserver", "connectloop", "tlsloop", "rusage"):
         exe = tmp / name
-        subprocess.run(["cc", "-O2", "-o", exe, HERE / f"{name}.c"], check=True)
+        subprocess.run(["cc", "-O2", "-o", exe, HERE / f"{name}.c", *libs.get(name, [])],
+                       check=True)
         out[name] = exe
     return out
 
@@ -192,29 +200,62 @@ class Blackbox:
         self.p.wait(5)
 
 
+def spread(values, fmt):
+    """median (min-max) of values, each written with fmt."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    lo, med, hi = min(values), statistics.median(values), max(values)
+    return f"{fmt.format(med)} ({fmt.format(lo)}-{fmt.format(hi)})"
+
+
 class Table:
+    """Rows by (scenario, tool), in first-seen order; each row keeps every run's figures."""
+
     def __init__(self):
-        self.rows = []
+        self.rows = {}
 
     def add(self, scenario, tool, checks, cpu, wall, rss_kib, note=""):
-        self.rows.append(dict(scenario=scenario, tool=tool, checks=checks, cpu=cpu,
-                              wall=wall, rss=rss_kib, note=note))
+        r = self.rows.setdefault((scenario, tool), dict(
+            scenario=scenario, tool=tool, checks=checks, cpu=[], wall=[], rss=[], note=note))
+        r["cpu"].append(cpu)
+        r["wall"].append(wall)
+        r["rss"].append(rss_kib)
+        r["note"] = note
         print(f"  {scenario:<18} {tool:<24} {checks:>6} checks  cpu {cpu:7.3f}s  "
               f"wall {wall:7.3f}s  rss {rss_kib/1024:7.1f} MiB {note}", flush=True)
 
+    def median(self, scenario, tool, what):
+        r = self.rows.get((scenario, tool))
+        return statistics.median(r[what]) if r else None
+
     def render(self):
         lines = ["| scenario | tool | checks | CPU s / 1,000 checks | CPU vs portprobe | "
-                 "wall s | peak RSS MiB | note |", "|---|---|---:|---:|---:|---:|---:|---|"]
-        base = {r["scenario"]: r for r in self.rows if r["tool"] == "portprobe"}
-        for r in self.rows:
-            per = r["cpu"] / r["checks"] * 1000
-            b = base.get(r["scenario"])
+                 "wall s | peak RSS MiB | note (last run) |",
+                 "|---|---|---:|---:|---:|---:|---:|---|"]
+        for r in self.rows.values():
+            per = [c / r["checks"] * 1000 for c in r["cpu"]]
+            base = self.rows.get((r["scenario"], "portprobe"))
             ratio = ""
-            if b and b["cpu"] > 0:
-                ratio = f"{(r['cpu'] / r['checks']) / (b['cpu'] / b['checks']):.2f}x"
-            lines.append(f"| {r['scenario']} | {r['tool']} | {r['checks']} | {per:.4f} | "
-                         f"{ratio} | {r['wall']:.3f} | {r['rss']/1024:.1f} | {r['note']} |")
+            if base and statistics.median(base["cpu"]) > 0:
+                mine = statistics.median(r["cpu"]) / r["checks"]
+                theirs = statistics.median(base["cpu"]) / base["checks"]
+                ratio = f"{mine / theirs:.2f}x"
+            lines.append(f"| {r['scenario']} | {r['tool']} | {r['checks']} | "
+                         f"{spread(per, '{:.4f}')} | {ratio} | {spread(r['wall'], '{:.3f}')} | "
+                         f"{spread([k / 1024 for k in r['rss']], '{:.1f}')} | {r['note']} |")
         return "\n".join(lines)
+
+
+def machine():
+    """What the figures were taken on, and how busy it was."""
+    model = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"nproc={os.cpu_count()}, CPU: {model}, Linux {platform.release()}; "
+            f"load average {load}")
 
 
 def targets_file(tmp, name, urls, extra=""):
@@ -297,14 +338,15 @@ def bench_tcp(args, tmp, helpers, table, kind):
         print(f"{kind}: memory per target {per:.0f} bytes "
               f"(peak RSS {rss_at[lo]} KiB at {lo}, {rss_at[hi]} KiB at {hi})")
         table.per_target = getattr(table, "per_target", {})
-        table.per_target[kind] = per
+        table.per_target.setdefault(kind, []).append(per)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--builddir", default=str(HERE.parent / "build"))
     ap.add_argument("--sizes", default="1000,10000")
-    ap.add_argument("--only", default="tcp,smtp,icmp,https")
+    ap.add_argument("--only", default="tcp,smtp,icmp,https,tls,mixed")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of every scenario")
     ap.add_argument("--process-limit", type=int, default=1000,
                     help="largest round for one-process-per-check peers")
     args = ap.parse_args()
@@ -314,22 +356,31 @@ def main():
         sys.exit(f"build portprobe first: no {args.portprobe}")
     raise_nofile()
     table = Table()
+    started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    print(f"{started.isoformat()}: {machine()}", flush=True)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         helpers = build_helpers(tmp)
         measured.tmp, measured.rusage = tmp, helpers["rusage"]
+        args.helpers = helpers
         only = args.only.split(",")
-        for kind in ("tcp", "smtp"):
-            if kind in only:
-                bench_tcp(args, tmp, helpers, table, kind)
-        for extra in ("icmp", "https"):
-            if extra in only:
-                mod = __import__(f"bench_{extra}")
-                mod.run(args, tmp, table)
+        for run in range(args.repeat):
+            print(f"--- run {run + 1} of {args.repeat}: {machine()}", flush=True)
+            for kind in ("tcp", "smtp"):
+                if kind in only:
+                    bench_tcp(args, tmp, helpers, table, kind)
+            if "icmp" in only:
+                __import__("bench_icmp").run(args, tmp, table)
+            if "https" in only or "tls" in only:
+                __import__("bench_https").run(args, tmp, table, only)
+            if "mixed" in only:
+                __import__("bench_mixed").run(args, tmp, table, helpers)
+    took = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - started
+    print(f"\n{args.repeat} runs from {started.isoformat()} took {took}; at the end: {machine()}")
     print()
     print(table.render())
     for kind, per in getattr(table, "per_target", {}).items():
-        print(f"\n{kind}: memory per target {per:.0f} bytes")
+        print(f"\n{kind}: memory per target {spread(per, '{:.0f}')} bytes")
 
 
 if __name__ == "__main__":
