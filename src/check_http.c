@@ -17,6 +17,10 @@
 /* Bytes of body kept when no keyword needs the whole of it: the excerpt. */
 #define BODY_HEAD 512
 #define BODY_CHUNK 16384
+/* A response's header block may have this much (libcurl's own bound is
+ * 300 KiB, and CURL_MAX_HTTP_HEADER for one line): more is the server's
+ * protocol error, said in our words before libcurl's. */
+#define HEADERS_MAX (256 * 1024)
 
 typedef struct {
   pp_engine *engine;
@@ -42,6 +46,17 @@ typedef struct {
   bool cert_recorded; /* for the current connection */
   int handover_fd;    /* connected by the core, not yet taken by libcurl */
   int handed_fd;      /* taken by libcurl, before its sockopt callback */
+
+  /* redirects are followed here, one transfer per hop, so that each hop's
+   * request is ours to decide (method, headers, credentials, downgrade) */
+  int hops;            /* redirects followed */
+  char method[32];     /* the current hop's */
+  bool https;          /* the current hop's scheme */
+  bool downgraded;     /* a hop went from https to http */
+  bool timed;          /* the current hop's timings are in the record */
+  size_t header_bytes; /* of the current response's header block */
+  bool headers_done;   /* its empty line came */
+  bool headers_too_big;
 } http_check;
 
 /* --- once per process: libcurl, and where an SSL_CTX keeps its check --- */
@@ -188,7 +203,7 @@ static int on_verify(int ok, X509_STORE_CTX *x) {
       X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
   http_check *hc =
       ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index) : NULL;
-  if (hc != NULL && !hc->cert_recorded) {
+  if (hc != NULL && !hc->cert_recorded && hc->hops == 0) {
     hc->cert_recorded = true;
     record_tls(hc, ssl, X509_STORE_CTX_get0_cert(x));
   }
@@ -248,7 +263,7 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip,
   (void)local_port;
   http_check *hc = ud;
   struct curl_tlssessioninfo *tls = NULL;
-  if (hc->c->target->scheme->tls != PP_TLS_NONE &&
+  if (hc->https && hc->hops == 0 &&
       curl_easy_getinfo(hc->easy, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK &&
       tls && tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals) {
     SSL *ssl = tls->internals;
@@ -264,7 +279,9 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip,
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   http_check *hc = ud;
   size_t len = size * n;
-  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) { /* a (1xx or final) head */
+    hc->header_bytes = 0;
+    hc->headers_done = false;
     size_t l = len;
     while (l > 0 && (data[l - 1] == '\r' || data[l - 1] == '\n'))
       l--;
@@ -274,6 +291,13 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
     hc->status_line[l] = 0;
     if (hc->c->phase != PP_PHASE_BODY)
       pp_check_phase(hc->c, PP_PHASE_BODY);
+  }
+  if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n'))
+    hc->headers_done = true;
+  hc->header_bytes += len;
+  if (hc->header_bytes > HEADERS_MAX) {
+    hc->headers_too_big = true;
+    return 0; /* libcurl's write error: finish_transfer knows it is ours */
   }
   return len;
 }
@@ -326,7 +350,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 
 /* --- one check --- */
 
-static void collect_timings(http_check *hc) {
+/* Adds libcurl's figure (microseconds, <= 0: not measured) to a phase
+ * timing of the record (negative: none yet). */
+static void add_us(double *field, curl_off_t us) {
+  if (us <= 0)
+    return;
+  *field = (*field < 0 ? 0 : *field) + (double)us / 1e6;
+}
+
+/* Puts the current hop's timings into the record, once: over a redirect
+ * chain they add up. The first hop's DNS and connect are the core's (its
+ * socket was connected already); a redirect's are libcurl's. */
+static void add_timings(http_check *hc) {
+  if (hc->timed || hc->easy == NULL)
+    return;
+  hc->timed = true;
   pp_result *r = hc->c->res;
   curl_off_t nl = 0, conn = 0, app = 0, pre = 0, first = 0;
   curl_easy_getinfo(hc->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
@@ -334,20 +372,19 @@ static void collect_timings(http_check *hc) {
   curl_easy_getinfo(hc->easy, CURLINFO_APPCONNECT_TIME_T, &app);
   curl_easy_getinfo(hc->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(hc->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
-  /* libcurl counts from the start of its transfer, which began on the
-   * socket the core had connected: DNS and connect are the core's own
-   * figures (r->t_dns, r->t_connect) */
-  (void)nl;
+  if (hc->hops > 0) {
+    add_us(&r->t_dns, nl);
+    add_us(&r->t_connect, conn - nl);
+  }
   if (app > 0)
-    r->t_tls = (double)(app - conn) / 1e6;
+    add_us(&r->t_tls, app - conn);
   if (first > 0 && pre > 0)
-    r->t_first_byte = (double)(first - pre) / 1e6;
-  long status = 0, redirects = 0;
+    add_us(&r->t_first_byte, first - pre);
+  long status = 0;
   curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_COUNT, &redirects);
   if (r->http_status == 0)
     r->http_status = (int)status;
-  r->http_redirects = (int)redirects;
+  r->http_redirects = hc->hops;
 }
 
 static void http_cleanup(pp_check *c) {
@@ -355,7 +392,7 @@ static void http_cleanup(pp_check *c) {
   if (hc == NULL)
     return;
   if (hc->easy != NULL) {
-    collect_timings(hc);
+    add_timings(hc);
     if (hc->added)
       curl_multi_remove_handle(hc->he->multi, hc->easy);
     curl_easy_cleanup(hc->easy);
@@ -366,53 +403,120 @@ static void http_cleanup(pp_check *c) {
   c->priv = NULL;
 }
 
+/* A transfer that libcurl ended with an error. */
+static void transfer_failed(http_check *hc, CURLcode rc) {
+  pp_check *c = hc->c;
+  long os_errno = 0;
+  curl_easy_getinfo(hc->easy, CURLINFO_OS_ERRNO, &os_errno);
+  pp_result_code code = pp_http_error_class(rc, (int)os_errno);
+  if (code == PP_R_DNS_FAILED) /* libcurl resolved a redirect's host */
+    pp_check_phase(c, PP_PHASE_DNS);
+  if (os_errno != 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
+                        rc == CURLE_SEND_ERROR)) {
+    /* a socket's failure: in the words the TCP check uses */
+    c->res->sys_errno = (int)os_errno;
+    pp_check_finish(c, code, "%s", strerror((int)os_errno));
+    return;
+  }
+  pp_check_finish(c, code, "%s",
+                  hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(rc));
+}
+
+static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop);
+
+/* The response was a redirect: the next hop starts, on the same handle,
+ * or the check ends (too many, another scheme, a refused downgrade). */
+static void follow(http_check *hc, int status, const char *location) {
+  pp_check *c = hc->c;
+  const pp_opts *o = &c->target->opts;
+  if (hc->hops >= o->max_redirects) {
+    char *last = NULL;
+    curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &last);
+    pp_check_finish(c, PP_R_TOO_MANY_REDIRECTS,
+                    "more than %d redirect%s (max_redirects), last to %.140s",
+                    o->max_redirects, o->max_redirects == 1 ? "" : "s",
+                    last ? last : "?");
+    return;
+  }
+  pp_http_hop hop;
+  char why[PP_DETAIL_MAX];
+  pp_result_code code =
+      pp_http_redirect(c->target, hc->ht, status, hc->method, hc->https,
+                       location, &hop, why, sizeof(why));
+  snprintf(c->res->final_scheme, sizeof(c->res->final_scheme), "%s",
+           hop.scheme);
+  if (code != PP_R_OK) {
+    pp_check_finish(c, code, "%s", why);
+    return;
+  }
+  char *next = strdup(location); /* libcurl's copy goes with the transfer */
+  curl_multi_remove_handle(hc->he->multi, hc->easy);
+  hc->added = false;
+  hc->hops++;
+  hc->downgraded |= hop.downgrade;
+  int rc = next ? hop_setup(hc, next, &hop) : -1;
+  free(next);
+  if (rc != 0) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR,
+                    "libcurl refused a redirect's options");
+    return;
+  }
+  pp_check_phase(c, PP_PHASE_CONNECT);
+  CURLMcode mc = curl_multi_add_handle(hc->he->multi, hc->easy);
+  if (mc != CURLM_OK) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: %s",
+                    curl_multi_strerror(mc));
+    return;
+  }
+  hc->added = true;
+}
+
 static void finish_transfer(http_check *hc, CURLcode rc) {
   pp_check *c = hc->c;
+  add_timings(hc);
   if (hc->oom) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory keeping the body");
+    return;
+  }
+  if (hc->headers_too_big) {
+    pp_check_finish(c, PP_R_PROTOCOL_ERROR,
+                    "response headers longer than %d bytes", HEADERS_MAX);
+    return;
+  }
+  if (rc == CURLE_OUT_OF_MEMORY && !hc->headers_done) {
+    /* libcurl refuses to grow its buffer for one header line: the server's
+     * doing, not a shortage here */
+    pp_check_finish(c, PP_R_PROTOCOL_ERROR,
+                    "a response header line longer than %d bytes (libcurl's "
+                    "limit)",
+                    CURL_MAX_HTTP_HEADER);
     return;
   }
   if (rc == CURLE_WRITE_ERROR && hc->body_capped)
     rc = CURLE_OK; /* we stopped reading at max_body */
   if (rc != CURLE_OK) {
-    long os_errno = 0;
-    curl_easy_getinfo(hc->easy, CURLINFO_OS_ERRNO, &os_errno);
-    pp_result_code code = pp_http_error_class(rc, (int)os_errno);
-    if (code == PP_R_DNS_FAILED) /* libcurl resolved a redirect's host */
-      pp_check_phase(c, PP_PHASE_DNS);
-    if (code == PP_R_TOO_MANY_REDIRECTS) {
-      char *last = NULL;
-      curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &last);
-      pp_check_finish(
-          c, code, "more than %d redirect%s (max_redirects), last to %.140s",
-          c->target->opts.max_redirects,
-          c->target->opts.max_redirects == 1 ? "" : "s", last ? last : "?");
-      return;
-    }
-    if (os_errno != 0 && (rc == CURLE_COULDNT_CONNECT ||
-                          rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)) {
-      /* a socket's failure: in the words the TCP check uses */
-      c->res->sys_errno = (int)os_errno;
-      pp_check_finish(c, code, "%s", strerror((int)os_errno));
-      return;
-    }
-    pp_check_finish(c, code, "%s",
-                    hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(rc));
+    transfer_failed(hc, rc);
     return;
   }
-  long status = 0, redirects = 0;
-  char *final_url = NULL;
+  long status = 0;
+  char *final_url = NULL, *location = NULL;
   curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_COUNT, &redirects);
   curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &final_url);
+  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_URL, &location);
+  if (c->target->opts.follow_redirects && pp_http_is_redirect((int)status) &&
+      location != NULL) {
+    follow(hc, (int)status, location);
+    return;
+  }
   pp_http_response resp = {
       .status = (int)status,
       .status_line = hc->status_line,
       .body = hc->body,
       .body_len = hc->body_len,
       .body_capped = hc->body_capped,
-      .redirects = (int)redirects,
+      .redirects = hc->hops,
       .final_url = final_url,
+      .downgraded = hc->downgraded,
   };
   pp_result_code code = pp_http_judge(c->target, hc->ht, &resp, c->res);
   pp_check_finish(c, code, NULL);
@@ -478,12 +582,7 @@ static int setup(http_check *hc) {
   SET(CURLOPT_PREREQDATA, hc);
   SET(CURLOPT_IPRESOLVE, ip_resolve(o->address_family));
   SET(CURLOPT_HTTP_VERSION, http_version(o->http_version));
-  SET(CURLOPT_FOLLOWLOCATION, o->follow_redirects ? 1L : 0L);
-  SET(CURLOPT_MAXREDIRS, (long)o->max_redirects);
-  if (o->method == PP_METHOD_HEAD)
-    SET(CURLOPT_NOBODY, 1L);
-  if (hc->ht->headers)
-    SET(CURLOPT_HTTPHEADER, hc->ht->headers);
+  SET(CURLOPT_FOLLOWLOCATION, 0L); /* follow() does, hop by hop */
   if (o->source_address) {
     char iface[80];
     snprintf(iface, sizeof(iface), "host!%s", o->source_address);
@@ -512,6 +611,37 @@ static int setup(http_check *hc) {
       return -1;
     SET(CURLOPT_CONNECT_TO, hc->connect_to);
   }
+  return bad ? -1 : 0;
+}
+
+/* What changes from one hop to the next: the URL, the method, and whether
+ * the header options go (not to another host unless redirect_headers=all;
+ * never a Host header there). The per-hop state starts again. */
+static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop) {
+  const pp_opts *o = &hc->c->target->opts;
+  CURL *h = hc->easy;
+  int bad = 0;
+  snprintf(hc->method, sizeof(hc->method), "%s", hop->method);
+  hc->https = hop->https;
+  hc->timed = false;
+  hc->status_line[0] = 0;
+  hc->header_bytes = 0;
+  hc->headers_done = false;
+  hc->body_len = hc->body_read = 0;
+  hc->body_capped = false;
+  hc->c->res->http_status = 0;
+  SET(CURLOPT_URL, url);
+  bool head = strcmp(hop->method, "HEAD") == 0;
+  SET(CURLOPT_NOBODY, head ? 1L : 0L);
+  if (!head)
+    SET(CURLOPT_HTTPGET, 1L);
+  SET(CURLOPT_CUSTOMREQUEST,
+      head || strcmp(hop->method, "GET") == 0 ? NULL : hop->method);
+  struct curl_slist *headers = hop->same_host ? hc->ht->headers
+                               : o->redirect_headers == PP_REDIRECT_HEADERS_ALL
+                                   ? hc->ht->other_host_headers
+                                   : NULL;
+  SET(CURLOPT_HTTPHEADER, headers);
 #undef SET
   return bad ? -1 : 0;
 }
@@ -523,7 +653,10 @@ static void http_connected(pp_check *c) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: cannot make a handle");
     return;
   }
-  if (setup(hc) != 0) {
+  pp_http_hop first = {.same_host = true,
+                       .https = c->target->scheme->tls != PP_TLS_NONE};
+  snprintf(first.method, sizeof(first.method), "%s", hc->ht->method);
+  if (setup(hc) != 0 || hop_setup(hc, hc->ht->url, &first) != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "libcurl refused an option%s%s (version %s)",
                     hc->errbuf[0] ? ": " : "", hc->errbuf,

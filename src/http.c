@@ -38,6 +38,14 @@ static void *compile(const char *pattern, char *err, size_t errlen) {
   return re;
 }
 
+static int append(struct curl_slist **list, const char *line) {
+  struct curl_slist *l = curl_slist_append(*list, line);
+  if (l == NULL)
+    return -1;
+  *list = l;
+  return 0;
+}
+
 static bool has_host_header(const pp_strlist *headers) {
   for (size_t i = 0; i < headers->n; i++)
     if (strncasecmp(headers->items[i], "host:", 5) == 0)
@@ -67,11 +75,13 @@ pp_http_target *pp_http_target_new(const pp_target *t, char *err,
   if ((sni || !t->host_is_ip) && (ht->url_host = strdup(url_host)) == NULL)
     goto oom;
 
+  ht->method = o->method ? o->method : "GET";
   for (size_t i = 0; i < o->headers.n; i++) {
-    struct curl_slist *l = curl_slist_append(ht->headers, o->headers.items[i]);
-    if (l == NULL)
+    const char *h = o->headers.items[i];
+    if (append(&ht->headers, h) != 0 ||
+        (strncasecmp(h, "host:", 5) != 0 &&
+         append(&ht->other_host_headers, h) != 0))
       goto oom;
-    ht->headers = l;
   }
   if (sni && !has_host_header(&o->headers)) {
     char line[320];
@@ -79,10 +89,8 @@ pp_http_target *pp_http_target_new(const pp_target *t, char *err,
     n += append_host(line + n, sizeof(line) - (size_t)n, t->host);
     if (t->port != t->scheme->default_port)
       snprintf(line + n, sizeof(line) - (size_t)n, ":%u", (unsigned)t->port);
-    struct curl_slist *l = curl_slist_append(ht->headers, line);
-    if (l == NULL)
+    if (append(&ht->headers, line) != 0)
       goto oom;
-    ht->headers = l;
   }
 
   if (o->keyword.pattern || o->keyword_absent.pattern) {
@@ -114,6 +122,7 @@ void pp_http_target_free(void *p) {
   free(ht->url);
   free(ht->url_host);
   curl_slist_free_all(ht->headers);
+  curl_slist_free_all(ht->other_host_headers);
   pcre2_code_free(ht->keyword);
   pcre2_code_free(ht->keyword_absent);
   pcre2_match_context_free(ht->match_ctx);
@@ -241,8 +250,85 @@ pp_result_code pp_http_judge(const pp_target *t, const pp_http_target *ht,
     }
   }
   if (resp->redirects > 0 && resp->final_url)
-    snprintf(res->detail, sizeof(res->detail), "%d redirect%s to %.160s",
-             resp->redirects, resp->redirects == 1 ? "" : "s", resp->final_url);
+    snprintf(res->detail, sizeof(res->detail), "%d redirect%s to %.150s%s",
+             resp->redirects, resp->redirects == 1 ? "" : "s", resp->final_url,
+             resp->downgraded ? " (from https to http)" : "");
+  return PP_R_OK;
+}
+
+/* --- redirects --- */
+
+bool pp_http_is_redirect(int status) {
+  switch (status) {
+  case 300:
+  case 301:
+  case 302:
+  case 303:
+  case 307:
+  case 308:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* The host of a URL without IPv6 brackets, lower case as libcurl gives it. */
+static bool url_parts(const char *url, char *scheme, size_t slen, char *host,
+                      size_t hlen) {
+  CURLU *u = curl_url();
+  char *sc = NULL, *h = NULL;
+  bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK;
+  if (ok) {
+    snprintf(scheme, slen, "%s", sc);
+    size_t l = strlen(h);
+    if (l >= 2 && h[0] == '[' && h[l - 1] == ']')
+      snprintf(host, hlen, "%.*s", (int)(l - 2), h + 1);
+    else
+      snprintf(host, hlen, "%s", h);
+  }
+  curl_free(sc);
+  curl_free(h);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+pp_result_code pp_http_redirect(const pp_target *t, const pp_http_target *ht,
+                                int status, const char *method, bool from_https,
+                                const char *location, pp_http_hop *hop,
+                                char *why, size_t whylen) {
+  char host[300];
+  memset(hop, 0, sizeof(*hop));
+  if (!url_parts(location, hop->scheme, sizeof(hop->scheme), host,
+                 sizeof(host))) {
+    snprintf(why, whylen, "redirect to a URL libcurl cannot parse: %.120s",
+             location);
+    return PP_R_PROTOCOL_ERROR;
+  }
+  hop->https = strcasecmp(hop->scheme, "https") == 0;
+  if (!hop->https && strcasecmp(hop->scheme, "http") != 0) {
+    snprintf(why, whylen,
+             "redirect to a %.8s: URL (only http and https are followed)",
+             hop->scheme);
+    return PP_R_PROTOCOL_ERROR;
+  }
+  hop->downgrade = from_https && !hop->https;
+  if (hop->downgrade && t->opts.redirect_downgrade == PP_DOWNGRADE_REFUSE) {
+    snprintf(why, whylen,
+             "https redirected to %.120s (redirect_downgrade=refuse)",
+             location);
+    return PP_R_INSECURE_REDIRECT;
+  }
+  hop->same_host = strcasecmp(host, t->host) == 0 ||
+                   (ht->url_host && strcasecmp(host, ht->url_host) == 0);
+  /* as browsers do (RFC 9110 15.4): 303 asks for a GET, and a POST
+   * answered 301 or 302 becomes a GET; other methods go again as they were */
+  bool to_get =
+      (status == 303 && strcmp(method, "HEAD") != 0) ||
+      ((status == 301 || status == 302) && strcmp(method, "POST") == 0);
+  snprintf(hop->method, sizeof(hop->method), "%s", to_get ? "GET" : method);
+  hop->keep_body = !to_get;
   return PP_R_OK;
 }
 

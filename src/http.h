@@ -16,7 +16,11 @@ typedef struct pp_http_target {
   char *url;      /* scheme://host:port/path, host = sni when sni is set */
   char *url_host; /* the host in url, for CONNECT_TO; NULL: IP literal */
   struct curl_slist *headers; /* header options, plus Host: when sni is set */
-  void *keyword;              /* pcre2_code *, NULL when unset */
+  struct curl_slist *other_host_headers; /* header options but Host, for a
+                                            redirect elsewhere with
+                                            redirect_headers=all */
+  const char *method; /* the first request's: the option, GET or POST */
+  void *keyword;      /* pcre2_code *, NULL when unset */
   void *keyword_absent;
   void *match_ctx; /* pcre2_match_context *: bounds backtracking */
 } pp_http_target;
@@ -35,6 +39,7 @@ typedef struct {
   bool body_capped; /* max_body reached: the rest was not read */
   int redirects;
   const char *final_url; /* after redirects; may be NULL */
+  bool downgraded;       /* a redirect went from https to http */
 } pp_http_response;
 
 /* Judges a response against the target's status set and keywords. Returns
@@ -46,6 +51,29 @@ pp_result_code pp_http_judge(const pp_target *t, const pp_http_target *ht,
 /* A failed transfer's class from libcurl's code and the socket errno behind
  * it (CURLINFO_OS_ERRNO). Timeouts are not decided here: see check_http.c. */
 pp_result_code pp_http_error_class(int curl_code, int os_errno);
+
+/* The request after a redirect, as pp_http_redirect decides it. */
+typedef struct {
+  char method[32]; /* "GET" after a 303, or a POST after 301/302 */
+  bool keep_body;  /* the body goes again (307, 308, 300) */
+  bool same_host;  /* the target's host: header options and credentials go */
+  bool https;      /* the next URL's scheme */
+  bool downgrade;  /* from https to http */
+  char scheme[8];  /* the next URL's scheme, for the record */
+} pp_http_hop;
+
+/* Whether status (of a response to method, from an https URL or not) is a
+ * redirect the check follows when Location is present. */
+bool pp_http_is_redirect(int status);
+
+/* Decides the request that follows a redirect to location (absolute, as
+ * libcurl resolves it): PP_R_OK with *hop filled, or the failure with a
+ * message in why (a scheme other than http and https; https to http with
+ * redirect_downgrade=refuse, which still fills hop->scheme). */
+pp_result_code pp_http_redirect(const pp_target *t, const pp_http_target *ht,
+                                int status, const char *method, bool from_https,
+                                const char *location, pp_http_hop *hop,
+                                char *why, size_t whylen);
 
 /* Certificate grade from seconds until notAfter (negative when expired). */
 pp_grade pp_http_cert_grade(int64_t expiry_s, int warn_days, int crit_days);

@@ -15,9 +15,11 @@
 static const char *const af_choices[] = {"auto", "ipv4", "ipv6", NULL};
 static const char *const starttls_choices[] = {"default", "no", "try",
                                                "require", NULL};
-static const char *const method_choices[] = {"GET", "HEAD", NULL};
 static const char *const httpv_choices[] = {"auto", "1.0", "1.1", "2", NULL};
 static const char *const auth_choices[] = {"auto", "plain", "login", NULL};
+static const char *const downgrade_choices[] = {"allow", "refuse", NULL};
+static const char *const redirect_headers_choices[] = {"same_host", "all",
+                                                       NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -100,8 +102,9 @@ const pp_option pp_options[] = {
      PP_APPLY_DIALOG, "Bytes a reply may have before it is a protocol error."},
 
     /* HTTP */
-    {"method", PP_OPT_ENUM, "GET", 0, 0, method_choices, OFF(method),
-     PP_APPLY_HTTP, "Request method: GET or HEAD."},
+    {"method", PP_OPT_STRING, NULL, 1, 32, NULL, OFF(method), PP_APPLY_HTTP,
+     "Request method, any token: GET, HEAD, POST, PUT, DELETE, OPTIONS... "
+     "(default: GET, or POST with a body)."},
     {"status", PP_OPT_STATUS, "200-399", 100, 599, NULL, OFF(status),
      PP_APPLY_HTTP, "Accepted status codes and ranges, such as 200-299,301."},
     {"keyword", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(keyword), PP_APPLY_HTTP,
@@ -148,6 +151,16 @@ const pp_option pp_options[] = {
     {"jitter_crit", PP_OPT_DURATION, "100ms", 0, 60000, NULL,
      OFF(jitter_crit_ms), PP_APPLY_ICMP,
      "Jitter above which quality is critical."},
+
+    /* HTTP: redirects */
+    {"redirect_downgrade", PP_OPT_ENUM, "allow", 0, 0, downgrade_choices,
+     OFF(redirect_downgrade), PP_APPLY_HTTP,
+     "A redirect from https to http: allow (followed, final_scheme says "
+     "http) or refuse (the failure insecure_redirect)."},
+    {"redirect_headers", PP_OPT_ENUM, "same_host", 0, 0,
+     redirect_headers_choices, OFF(redirect_headers), PP_APPLY_HTTP,
+     "Where header options go after a redirect: same_host (only to the "
+     "target's host name) or all. Credentials never leave the host."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 

@@ -35,6 +35,8 @@ static const struct {
     [PP_R_TOO_MANY_REDIRECTS] = {"too_many_redirects", "too many redirects"},
     [PP_R_SOCKET_ERROR] = {"socket_error", "local socket error"},
     [PP_R_UNSUPPORTED] = {"unsupported", "check not supported by this build"},
+    [PP_R_INSECURE_REDIRECT] = {"insecure_redirect",
+                                "redirected from https to http"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {

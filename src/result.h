@@ -30,6 +30,8 @@ typedef enum {
   PP_R_TOO_MANY_REDIRECTS,
   PP_R_SOCKET_ERROR, /* a local failure: no descriptors, no permission */
   PP_R_UNSUPPORTED,  /* this build cannot run that kind of check */
+  /* added later; each a failure a user alerts on by name */
+  PP_R_INSECURE_REDIRECT, /* https redirected to http, refused */
   PP_R_COUNT
 } pp_result_code;
 
@@ -85,6 +87,7 @@ typedef struct pp_result {
   /* HTTP */
   int http_status;
   int http_redirects;
+  char final_scheme[8]; /* where redirects led (followed or refused); "" */
 
   /* ICMP */
   int icmp_sent, icmp_received;

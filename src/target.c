@@ -334,7 +334,7 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
              "target \"%s\": username and password_file go together", name);
     return -1;
   }
-  if (o->method == PP_METHOD_HEAD &&
+  if (o->method && strcmp(o->method, "HEAD") == 0 &&
       (o->keyword.pattern || o->keyword_absent.pattern)) {
     snprintf(err, errlen,
              "target \"%s\": keyword and keyword_absent need method GET (a "

@@ -87,9 +87,13 @@ static void list_options(void) {
       [PP_OPT_STATUS] = "statuses", [PP_OPT_LIST] = "text, repeatable",
       [PP_OPT_STEP] = "repeatable", [PP_OPT_LABEL] = "name=value, repeatable",
   };
+  int width = 16;
+  for (size_t i = 0; i < pp_options_count; i++)
+    if ((int)strlen(pp_options[i].key) > width)
+      width = (int)strlen(pp_options[i].key);
   for (size_t i = 0; i < pp_options_count; i++) {
     const pp_option *o = &pp_options[i];
-    printf("%-16s %-22s %-10s %s\n", o->key, types[o->type],
+    printf("%-*s %-22s %-10s %s\n", width, o->key, types[o->type],
            o->def ? o->def : "-", o->help);
   }
 }

@@ -199,6 +199,8 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
     f_int(w, "http_status", r->http_status);
     f_int(w, "http_redirects", r->http_redirects);
   }
+  if (t->kind == PP_KIND_HTTP)
+    f_str(w, "final_scheme", r->final_scheme);
   if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
     f_int(w, "packets_sent", r->icmp_sent);
     f_int(w, "packets_received", r->icmp_received);

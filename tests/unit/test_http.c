@@ -364,6 +364,113 @@ START_TEST(http_level_failures_have_their_classes) {
 }
 END_TEST
 
+/* --- redirects --- */
+
+static pp_result_code redirect(const pp_target *t, int status,
+                               const char *method, bool from_https,
+                               const char *location, pp_http_hop *hop,
+                               char *why) {
+  pp_http_target *ht = request(t);
+  pp_result_code code = pp_http_redirect(t, ht, status, method, from_https,
+                                         location, hop, why, 200);
+  pp_http_target_free(ht);
+  return code;
+}
+
+START_TEST(redirect_to_the_same_host_keeps_the_headers) {
+  pp_target *t = target("http://www.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(redirect(t, 302, "GET", false,
+                            "http://WWW.example.com:8080/b", &hop, why),
+                   PP_R_OK);
+  ck_assert(hop.same_host);
+  ck_assert_str_eq(hop.method, "GET");
+  ck_assert(!hop.https && !hop.downgrade);
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", false, "http://cdn.example.com/b", &hop, why),
+      PP_R_OK);
+  ck_assert(!hop.same_host);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_to_an_ipv6_literal_compares_without_brackets) {
+  pp_target *t = target("http://[::1]:8080/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(
+      redirect(t, 301, "GET", false, "http://[::1]:8080/b", &hop, why),
+      PP_R_OK);
+  ck_assert(hop.same_host);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_changes_the_method_as_browsers_do) {
+  pp_target *t = target("http://h.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  const char *to = "http://h.example.com/b";
+  redirect(t, 303, "PUT", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "GET");
+  ck_assert(!hop.keep_body);
+  redirect(t, 303, "HEAD", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "HEAD");
+  redirect(t, 302, "POST", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "GET");
+  redirect(t, 302, "DELETE", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "DELETE");
+  redirect(t, 307, "POST", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "POST");
+  ck_assert(hop.keep_body);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_from_https_to_http_is_a_downgrade) {
+  pp_target *t = target("https://h.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", true, "http://h.example.com/b", &hop, why),
+      PP_R_OK);
+  ck_assert(hop.downgrade);
+  ck_assert_str_eq(hop.scheme, "http");
+  pp_target_free(t);
+  t = target("https://h.example.com/a", "redirect_downgrade=refuse", NULL);
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", true, "http://h.example.com/b", &hop, why),
+      PP_R_INSECURE_REDIRECT);
+  ck_assert_str_eq(why, "https redirected to http://h.example.com/b "
+                        "(redirect_downgrade=refuse)");
+  ck_assert_str_eq(hop.scheme, "http");
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", true, "https://h.example.com/b", &hop, why),
+      PP_R_OK);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_to_another_scheme_is_not_followed) {
+  pp_target *t = target("http://h.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", false, "ftp://h.example.com/b", &hop, why),
+      PP_R_PROTOCOL_ERROR);
+  ck_assert_str_eq(why,
+                   "redirect to a ftp: URL (only http and https are followed)");
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(only_redirect_statuses_are_followed) {
+  ck_assert(pp_http_is_redirect(301) && pp_http_is_redirect(308));
+  ck_assert(!pp_http_is_redirect(304) && !pp_http_is_redirect(200));
+}
+END_TEST
+
 START_TEST(cert_grade_follows_warn_and_crit_days) {
   ck_assert_int_eq(pp_http_cert_grade(30 * 86400, 20, 7), PP_GRADE_GOOD);
   ck_assert_int_eq(pp_http_cert_grade(20 * 86400, 20, 7), PP_GRADE_GOOD);
@@ -417,6 +524,12 @@ static Suite *suite(void) {
   tcase_add_test(tc, tls_failures_are_told_apart);
   tcase_add_test(tc, http_level_failures_have_their_classes);
   tcase_add_test(tc, cert_grade_follows_warn_and_crit_days);
+  tcase_add_test(tc, redirect_to_the_same_host_keeps_the_headers);
+  tcase_add_test(tc, redirect_to_an_ipv6_literal_compares_without_brackets);
+  tcase_add_test(tc, redirect_changes_the_method_as_browsers_do);
+  tcase_add_test(tc, redirect_from_https_to_http_is_a_downgrade);
+  tcase_add_test(tc, redirect_to_another_scheme_is_not_followed);
+  tcase_add_test(tc, only_redirect_statuses_are_followed);
   tcase_add_test(tc, status_set_is_written_as_a_user_would);
   suite_add_tcase(s, tc);
   return s;
