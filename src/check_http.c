@@ -5,6 +5,8 @@
  * the connected socket for the first hop. http.c judges responses. */
 #include "check_core.h"
 #include "http.h"
+#include "tls.h"
+#include "tls_check.h"
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -25,7 +27,8 @@
 typedef struct {
   pp_engine *engine;
   CURLM *multi;
-  pp_timer timer; /* libcurl's one timeout */
+  pp_timer timer;   /* libcurl's one timeout */
+  pp_tls_ctxs *tls; /* the trusted stores, shared with no one else */
 } http_engine;
 
 typedef struct {
@@ -43,9 +46,8 @@ typedef struct {
   bool keep_body;   /* keywords search the whole (capped) body */
   bool body_capped; /* max_body reached: reading stopped there */
   bool oom;
-  bool cert_recorded; /* for the current connection */
-  int handover_fd;    /* connected by the core, not yet taken by libcurl */
-  int handed_fd;      /* taken by libcurl, before its sockopt callback */
+  int handover_fd; /* connected by the core, not yet taken by libcurl */
+  int handed_fd;   /* taken by libcurl, before its sockopt callback */
 
   /* redirects are followed here, one transfer per hop, so that each hop's
    * request is ours to decide (method, headers, credentials, downgrade) */
@@ -57,17 +59,20 @@ typedef struct {
   size_t header_bytes; /* of the current response's header block */
   bool headers_done;   /* its empty line came */
   bool headers_too_big;
+  char verify_name[256]; /* the current hop's host, for its certificate */
+  bool verify_is_ip;
+  bool same_host;        /* the current hop goes to the target's host */
+  pp_result_code failed; /* a callback's verdict (TLS, local), or OK */
+  char failed_why[PP_DETAIL_MAX];
 } http_check;
 
-/* --- once per process: libcurl, and where an SSL_CTX keeps its check --- */
+/* --- once per process: libcurl --- */
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
-static int ctx_index = -1;
 
 static void global_init(void) {
   global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 /* --- the loop drives libcurl --- */
@@ -170,59 +175,86 @@ static void http_engine_free(pp_engine *e) {
     return;
   curl_multi_cleanup(he->multi);
   pp_timer_stop(e->loop, &he->timer);
+  pp_tls_ctxs_free(he->tls);
   free(he);
   e->kind_state[PP_KIND_HTTP] = NULL;
 }
 
-/* --- TLS facts: read where libcurl's OpenSSL verifies the peer, so that
- * they are known when verification fails too --- */
+/* --- TLS: libcurl drives the handshake, with its own verification off;
+ * tls_check.c prepares the context and judges the result, as for every
+ * kind, so a bad certificate is reported with all its facts --- */
 
-static void record_tls(http_check *hc, const SSL *ssl, X509 *cert) {
-  pp_result *r = hc->c->res;
-  const pp_opts *o = &hc->c->target->opts;
-  r->tls_used = true;
-  if (ssl != NULL)
-    snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-             SSL_get_version(ssl));
-  int days, secs;
-  if (cert != NULL &&
-      ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
-    r->cert_seen = true;
-    r->cert_expiry_s = (int64_t)days * 86400 + secs;
-    r->cert_grade = pp_http_cert_grade(r->cert_expiry_s, o->cert_warn_days,
-                                       o->cert_crit_days);
-  }
+/* A callback's verdict: the transfer is aborted and ends with it. */
+static void fail_later(http_check *hc, pp_result_code code, const char *why) {
+  hc->failed = code;
+  snprintf(hc->failed_why, sizeof(hc->failed_why), "%s", why);
 }
 
-/* Called by OpenSSL for each certificate of the chain, whatever the verify
- * mode; returns OpenSSL's own verdict, so verification is unchanged. The
- * leaf is X509_STORE_CTX_get0_cert at any depth, so a chain that fails
- * higher up still yields the server's certificate. */
-static int on_verify(int ok, X509_STORE_CTX *x) {
-  SSL *ssl =
-      X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
-  http_check *hc =
-      ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index) : NULL;
-  if (hc != NULL && !hc->cert_recorded && hc->hops == 0) {
-    hc->cert_recorded = true;
-    record_tls(hc, ssl, X509_STORE_CTX_get0_cert(x));
-  }
-  return ok;
-}
-
-/* libcurl made a new SSL_CTX for a connection: TCP is up, TLS begins. */
+/* libcurl made a new SSL_CTX for a connection: TCP is up, TLS begins. The
+ * trusted store is the engine's for ca_file; the client identity and the
+ * OCSP request are for the target's own host only. */
 static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
   (void)easy;
   http_check *hc = ud;
-  SSL_CTX *ctx = sslctx;
-  if (ctx_index >= 0) {
-    SSL_CTX_set_ex_data(ctx, ctx_index, hc);
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
+  const pp_opts *o = &hc->c->target->opts;
+  pp_opts other = *o; /* a redirect elsewhere: no client certificate */
+  other.client_cert = NULL;
+  other.ocsp = PP_OCSP_OPT_NO;
+  char why[PP_DETAIL_MAX] = "out of memory";
+  if (hc->he->tls == NULL)
+    hc->he->tls = pp_tls_ctxs_new();
+  X509_STORE *store =
+      hc->he->tls ? pp_tls_store(hc->he->tls, o->ca_file, why, sizeof(why))
+                  : NULL;
+  if (store == NULL) {
+    fail_later(hc, PP_R_SOCKET_ERROR, why);
+    return CURLE_ABORTED_BY_CALLBACK;
   }
-  hc->cert_recorded = false;
+  SSL_CTX_set1_cert_store(sslctx, store);
+  if (pp_tls_prepare(sslctx, NULL, hc->hops == 0 ? o : &other, hc->verify_name,
+                     hc->verify_is_ip, why, sizeof(why)) != 0) {
+    fail_later(hc, PP_R_SOCKET_ERROR, why);
+    return CURLE_ABORTED_BY_CALLBACK;
+  }
   hc->c->res->tls_used = true;
   pp_check_phase(hc->c, PP_PHASE_TLS);
   return CURLE_OK;
+}
+
+/* The handshake is done: the target's own connection records its facts
+ * and judges them all; a redirect's is judged on its chain and name. */
+static bool tls_judged(http_check *hc) {
+  struct curl_tlssessioninfo *tls = NULL;
+  if (!hc->https ||
+      curl_easy_getinfo(hc->easy, CURLINFO_TLS_SSL_PTR, &tls) != CURLE_OK ||
+      tls == NULL || tls->backend != CURLSSLBACKEND_OPENSSL ||
+      tls->internals == NULL)
+    return true;
+  SSL *ssl = tls->internals;
+  const pp_opts *o = &hc->c->target->opts;
+  char why[PP_DETAIL_MAX];
+  pp_result_code code;
+  if (hc->hops == 0) {
+    pp_tls_record(ssl, o, hc->c->res);
+    code = pp_tls_judge(ssl, o, hc->c->res, hc->verify_name, why, sizeof(why));
+  } else {
+    code = o->verify
+               ? pp_tls_judge_verify(ssl, hc->verify_name, why, sizeof(why))
+               : PP_R_OK;
+    if (code != PP_R_OK) {
+      char *url = NULL;
+      curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &url);
+      char hop_why[PP_DETAIL_MAX];
+      snprintf(hop_why, sizeof(hop_why), "%.120s (redirected to %.60s)", why,
+               url ? url : "?");
+      snprintf(why, sizeof(why), "%s", hop_why);
+    }
+  }
+  if (code != PP_R_OK) {
+    fail_later(hc, code, why);
+    return false;
+  }
+  return true;
 }
 
 /* --- the transfer's progress sets the phase a timeout reports --- */
@@ -262,16 +294,8 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip,
   (void)primary_port;
   (void)local_port;
   http_check *hc = ud;
-  struct curl_tlssessioninfo *tls = NULL;
-  if (hc->https && hc->hops == 0 &&
-      curl_easy_getinfo(hc->easy, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK &&
-      tls && tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals) {
-    SSL *ssl = tls->internals;
-    pp_result *r = hc->c->res;
-    r->tls_used = true;
-    snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-             SSL_get_version(ssl));
-  }
+  if (!tls_judged(hc))
+    return CURL_PREREQFUNC_ABORT; /* nothing is sent */
   pp_check_phase(hc->c, PP_PHASE_FIRST_BYTE);
   return CURL_PREREQFUNC_OK;
 }
@@ -474,6 +498,10 @@ static void follow(http_check *hc, int status, const char *location) {
 static void finish_transfer(http_check *hc, CURLcode rc) {
   pp_check *c = hc->c;
   add_timings(hc);
+  if (hc->failed != PP_R_OK) {
+    pp_check_finish(c, hc->failed, "%s", hc->failed_why);
+    return;
+  }
   if (hc->oom) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory keeping the body");
     return;
@@ -588,17 +616,12 @@ static int setup(http_check *hc) {
     snprintf(iface, sizeof(iface), "host!%s", o->source_address);
     SET(CURLOPT_INTERFACE, iface);
   }
-  if (t->scheme->tls != PP_TLS_NONE) {
-    SET(CURLOPT_SSL_VERIFYPEER, o->verify ? 1L : 0L);
-    SET(CURLOPT_SSL_VERIFYHOST, o->verify ? 2L : 0L);
-    if (o->ca_file) {
-      SET(CURLOPT_CAINFO, o->ca_file);
-      SET(CURLOPT_CAPATH, NULL); /* ca_file alone is trusted */
-    }
-    /* not fatal: a libcurl without OpenSSL cannot report TLS facts */
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, hc);
-  }
+  /* for every https hop (a redirect may reach https from http): libcurl
+   * verifies nothing itself, tls_check.c judges after the handshake */
+  SET(CURLOPT_SSL_VERIFYPEER, 0L);
+  SET(CURLOPT_SSL_VERIFYHOST, 0L);
+  SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+  SET(CURLOPT_SSL_CTX_DATA, hc);
   if (hc->ht->url_host) {
     /* the URL's host:port goes to the address the core resolved; Host
      * header, SNI and certificate name stay the URL's host */
@@ -623,6 +646,9 @@ static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop) {
   int bad = 0;
   snprintf(hc->method, sizeof(hc->method), "%s", hop->method);
   hc->https = hop->https;
+  hc->same_host = hop->same_host;
+  snprintf(hc->verify_name, sizeof(hc->verify_name), "%s", hop->host);
+  hc->verify_is_ip = hop->host_is_ip;
   hc->timed = false;
   hc->status_line[0] = 0;
   hc->header_bytes = 0;
@@ -653,9 +679,13 @@ static void http_connected(pp_check *c) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: cannot make a handle");
     return;
   }
+  const pp_target *t = c->target;
   pp_http_hop first = {.same_host = true,
-                       .https = c->target->scheme->tls != PP_TLS_NONE};
+                       .https = t->scheme->tls != PP_TLS_NONE,
+                       .host_is_ip = !t->opts.sni && t->host_is_ip};
   snprintf(first.method, sizeof(first.method), "%s", hc->ht->method);
+  snprintf(first.host, sizeof(first.host), "%s",
+           t->opts.sni ? t->opts.sni : t->host);
   if (setup(hc) != 0 || hop_setup(hc, hc->ht->url, &first) != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "libcurl refused an option%s%s (version %s)",

@@ -4,6 +4,7 @@
 #include "http.h"
 #include "check_core.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,6 +308,10 @@ pp_result_code pp_http_redirect(const pp_target *t, const pp_http_target *ht,
     return PP_R_PROTOCOL_ERROR;
   }
   hop->https = strcasecmp(hop->scheme, "https") == 0;
+  snprintf(hop->host, sizeof(hop->host), "%.255s", host);
+  struct in6_addr a;
+  hop->host_is_ip =
+      inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
   if (!hop->https && strcasecmp(hop->scheme, "http") != 0) {
     snprintf(why, whylen,
              "redirect to a %.8s: URL (only http and https are followed)",
@@ -370,12 +375,4 @@ pp_result_code pp_http_error_class(int curl_code, int os_errno) {
   default:
     return PP_R_PROTOCOL_ERROR;
   }
-}
-
-pp_grade pp_http_cert_grade(int64_t expiry_s, int warn_days, int crit_days) {
-  if (expiry_s < (int64_t)crit_days * 86400)
-    return PP_GRADE_CRITICAL;
-  if (expiry_s < (int64_t)warn_days * 86400)
-    return PP_GRADE_WARNING;
-  return PP_GRADE_GOOD;
 }

@@ -60,6 +60,8 @@ typedef struct {
   bool https;      /* the next URL's scheme */
   bool downgrade;  /* from https to http */
   char scheme[8];  /* the next URL's scheme, for the record */
+  char host[256];  /* its host (no IPv6 brackets): the certificate's name */
+  bool host_is_ip;
 } pp_http_hop;
 
 /* Whether status (of a response to method, from an https URL or not) is a
@@ -74,9 +76,6 @@ pp_result_code pp_http_redirect(const pp_target *t, const pp_http_target *ht,
                                 int status, const char *method, bool from_https,
                                 const char *location, pp_http_hop *hop,
                                 char *why, size_t whylen);
-
-/* Certificate grade from seconds until notAfter (negative when expired). */
-pp_grade pp_http_cert_grade(int64_t expiry_s, int warn_days, int crit_days);
 
 /* "200-399,401": the set as a user writes it. */
 void pp_http_status_format(const pp_status_set *set, char *buf, size_t len);

@@ -20,6 +20,9 @@ static const char *const auth_choices[] = {"auto", "plain", "login", NULL};
 static const char *const downgrade_choices[] = {"allow", "refuse", NULL};
 static const char *const redirect_headers_choices[] = {"same_host", "all",
                                                        NULL};
+static const char *const ocsp_choices[] = {"no", "check", "require", NULL};
+static const char *const tls_version_choices[] = {"any",    "tls1.0", "tls1.1",
+                                                  "tls1.2", "tls1.3", NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -161,6 +164,29 @@ const pp_option pp_options[] = {
      redirect_headers_choices, OFF(redirect_headers), PP_APPLY_HTTP,
      "Where header options go after a redirect: same_host (only to the "
      "target's host name) or all. Credentials never leave the host."},
+
+    /* TLS: the whole chain, revocation, protocol hygiene, client identity */
+    {"pin", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(pins), TLSISH,
+     "sha256//BASE64 of a public key the certificate must have, as the "
+     "record's cert_pin shows it (repeatable: any one matches)."},
+    {"ocsp", PP_OPT_ENUM, "check", 0, 0, ocsp_choices, OFF(ocsp), TLSISH,
+     "Stapled OCSP response: no (not asked for), check (reported; revoked "
+     "is the failure cert_revoked) or require (no good response is the "
+     "failure ocsp_missing)."},
+    {"tls_min_version", PP_OPT_ENUM, "any", 0, 0, tls_version_choices,
+     OFF(tls_min_version), TLSISH,
+     "The negotiated TLS version must be at least this: any, tls1.0, "
+     "tls1.1, tls1.2 or tls1.3 (else tls_weak_protocol)."},
+    {"client_cert", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(client_cert),
+     TLSISH,
+     "PEM file with the client certificate to present (and its chain; "
+     "and its key, unless client_key is set)."},
+    {"client_key", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(client_key), TLSISH,
+     "PEM file with the client certificate's private key."},
+    {"client_key_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(client_key_password_file), TLSISH,
+     "File whose first line is the client key's passphrase; never logged "
+     "or reported."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 

@@ -72,6 +72,7 @@ enum {
 enum { PP_HTTPV_AUTO, PP_HTTPV_1_0, PP_HTTPV_1_1, PP_HTTPV_2 };
 enum { PP_AUTH_AUTO, PP_AUTH_PLAIN, PP_AUTH_LOGIN };
 enum { PP_DOWNGRADE_ALLOW, PP_DOWNGRADE_REFUSE };
+enum { PP_OCSP_OPT_NO, PP_OCSP_OPT_CHECK, PP_OCSP_OPT_REQUIRE };
 enum { PP_REDIRECT_HEADERS_SAME_HOST, PP_REDIRECT_HEADERS_ALL };
 
 /* Typed storage of every option. Owned by the target; freed with it. */
@@ -133,6 +134,14 @@ typedef struct pp_opts {
   /* HTTP: redirects */
   int redirect_downgrade; /* PP_DOWNGRADE_* */
   int redirect_headers;   /* PP_REDIRECT_HEADERS_* */
+
+  /* TLS: the whole chain, revocation, protocol hygiene, client identity */
+  pp_strlist pins;     /* "sha256//BASE64", any one matches */
+  int ocsp;            /* PP_OCSP_OPT_* */
+  int tls_min_version; /* index of tls_min_version's choices; 0: any */
+  char *client_cert;
+  char *client_key;
+  char *client_key_password_file;
 } pp_opts;
 
 typedef struct {

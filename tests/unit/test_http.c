@@ -1,6 +1,7 @@
 /* The HTTP check's decisions: the request a target makes, how a response is
  * judged, and which class a libcurl failure is. */
 #include "http.h"
+#include "tls.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -472,11 +473,11 @@ START_TEST(only_redirect_statuses_are_followed) {
 END_TEST
 
 START_TEST(cert_grade_follows_warn_and_crit_days) {
-  ck_assert_int_eq(pp_http_cert_grade(30 * 86400, 20, 7), PP_GRADE_GOOD);
-  ck_assert_int_eq(pp_http_cert_grade(20 * 86400, 20, 7), PP_GRADE_GOOD);
-  ck_assert_int_eq(pp_http_cert_grade(20 * 86400 - 1, 20, 7), PP_GRADE_WARNING);
-  ck_assert_int_eq(pp_http_cert_grade(6 * 86400, 20, 7), PP_GRADE_CRITICAL);
-  ck_assert_int_eq(pp_http_cert_grade(-86400, 20, 7), PP_GRADE_CRITICAL);
+  ck_assert_int_eq(pp_tls_cert_grade(30 * 86400, 20, 7), PP_GRADE_GOOD);
+  ck_assert_int_eq(pp_tls_cert_grade(20 * 86400, 20, 7), PP_GRADE_GOOD);
+  ck_assert_int_eq(pp_tls_cert_grade(20 * 86400 - 1, 20, 7), PP_GRADE_WARNING);
+  ck_assert_int_eq(pp_tls_cert_grade(6 * 86400, 20, 7), PP_GRADE_CRITICAL);
+  ck_assert_int_eq(pp_tls_cert_grade(-86400, 20, 7), PP_GRADE_CRITICAL);
 }
 END_TEST
 

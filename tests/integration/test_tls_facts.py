@@ -1,0 +1,280 @@
+"""TLS in depth, the same for every kind that speaks it: the whole presented chain (an
+intermediate that expires before the leaf), the leaf's key, signature, fingerprint and pin,
+the cipher; stapled OCSP (good, revoked, none) from a real `openssl ocsp` responder through
+nginx's ssl_stapling; protocol hygiene against an nginx that still offers TLS 1.0 and 1.1
+(OpenSSL's security level lowered on that server only); client certificates against nginx's
+ssl_verify_client. Certificates are made with openssl at test time; expected values are read
+back from the certificate files with openssl.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+
+import pytest
+
+fixtures = pytest.importorskip("fixtures")
+from fixtures import certs, dovecot, netns, nginx, ocsp, procs  # noqa: E402
+
+DAY = 86400
+SHORT_DAYS = 10  # the short intermediate's life: between cert_crit_days and cert_warn_days
+PASSPHRASE = "pp-key-Pa55/phrase"
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def run(portprobe, *words, netns_name=None):
+    """One round; the JSON records, and the completed process (for its stderr)."""
+    done = portprobe("--format", "json", *words, timeout=60, netns=netns_name)
+    assert done.returncode in (0, 1), done.stderr
+    return [json.loads(l) for l in done.stdout.splitlines() if l.strip()], done
+
+
+def check(portprobe, url, *options, netns_name=None):
+    records, _ = run(portprobe, url, *options, netns_name=netns_name)
+    assert len(records) == 1, records
+    return records[0]
+
+
+# --- one PKI for the module: a root, two intermediates, leaves and client certificates ---
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    base = tmp_path_factory.mktemp("tls-facts-pki")
+    root = certs.make_ca(base / "root")
+    short = certs.make_intermediate(root, base / "short", "portprobe short intermediate",
+                                    not_after=now() + datetime.timedelta(days=SHORT_DAYS))
+    inter = certs.make_intermediate(root, base / "inter")
+    passfile = base / "client-pass.txt"
+    passfile.write_text(PASSPHRASE + "\n")
+    passfile.chmod(0o600)
+    return {
+        "root": root, "short": short, "inter": inter, "dir": base, "passfile": passfile,
+        "chain": certs.make_leaf(short, base / "leaves", "chain"),
+        "good": certs.make_leaf(inter, base / "leaves", "good"),
+        "client": certs.make_client(root, base / "clients", "client"),
+        "client_locked": certs.make_client(root, base / "clients", "locked",
+                                           passphrase_file=passfile),
+    }
+
+
+CLIENT_AUTH = """\
+ssl_verify_client on;
+ssl_client_certificate {root};
+"""
+OLD_PROTOCOLS = """\
+ssl_protocols TLSv1 TLSv1.1 TLSv1.2;
+ssl_ciphers DEFAULT:@SECLEVEL=0;
+"""
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory, pki):
+    """nginx on loopback: the short chain, client certificates required, old protocols."""
+    work = tmp_path_factory.mktemp("tls-facts-web")
+    leaves = {"chain": pki["chain"], "clientauth": pki["good"], "old": pki["good"],
+              "good": pki["good"]}
+    extra = {"clientauth": CLIENT_AUTH.format(root=pki["root"].cert), "old": OLD_PROTOCOLS}
+    with procs.Registry() as registry:
+        yield nginx.start_nginx(registry, work, leaves, tls_extra=extra)
+
+
+@pytest.fixture(scope="module")
+def imap(pki):
+    """Dovecot presenting the short chain, for STARTTLS and implicit TLS dialogs."""
+    with procs.Registry() as registry:
+        work = procs.shared_tmpdir(registry)
+        yield dovecot.start_dovecot(registry, work / "dovecot", pki["chain"])
+
+
+def ca(pki):
+    return f"ca_file={pki['root'].cert}"
+
+
+# --- the chain, the leaf, the handshake: facts read back from the files ---
+
+
+def test_intermediate_expiring_before_the_leaf_is_the_chain_expiry(portprobe, web, pki):
+    r = check(portprobe, web.url("/", label="chain"), ca(pki))
+    assert r["result"] == "ok", r
+    leaf_left = (pki["chain"].not_after - now()).total_seconds()
+    short_left = (pki["short"].not_after - now()).total_seconds()
+    assert abs(r["cert_expiry"] - leaf_left) < 120
+    assert abs(r["chain_expiry"] - short_left) < 120
+    assert r["chain_expiry_subject"] == "CN=portprobe short intermediate"
+    # graded on the earliest expiry: 10 days is below cert_warn_days (20)
+    assert r["cert_grade"] == "warning"
+
+
+def test_leaf_facts_match_the_certificate_file(portprobe, web, pki):
+    r = check(portprobe, web.url("/", label="good"), ca(pki))
+    leaf = pki["good"].cert
+    assert r["cert_sha256"] == certs.fingerprint(leaf)
+    assert r["cert_pin"] == certs.spki_pin(leaf)
+    serial = procs.run(["openssl", "x509", "-in", leaf, "-noout", "-serial"]).stdout
+    assert r["cert_serial"] == serial.strip().split("=", 1)[1]
+    assert r["cert_subject"] == "CN=localhost"
+    assert (r["cert_key_type"], r["cert_key_bits"]) == ("EC", 256)
+    assert r["cert_signature"] == "ecdsa-with-SHA256"
+    assert r["tls_version"] in ("TLSv1.2", "TLSv1.3")
+    assert r["tls_cipher"].startswith("TLS_")
+    assert r["ocsp_status"] == "none"
+
+
+FACTS = ("tls_version", "tls_cipher", "cert_expiry", "cert_grade", "cert_subject",
+         "cert_serial", "cert_sha256", "cert_pin", "cert_key_type", "cert_key_bits",
+         "cert_signature", "chain_expiry", "chain_expiry_subject", "ocsp_status")
+
+
+def same_facts(a, b):
+    """The TLS facts of two records, expiries within a few seconds of each other."""
+    for key in FACTS:
+        if key.endswith("expiry"):
+            assert abs(a[key] - b[key]) < 5, key
+        else:
+            assert a[key] == b[key], (key, a[key], b[key])
+
+
+def test_https_and_a_tls_dialog_report_the_same_facts(portprobe, web, pki):
+    port = web.https_ports["chain"]
+    https, tls = run(portprobe, web.url("/", label="chain"), ca(pki), "name=https",
+                     f"tls://127.0.0.1:{port}", ca(pki), "name=tls",
+                     "send=GET / HTTP/1.0\\r\\n\\r\\n", "expect=^HTTP/1.1 200")[0]
+    assert https["result"] == "ok" and tls["result"] == "ok", (https, tls)
+    same_facts(https, tls)
+
+
+def test_starttls_and_implicit_tls_report_the_same_facts_as_https(portprobe, web, imap, pki):
+    records, _ = run(portprobe, web.url("/", label="chain"), ca(pki), "name=https",
+                     f"imap://127.0.0.1:{imap.imap_port}", ca(pki), "starttls=require",
+                     "name=imap", f"imaps://127.0.0.1:{imap.imaps_port}", ca(pki),
+                     "name=imaps")
+    by = {r["target"]: r for r in records}
+    assert all(r["result"] == "ok" for r in records), records
+    # the same leaf and chain: every fact but the negotiated details agrees
+    for kind in ("imap", "imaps"):
+        for key in ("cert_sha256", "cert_pin", "cert_serial", "chain_expiry_subject",
+                    "cert_key_type", "cert_signature", "cert_grade"):
+            assert by[kind][key] == by["https"][key], (kind, key)
+        assert abs(by[kind]["chain_expiry"] - by["https"]["chain_expiry"]) < 5
+
+
+# --- pins ---
+
+
+def test_a_matching_pin_is_up(portprobe, web, pki):
+    r = check(portprobe, web.url("/", label="good"), ca(pki),
+              f"pin={certs.spki_pin(pki['chain'].cert)}",  # a backup pin first
+              f"pin={certs.spki_pin(pki['good'].cert)}")
+    assert r["result"] == "ok", r
+
+
+def test_a_key_none_of_the_pins_is_pin_mismatch(portprobe, web, pki):
+    other = certs.spki_pin(pki["chain"].cert)
+    r = check(portprobe, web.url("/", label="good"), ca(pki), f"pin={other}")
+    assert r["result"] == "pin_mismatch" and r["phase"] == "tls", r
+    assert r["detail"] == f"public key {certs.spki_pin(pki['good'].cert)} is not pinned (pin)"
+
+
+def test_a_malformed_pin_is_refused_by_name(portprobe, web):
+    done = portprobe(web.url("/", label="good"), "pin=sha256//short")
+    assert done.returncode == 2
+    assert 'option "pin": expected sha256// and the base64 of a SHA-256' in done.stderr
+
+
+def test_pins_apply_to_every_tls_kind(portprobe, web, pki):
+    port = web.https_ports["good"]
+    r = check(portprobe, f"tls://127.0.0.1:{port}", ca(pki),
+              f"pin={certs.spki_pin(pki['chain'].cert)}")
+    assert r["result"] == "pin_mismatch", r
+
+
+# --- protocol hygiene ---
+
+
+def test_tls_min_version_above_the_negotiated_one_is_weak_protocol(portprobe, web, pki):
+    r = check(portprobe, web.url("/", label="old"), ca(pki), "tls_min_version=tls1.3")
+    assert r["result"] == "tls_weak_protocol" and r["tls_version"] == "TLSv1.2", r
+    assert r["detail"] == "negotiated TLSv1.2, below tls_min_version TLSv1.3"
+    assert check(portprobe, web.url("/", label="old"), ca(pki),
+                 "tls_min_version=tls1.2")["result"] == "ok"
+
+
+# --- client certificates ---
+
+
+def test_client_certificate_is_presented_over_https(portprobe, web, pki):
+    url = web.url("/", label="clientauth")
+    without = check(portprobe, url, ca(pki))
+    assert without["result"] == "http_status" and without["http_status"] == 400, without
+    r = check(portprobe, url, ca(pki), f"client_cert={pki['client'].cert}",
+              f"client_key={pki['client'].key}")
+    assert r["result"] == "ok" and r["http_status"] == 200, r
+
+
+def test_client_certificate_is_presented_by_a_tls_dialog(portprobe, web, pki):
+    port = web.https_ports["clientauth"]
+    words = [f"tls://127.0.0.1:{port}", ca(pki), "send=GET / HTTP/1.0\\r\\n\\r\\n",
+             "expect=^HTTP/1.1 200"]
+    assert check(portprobe, *words)["result"] == "expect_mismatch"  # 400 without one
+    r = check(portprobe, *words, f"client_cert={pki['client'].cert}",
+              f"client_key={pki['client'].key}")
+    assert r["result"] == "ok", r
+
+
+def test_encrypted_client_key_with_its_passphrase_file(portprobe, web, pki):
+    locked = pki["client_locked"]
+    r = check(portprobe, web.url("/", label="clientauth"), ca(pki),
+              f"client_cert={locked.cert}", f"client_key={locked.key}",
+              f"client_key_password_file={pki['passfile']}")
+    assert r["result"] == "ok", r
+
+
+def test_wrong_passphrase_is_named_and_never_shown(portprobe, web, pki, tmp_path):
+    locked = pki["client_locked"]
+    wrong = tmp_path / "wrong-pass"
+    wrong.write_text("not-the-Pa55phrase\n")
+    records, done = run(portprobe, "-v", web.url("/", label="clientauth"), ca(pki),
+                        f"client_cert={locked.cert}", f"client_key={locked.key}",
+                        f"client_key_password_file={wrong}")
+    r = records[0]
+    assert r["result"] == "socket_error", r
+    assert r["detail"].startswith(f"client_key {locked.key}: no usable private key"), r
+    everything = done.stdout + done.stderr
+    assert "not-the-Pa55phrase" not in everything and PASSPHRASE not in everything
+
+
+def test_encrypted_key_without_a_passphrase_file_says_what_is_missing(portprobe, web, pki):
+    locked = pki["client_locked"]
+    r = check(portprobe, web.url("/", label="clientauth"), ca(pki),
+              f"client_cert={locked.cert}", f"client_key={locked.key}")
+    assert r["result"] == "socket_error"
+    assert "encrypted keys need client_key_password_file" in r["detail"], r
+
+
+def test_a_fifo_as_passphrase_file_is_refused_not_waited_for(portprobe, web, pki, tmp_path):
+    fifo = tmp_path / "pass.fifo"
+    os.mkfifo(fifo)
+    locked = pki["client_locked"]
+    r = check(portprobe, web.url("/", label="clientauth"), ca(pki), "timeout=3s",
+              f"client_cert={locked.cert}", f"client_key={locked.key}",
+              f"client_key_password_file={fifo}")
+    assert r["result"] == "socket_error"
+    assert r["detail"] == f"client_key_password_file {fifo}: not a regular file"
+
+
+def test_client_key_without_client_cert_is_refused(portprobe, web, pki):
+    done = portprobe(web.url("/", label="good"), f"client_key={pki['client'].key}")
+    assert done.returncode == 2
+    assert 'option "client_key" needs client_cert' in done.stderr
+
+
+def test_tls_options_are_refused_on_plain_http(portprobe, web, pki):
+    done = portprobe(web.url("/"), f"client_cert={pki['client'].cert}")
+    assert done.returncode == 2
+    assert ('option "client_cert" applies to targets that speak TLS (https, tls, smtps, '
+            'imaps, pop3s, and STARTTLS)') in done.stderr
