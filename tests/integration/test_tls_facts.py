@@ -278,3 +278,109 @@ def test_tls_options_are_refused_on_plain_http(portprobe, web, pki):
     assert done.returncode == 2
     assert ('option "client_cert" applies to targets that speak TLS (https, tls, smtps, '
             'imaps, pop3s, and STARTTLS)') in done.stderr
+
+
+# --- stapled OCSP: a real responder, nginx stapling (inside a namespace: `openssl ocsp`
+# listens on every interface) ---
+
+STAPLING = """\
+ssl_stapling on;
+ssl_stapling_verify on;
+ssl_trusted_certificate {trusted};
+"""
+STAPLING_FILE = """\
+ssl_stapling on;
+ssl_stapling_file {response};
+"""
+
+
+@pytest.fixture(scope="module")
+def ocsp_lab(tmp_path_factory, pki):
+    """nginx stapling answers of `openssl ocsp` for a good and a revoked leaf, and a server
+    that staples nothing. nginx staples only "good" answers it fetched itself, so the revoked
+    leaf's answer is fetched from the same responder with `openssl ocsp` and stapled from a
+    file (ssl_stapling_file)."""
+    netns.require()
+    work = tmp_path_factory.mktemp("tls-facts-ocsp")
+    inter, root = pki["inter"], pki["root"]
+    with procs.Registry() as registry:
+        ns = netns.create_single(registry)
+        port = ocsp.responder_port()
+        url = f"http://127.0.0.1:{port}/"
+        stapled = certs.make_leaf(inter, work / "leaves", "stapled", ocsp_url=url)
+        revoked = certs.make_leaf(inter, work / "leaves", "revoked", ocsp_url=url)
+        certs.revoke(inter, revoked.cert)
+        ocsp.start_responder(registry, work, inter, port, netns=ns)
+        response = work / "revoked.ocsp"
+        netns.run(ns, ["openssl", "ocsp", "-issuer", inter.cert, "-cert", revoked.cert,
+                       "-url", url, "-respout", response, "-CAfile", root.cert])
+        trusted = work / "trusted.pem"
+        trusted.write_text(root.cert.read_text() + inter.cert.read_text())
+        extra = {"stapled": STAPLING.format(trusted=trusted),
+                 "revoked": STAPLING_FILE.format(response=response)}
+        web = nginx.start_nginx(registry, work / "nginx",
+                                {"stapled": stapled, "revoked": revoked, "nostaple": stapled},
+                                tls_extra=extra, netns=ns)
+        lab = {"ns": ns, "web": web, "stapled": stapled, "revoked": revoked}
+        yield lab
+
+
+def ocsp_check(portprobe, lab, label, *options):
+    return check(portprobe, lab["web"].url("/", label=label), *options, netns_name=lab["ns"])
+
+
+def stapled_record(portprobe, lab, pki, *options, timeout=20.0):
+    """The record of the stapling server once nginx staples (it fetches the answer from the
+    responder after the first handshake that asks for one)."""
+    deadline = datetime.datetime.now() + datetime.timedelta(seconds=timeout)
+    while True:
+        r = ocsp_check(portprobe, lab, "stapled", ca(pki), *options)
+        if r.get("ocsp_status") != "none" or datetime.datetime.now() > deadline:
+            return r
+
+
+def test_good_stapled_response_is_reported_with_its_next_update(portprobe, ocsp_lab, pki):
+    r = stapled_record(portprobe, ocsp_lab, pki)
+    assert r["result"] == "ok" and r["ocsp_status"] == "good", r
+    assert abs(r["ocsp_next_update"] - DAY) < 600  # openssl ocsp -ndays 1
+
+
+def test_ocsp_require_is_met_by_a_good_staple(portprobe, ocsp_lab, pki):
+    stapled_record(portprobe, ocsp_lab, pki)
+    r = ocsp_check(portprobe, ocsp_lab, "stapled", ca(pki), "ocsp=require")
+    assert r["result"] == "ok", r
+
+
+def test_ocsp_require_without_a_staple_is_ocsp_missing(portprobe, ocsp_lab, pki):
+    r = ocsp_check(portprobe, ocsp_lab, "nostaple", ca(pki), "ocsp=require")
+    assert r["result"] == "ocsp_missing" and r["phase"] == "tls", r
+    assert r["detail"] == "stapled OCSP response: none (ocsp=require)"
+    assert ocsp_check(portprobe, ocsp_lab, "nostaple", ca(pki))["result"] == "ok"
+
+
+def test_revoked_certificate_is_its_own_result(portprobe, ocsp_lab, pki):
+    r = ocsp_check(portprobe, ocsp_lab, "revoked", ca(pki))
+    assert r["result"] == "cert_revoked" and r["up"] == 0, r
+    assert r["ocsp_status"] == "revoked"
+    serial = procs.run(["openssl", "x509", "-in", ocsp_lab["revoked"].cert, "-noout",
+                        "-serial"]).stdout.strip().split("=", 1)[1]
+    assert r["detail"] == f"the stapled OCSP response says certificate {serial} is revoked"
+
+
+def test_revoked_is_told_by_a_tls_dialog_too(portprobe, ocsp_lab, pki):
+    port = ocsp_lab["web"].https_ports["revoked"]
+    r = check(portprobe, f"tls://127.0.0.1:{port}", ca(pki), netns_name=ocsp_lab["ns"])
+    assert r["result"] == "cert_revoked" and r["ocsp_status"] == "revoked", r
+
+
+def test_ocsp_no_asks_for_no_staple(portprobe, ocsp_lab, pki):
+    r = ocsp_check(portprobe, ocsp_lab, "revoked", ca(pki), "ocsp=no")
+    assert r["result"] == "ok" and "ocsp_status" not in r, r
+
+
+def test_a_staple_from_an_untrusted_responder_is_invalid(portprobe, ocsp_lab, pki, tmp_path):
+    other = certs.make_ca(tmp_path / "other-ca")
+    assert stapled_record(portprobe, ocsp_lab, pki)["ocsp_status"] == "good"
+    # the same answer judged against a store without its signer's root: invalid
+    r = ocsp_check(portprobe, ocsp_lab, "stapled", f"ca_file={other.cert}", "verify=no")
+    assert r["ocsp_status"] == "invalid" and r["result"] == "ok", r
