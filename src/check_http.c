@@ -7,6 +7,7 @@
 #include "http.h"
 #include "tls.h"
 #include "tls_check.h"
+#include "tls_probe.h"
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -734,6 +735,12 @@ static void http_start(pp_check *c) {
   hc->keep_body = hc->ht->keyword || hc->ht->keyword_absent;
   hc->handover_fd = hc->handed_fd = -1;
   c->priv = hc;
+  if (t->scheme->tls != PP_TLS_NONE && t->opts.refuse_protocols) {
+    if (he->tls == NULL)
+      he->tls = pp_tls_ctxs_new();
+    pp_tls_probe(c, he->tls, pp_check_resolve_and_connect);
+    return;
+  }
   pp_check_resolve_and_connect(c);
 }
 

@@ -5,6 +5,7 @@
 #include "check_core.h"
 #include "dialog.h"
 #include "tls.h"
+#include "tls_probe.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -1277,7 +1278,9 @@ static void dialog_start(pp_check *c) {
       return;
     }
   }
-  pp_check_resolve_and_connect(c);
+  /* refuse_protocols: the old-protocol probe first (implicit TLS only) */
+  pp_tls_probe(c, t->opts.refuse_protocols ? engine_ctxs(de) : NULL,
+               pp_check_resolve_and_connect);
 }
 
 static void dialog_connected(pp_check *c) {

@@ -187,6 +187,11 @@ const pp_option pp_options[] = {
      OFF(client_key_password_file), TLSISH,
      "File whose first line is the client key's passphrase; never logged "
      "or reported."},
+    {"refuse_protocols", PP_OPT_STRING, NULL, 1, 64, NULL,
+     OFF(refuse_protocols), TLSISH,
+     "Protocols the server must refuse, such as tls1.0,tls1.1: a second "
+     "handshake offers only those, and a server that accepts one is "
+     "tls_weak_protocol (implicit TLS only)."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 

@@ -142,6 +142,7 @@ typedef struct pp_opts {
   char *client_cert;
   char *client_key;
   char *client_key_password_file;
+  char *refuse_protocols; /* "tls1.0,tls1.1": offered alone, must fail */
 } pp_opts;
 
 typedef struct {

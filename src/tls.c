@@ -202,11 +202,9 @@ static SSL_CTX *get_ctx(pp_tls_ctxs *c, const char *ca_file, char *why,
 
 /* --- sessions --- */
 
-pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
-                   char *why, size_t whylen) {
-  SSL_CTX *ctx = get_ctx(ctxs, peer->ca_file, why, whylen);
-  if (ctx == NULL)
-    return NULL;
+/* A session over fd with ctx (which the session holds a reference of). */
+static pp_tls *session_new(pp_tls_ctxs *ctxs, SSL_CTX *ctx, int fd, char *why,
+                           size_t whylen) {
   pp_tls *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     snprintf(why, whylen, "out of memory");
@@ -224,6 +222,47 @@ pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
   BIO_set_data(bio, t);
   SSL_set_bio(t->ssl, bio, bio);
   SSL_set_connect_state(t->ssl);
+  return t;
+}
+
+pp_tls *pp_tls_new_offering(pp_tls_ctxs *ctxs, int fd, const char *sni,
+                            int min_version, int max_version, char *why,
+                            size_t whylen) {
+  ERR_clear_error();
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  /* what the system's configuration forbids (old versions, SHA-1) is what
+   * this session must be able to offer */
+  if (ctx == NULL || !SSL_CTX_set_min_proto_version(ctx, min_version) ||
+      !SSL_CTX_set_max_proto_version(ctx, max_version) ||
+      !SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0")) {
+    ssl_reason(why, whylen, "cannot make a TLS context");
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+  pp_tls *t = session_new(ctxs, ctx, fd, why, whylen);
+  SSL_CTX_free(ctx);
+  if (t && sni && SSL_set_tlsext_host_name(t->ssl, sni) != 1) {
+    ssl_reason(why, whylen, "bad server name");
+    pp_tls_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+int pp_tls_version(const pp_tls *t) {
+  return SSL_version(t->ssl);
+}
+
+pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
+                   char *why, size_t whylen) {
+  SSL_CTX *ctx = get_ctx(ctxs, peer->ca_file, why, whylen);
+  if (ctx == NULL)
+    return NULL;
+  pp_tls *t = session_new(ctxs, ctx, fd, why, whylen);
+  if (t == NULL)
+    return NULL;
 
   /* SNI carries names only (RFC 6066); an IP literal is verified as one */
   const char *name =

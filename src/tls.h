@@ -41,6 +41,16 @@ typedef struct {
  * memory runs out. */
 pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
                    char *why, size_t whylen);
+/* A session that offers only the versions from min_version to
+ * max_version (TLS1_VERSION...), with every cipher and no security level:
+ * to learn whether a server still accepts what it should refuse. No
+ * verification; sni NULL sends none. */
+pp_tls *pp_tls_new_offering(pp_tls_ctxs *ctxs, int fd, const char *sni,
+                            int min_version, int max_version, char *why,
+                            size_t whylen);
+/* The negotiated version (TLS1_2_VERSION...) after a handshake. */
+int pp_tls_version(const pp_tls *t);
+
 /* Ends the session: sends close_notify if it can without waiting, frees. */
 void pp_tls_free(pp_tls *t);
 

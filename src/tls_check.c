@@ -8,6 +8,7 @@
 
 #include "files.h"
 #include "tls.h"
+#include "tls_probe.h"
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -434,6 +435,8 @@ static const char *tls_option_set(const pp_opts *o) {
     return "client_key";
   if (o->client_key_password_file)
     return "client_key_password_file";
+  if (o->refuse_protocols)
+    return "refuse_protocols";
   return NULL;
 }
 
@@ -457,6 +460,23 @@ int pp_tls_validate(const pp_target *t, char *err, size_t errlen) {
                target, o->pins.items[i]);
       return -1;
     }
+  int min, max;
+  if (o->refuse_protocols &&
+      pp_tls_refused_range(o->refuse_protocols, &min, &max) != 0) {
+    snprintf(err, errlen,
+             "target \"%s\": option \"refuse_protocols\": expected a list of "
+             "tls1.0, tls1.1 and tls1.2 such as tls1.0,tls1.1, got \"%.64s\"",
+             target, o->refuse_protocols);
+    return -1;
+  }
+  if (o->refuse_protocols && t->scheme->tls != PP_TLS_IMPLICIT) {
+    snprintf(err, errlen,
+             "target \"%s\": option \"refuse_protocols\" needs implicit TLS "
+             "(https, tls, smtps, imaps, pop3s): a STARTTLS server is probed "
+             "on its own port",
+             target);
+    return -1;
+  }
   if ((o->client_key || o->client_key_password_file) && !o->client_cert) {
     snprintf(err, errlen, "target \"%s\": option \"%s\" needs client_cert",
              target, o->client_key ? "client_key" : "client_key_password_file");

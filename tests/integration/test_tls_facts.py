@@ -204,6 +204,36 @@ def test_tls_min_version_above_the_negotiated_one_is_weak_protocol(portprobe, we
                  "tls_min_version=tls1.2")["result"] == "ok"
 
 
+def test_server_accepting_an_old_protocol_fails_refuse_protocols(portprobe, web, pki):
+    r = check(portprobe, web.url("/", label="old"), ca(pki), "refuse_protocols=tls1.0,tls1.1")
+    assert r["result"] == "tls_weak_protocol" and r["up"] == 0, r
+    assert r["detail"] == "the server accepts tls1.1, which refuse_protocols lists"
+    only_one = check(portprobe, web.url("/", label="old"), ca(pki), "refuse_protocols=tls1.0")
+    assert only_one["detail"] == "the server accepts tls1.0, which refuse_protocols lists"
+
+
+def test_server_refusing_old_protocols_passes_and_is_checked_as_usual(portprobe, web, pki):
+    r = check(portprobe, web.url("/", label="good"), ca(pki), "refuse_protocols=tls1.0,tls1.1")
+    assert r["result"] == "ok" and r["http_status"] == 200, r
+    assert r["tls_version"] in ("TLSv1.2", "TLSv1.3") and r["cert_pin"]
+
+
+def test_refuse_protocols_probes_tls_dialogs_too(portprobe, web, pki):
+    port = web.https_ports["old"]
+    r = check(portprobe, f"tls://127.0.0.1:{port}", ca(pki), "refuse_protocols=tls1.1")
+    assert r["result"] == "tls_weak_protocol", r
+
+
+def test_refuse_protocols_is_refused_where_it_cannot_probe(portprobe, web):
+    done = portprobe("smtp://127.0.0.1:25", "refuse_protocols=tls1.0")
+    assert done.returncode == 2
+    assert 'option "refuse_protocols" needs implicit TLS' in done.stderr
+    done = portprobe(web.url("/", label="good"), "refuse_protocols=ssl2")
+    assert done.returncode == 2
+    assert ('option "refuse_protocols": expected a list of tls1.0, tls1.1 and tls1.2 such as '
+            'tls1.0,tls1.1, got "ssl2"') in done.stderr
+
+
 # --- client certificates ---
 
 
