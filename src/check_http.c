@@ -4,12 +4,14 @@
  * and connects, trying each address as for every TCP check; libcurl takes
  * the connected socket for the first hop. http.c judges responses. */
 #include "check_core.h"
+#include "files.h"
 #include "http.h"
 #include "tls.h"
 #include "tls_check.h"
 #include "tls_probe.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -24,6 +26,8 @@
  * 300 KiB, and CURL_MAX_HTTP_HEADER for one line): more is the server's
  * protocol error, said in our words before libcurl's. */
 #define HEADERS_MAX (256 * 1024)
+#define SECRET_MAX 4096             /* a password or a token */
+#define BODY_FILE_MAX (1024 * 1024) /* body_file */
 
 typedef struct {
   pp_engine *engine;
@@ -65,6 +69,19 @@ typedef struct {
   bool same_host;        /* the current hop goes to the target's host */
   pp_result_code failed; /* a callback's verdict (TLS, local), or OK */
   char failed_why[PP_DETAIL_MAX];
+
+  /* what the request sends, read from files at each check */
+  const char *req_body; /* body option, or body_file's content */
+  size_t req_len;
+  char *req_body_file;                     /* owned: body_file's content */
+  char *password, *token, *proxy_password; /* wiped when freed */
+  size_t password_len, token_len, proxy_password_len;
+  char *encoded[2];       /* base64 of user:password, of the proxy's */
+  const char *secrets[5]; /* every form of a secret, for scrubbing */
+  size_t nsecrets;
+  struct curl_slist *hop_headers; /* the current hop's request headers */
+  char *resp_headers; /* the final response's header block (expect_header) */
+  size_t resp_headers_len, resp_headers_cap;
 } http_check;
 
 /* --- once per process: libcurl --- */
@@ -301,12 +318,30 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip,
   return CURL_PREREQFUNC_OK;
 }
 
+/* The header block, for expect_header (at most HEADERS_MAX). */
+static bool keep_header(http_check *hc, const char *data, size_t len) {
+  if (hc->resp_headers_len + len > hc->resp_headers_cap) {
+    size_t cap = hc->resp_headers_cap ? hc->resp_headers_cap * 2 : 4096;
+    while (cap < hc->resp_headers_len + len)
+      cap *= 2;
+    char *b = realloc(hc->resp_headers, cap);
+    if (b == NULL)
+      return false;
+    hc->resp_headers = b;
+    hc->resp_headers_cap = cap;
+  }
+  memcpy(hc->resp_headers + hc->resp_headers_len, data, len);
+  hc->resp_headers_len += len;
+  return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   http_check *hc = ud;
   size_t len = size * n;
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) { /* a (1xx or final) head */
     hc->header_bytes = 0;
     hc->headers_done = false;
+    hc->resp_headers_len = 0;
     size_t l = len;
     while (l > 0 && (data[l - 1] == '\r' || data[l - 1] == '\n'))
       l--;
@@ -323,6 +358,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   if (hc->header_bytes > HEADERS_MAX) {
     hc->headers_too_big = true;
     return 0; /* libcurl's write error: finish_transfer knows it is ours */
+  }
+  if (hc->ht->nheader_rules > 0 && !keep_header(hc, data, len)) {
+    hc->oom = true;
+    return 0;
   }
   return len;
 }
@@ -397,9 +436,20 @@ static void add_timings(http_check *hc) {
   curl_easy_getinfo(hc->easy, CURLINFO_APPCONNECT_TIME_T, &app);
   curl_easy_getinfo(hc->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(hc->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
-  if (hc->hops > 0) {
+  bool proxy = hc->c->target->opts.proxy != NULL;
+  if (hc->hops > 0 || proxy) { /* libcurl's own connection */
     add_us(&r->t_dns, nl);
     add_us(&r->t_connect, conn - nl);
+  }
+  char *ip = NULL;
+  long port = 0;
+  if (proxy && hc->hops == 0 &&
+      curl_easy_getinfo(hc->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip &&
+      *ip) { /* the proxy's address: the one that answered */
+    snprintf(r->address, sizeof(r->address), "%s", ip);
+    curl_easy_getinfo(hc->easy, CURLINFO_PRIMARY_PORT, &port);
+    r->port = (uint16_t)port;
+    r->addresses_tried = 1;
   }
   if (app > 0)
     add_us(&r->t_tls, app - conn);
@@ -423,7 +473,15 @@ static void http_cleanup(pp_check *c) {
     curl_easy_cleanup(hc->easy);
   }
   curl_slist_free_all(hc->connect_to);
+  curl_slist_free_all(hc->hop_headers);
   free(hc->body);
+  free(hc->resp_headers);
+  pp_secret_free(hc->req_body_file, hc->req_len);
+  pp_secret_free(hc->password, hc->password_len);
+  pp_secret_free(hc->token, hc->token_len);
+  pp_secret_free(hc->proxy_password, hc->proxy_password_len);
+  for (int i = 0; i < 2; i++)
+    pp_secret_free(hc->encoded[i], hc->encoded[i] ? strlen(hc->encoded[i]) : 0);
   free(hc);
   c->priv = NULL;
 }
@@ -546,6 +604,10 @@ static void finish_transfer(http_check *hc, CURLcode rc) {
       .redirects = hc->hops,
       .final_url = final_url,
       .downgraded = hc->downgraded,
+      .headers = hc->resp_headers,
+      .headers_len = hc->resp_headers_len,
+      .secrets = hc->secrets,
+      .nsecrets = hc->nsecrets,
   };
   pp_result_code code = pp_http_judge(c->target, hc->ht, &resp, c->res);
   pp_check_finish(c, code, NULL);
@@ -581,7 +643,12 @@ static int setup(http_check *hc) {
   SET(CURLOPT_URL, hc->ht->url);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_ERRORBUFFER, hc->errbuf);
-  SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
+  /* the proxy option, never one from the environment */
+  SET(CURLOPT_PROXY, o->proxy ? o->proxy : "");
+  if (o->proxy_username) {
+    SET(CURLOPT_PROXYUSERNAME, o->proxy_username);
+    SET(CURLOPT_PROXYPASSWORD, hc->proxy_password);
+  }
 #if LIBCURL_VERSION_NUM >= 0x075500
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
   SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -596,8 +663,8 @@ static int setup(http_check *hc) {
   SET(CURLOPT_FRESH_CONNECT, 1L);
   SET(CURLOPT_FORBID_REUSE, 1L);
   SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-  /* nothing is uploaded (GET and HEAD only): the smallest upload buffer
-   * libcurl allows instead of its 64 KiB default, per check in flight */
+  /* a body goes from memory (POSTFIELDS), never through the upload
+   * buffer: the smallest libcurl allows instead of its 64 KiB default */
   SET(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, hc);
@@ -623,7 +690,7 @@ static int setup(http_check *hc) {
   SET(CURLOPT_SSL_VERIFYHOST, 0L);
   SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
   SET(CURLOPT_SSL_CTX_DATA, hc);
-  if (hc->ht->url_host) {
+  if (hc->ht->url_host && !o->proxy) {
     /* the URL's host:port goes to the address the core resolved; Host
      * header, SNI and certificate name stay the URL's host */
     char entry[400];
@@ -641,8 +708,72 @@ static int setup(http_check *hc) {
 /* What changes from one hop to the next: the URL, the method, and whether
  * the header options go (not to another host unless redirect_headers=all;
  * never a Host header there). The per-hop state starts again. */
-static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop) {
+/* The hop's request headers: the header options (not to another host
+ * unless redirect_headers=all, never a Host header there), and with a body
+ * its Content-Type and no "Expect: 100-continue" wait. NULL with *ok false
+ * when out of memory. */
+static struct curl_slist *
+hop_headers(const http_check *hc, const pp_http_hop *hop, bool body, bool *ok) {
   const pp_opts *o = &hc->c->target->opts;
+  const struct curl_slist *base =
+      hop->same_host ? hc->ht->headers
+      : o->redirect_headers == PP_REDIRECT_HEADERS_ALL
+          ? hc->ht->other_host_headers
+          : NULL;
+  struct curl_slist *list = NULL, *l;
+  *ok = true;
+  for (; base; base = base->next)
+    if ((l = curl_slist_append(list, base->data)) != NULL)
+      list = l;
+    else
+      *ok = false;
+  if (body && hc->ht->content_type &&
+      (l = curl_slist_append(list, hc->ht->content_type)) != NULL)
+    list = l;
+  if (body && (l = curl_slist_append(list, "Expect:")) != NULL)
+    list = l;
+  return list;
+}
+
+/* Method and body: HEAD asks for no body, a body goes as POSTFIELDS (with
+ * the method named when it is not POST), anything else is a GET-like
+ * request with its own name. */
+static int hop_method(http_check *hc, const pp_http_hop *hop, bool body) {
+  CURL *h = hc->easy;
+  const char *m = hop->method;
+  int bad = 0;
+#define SET(opt, val) bad |= curl_easy_setopt(h, opt, val) != CURLE_OK
+  bool head = strcmp(m, "HEAD") == 0;
+  SET(CURLOPT_NOBODY, head ? 1L : 0L);
+  if (body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)hc->req_len);
+    SET(CURLOPT_POSTFIELDS, hc->req_body);
+    SET(CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 ? NULL : m);
+  } else {
+    if (!head)
+      SET(CURLOPT_HTTPGET, 1L);
+    SET(CURLOPT_CUSTOMREQUEST, head || strcmp(m, "GET") == 0 ? NULL : m);
+  }
+  return bad;
+}
+
+/* Credentials go to the target's own host only, as curl's do. */
+static int hop_credentials(http_check *hc, const pp_http_hop *hop) {
+  CURL *h = hc->easy;
+  const pp_opts *o = &hc->c->target->opts;
+  bool mine = hop->same_host;
+  int bad = 0;
+  SET(CURLOPT_USERNAME, mine && hc->password ? o->username : NULL);
+  SET(CURLOPT_PASSWORD, mine && hc->password ? hc->password : NULL);
+  SET(CURLOPT_XOAUTH2_BEARER, mine && hc->token ? hc->token : NULL);
+  SET(CURLOPT_HTTPAUTH, mine && hc->token ? CURLAUTH_BEARER : CURLAUTH_BASIC);
+  return bad;
+}
+
+/* What changes from one hop to the next: the URL, the method, whether the
+ * body, the header options and the credentials go. The per-hop state
+ * starts again. */
+static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop) {
   CURL *h = hc->easy;
   int bad = 0;
   snprintf(hc->method, sizeof(hc->method), "%s", hop->method);
@@ -657,20 +788,15 @@ static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop) {
   hc->body_len = hc->body_read = 0;
   hc->body_capped = false;
   hc->c->res->http_status = 0;
+  bool body = hop->keep_body && hc->req_body != NULL;
+  bool ok;
+  curl_slist_free_all(hc->hop_headers);
+  hc->hop_headers = hop_headers(hc, hop, body, &ok);
   SET(CURLOPT_URL, url);
-  bool head = strcmp(hop->method, "HEAD") == 0;
-  SET(CURLOPT_NOBODY, head ? 1L : 0L);
-  if (!head)
-    SET(CURLOPT_HTTPGET, 1L);
-  SET(CURLOPT_CUSTOMREQUEST,
-      head || strcmp(hop->method, "GET") == 0 ? NULL : hop->method);
-  struct curl_slist *headers = hop->same_host ? hc->ht->headers
-                               : o->redirect_headers == PP_REDIRECT_HEADERS_ALL
-                                   ? hc->ht->other_host_headers
-                                   : NULL;
-  SET(CURLOPT_HTTPHEADER, headers);
+  SET(CURLOPT_HTTPHEADER, hc->hop_headers);
+  bad |= hop_method(hc, hop, body) | hop_credentials(hc, hop);
 #undef SET
-  return bad ? -1 : 0;
+  return bad || !ok ? -1 : 0;
 }
 
 /* The core has connected c->fd: hand it and the transfer to libcurl. */
@@ -682,6 +808,7 @@ static void http_connected(pp_check *c) {
   }
   const pp_target *t = c->target;
   pp_http_hop first = {.same_host = true,
+                       .keep_body = true,
                        .https = t->scheme->tls != PP_TLS_NONE,
                        .host_is_ip = !t->opts.sni && t->host_is_ip};
   snprintf(first.method, sizeof(first.method), "%s", hc->ht->method);
@@ -705,6 +832,66 @@ static void http_connected(pp_check *c) {
     return;
   }
   hc->added = true;
+}
+
+static char *b64_pair(const char *user, const char *pass) {
+  size_t ul = strlen(user), pl = strlen(pass), n = ul + pl + 1;
+  char *pair = malloc(n + 1), *out = malloc(4 * ((n + 2) / 3) + 1);
+  if (pair && out) {
+    snprintf(pair, n + 1, "%s:%s", user, pass);
+    EVP_EncodeBlock((unsigned char *)out, (unsigned char *)pair, (int)n);
+  } else {
+    free(out);
+    out = NULL;
+  }
+  pp_secret_free(pair, n + 1);
+  return out;
+}
+
+static void add_secret(http_check *hc, const char *s) {
+  if (s != NULL && hc->nsecrets < sizeof(hc->secrets) / sizeof(hc->secrets[0]))
+    hc->secrets[hc->nsecrets++] = s;
+}
+
+/* The files a request needs, read at each check (so that a new password or
+ * body applies at once): never blocking, secrets wiped afterwards. */
+static int read_inputs(http_check *hc, char *why, size_t whylen) {
+  const pp_opts *o = &hc->c->target->opts;
+  if (o->password_file &&
+      pp_secret_read("password_file", o->password_file, SECRET_MAX,
+                     &hc->password, &hc->password_len, why, whylen) != 0)
+    return -1;
+  if (o->bearer_token_file &&
+      pp_secret_read("bearer_token_file", o->bearer_token_file, SECRET_MAX,
+                     &hc->token, &hc->token_len, why, whylen) != 0)
+    return -1;
+  if (o->proxy_password_file &&
+      pp_secret_read("proxy_password_file", o->proxy_password_file, SECRET_MAX,
+                     &hc->proxy_password, &hc->proxy_password_len, why,
+                     whylen) != 0)
+    return -1;
+  if (o->body_file &&
+      pp_file_read("body_file", o->body_file, BODY_FILE_MAX, &hc->req_body_file,
+                   &hc->req_len, why, whylen) != 0)
+    return -1;
+  hc->req_body = o->body_file ? hc->req_body_file : o->body;
+  if (o->body)
+    hc->req_len = strlen(o->body);
+  if (hc->password)
+    hc->encoded[0] = b64_pair(o->username, hc->password);
+  if (hc->proxy_password)
+    hc->encoded[1] = b64_pair(o->proxy_username, hc->proxy_password);
+  if ((hc->password && !hc->encoded[0]) ||
+      (hc->proxy_password && !hc->encoded[1])) {
+    snprintf(why, whylen, "out of memory");
+    return -1;
+  }
+  add_secret(hc, hc->password);
+  add_secret(hc, hc->encoded[0]);
+  add_secret(hc, hc->token);
+  add_secret(hc, hc->proxy_password);
+  add_secret(hc, hc->encoded[1]);
+  return 0;
 }
 
 static void http_start(pp_check *c) {
@@ -732,9 +919,20 @@ static void http_start(pp_check *c) {
   hc->c = c;
   hc->he = he;
   hc->ht = t->check_data;
-  hc->keep_body = hc->ht->keyword || hc->ht->keyword_absent;
+  hc->keep_body = pp_http_keeps_body(hc->ht);
   hc->handover_fd = hc->handed_fd = -1;
   c->priv = hc;
+  char why[PP_DETAIL_MAX];
+  if (read_inputs(hc, why, sizeof(why)) != 0) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", why);
+    return;
+  }
+  if (t->opts.proxy) {
+    /* libcurl resolves and connects to the proxy, which reaches the target */
+    pp_check_phase(c, PP_PHASE_CONNECT);
+    http_connected(c);
+    return;
+  }
   if (t->scheme->tls != PP_TLS_NONE && t->opts.refuse_protocols) {
     if (he->tls == NULL)
       he->tls = pp_tls_ctxs_new();

@@ -5,6 +5,7 @@
 #ifndef PP_HTTP_H
 #define PP_HTTP_H
 
+#include "http_expect.h"
 #include "portprobe.h"
 
 #include <stdbool.h>
@@ -20,10 +21,25 @@ typedef struct pp_http_target {
                                             redirect elsewhere with
                                             redirect_headers=all */
   const char *method; /* the first request's: the option, GET or POST */
+  char *content_type; /* "Content-Type: ..." for a body, or NULL */
   void *keyword;      /* pcre2_code *, NULL when unset */
   void *keyword_absent;
   void *match_ctx; /* pcre2_match_context *: bounds backtracking */
+  pp_http_header_rule *header_rules; /* expect_header */
+  size_t nheader_rules;
+  bool json;         /* json_path is set */
+  void *json_expect; /* pcre2_code *, NULL when unset */
 } pp_http_target;
+
+/* Checks the HTTP options of a target against each other once all are set
+ * (a method token, one body, credentials only over TLS unless
+ * auth_plaintext, a proxy libcurl can use...). Called by
+ * pp_target_finalize; -1 with a message naming the target and the key. */
+int pp_http_validate(const pp_target *t, char *err, size_t errlen);
+
+/* Whether the check keeps the whole body (up to max_body): keywords and
+ * json_path search it. */
+bool pp_http_keeps_body(const pp_http_target *ht);
 
 /* Builds what t's checks share. Returns NULL with a message in err. */
 pp_http_target *pp_http_target_new(const pp_target *t, char *err,
@@ -40,6 +56,10 @@ typedef struct {
   int redirects;
   const char *final_url; /* after redirects; may be NULL */
   bool downgraded;       /* a redirect went from https to http */
+  const char *headers;   /* the final response's header block, when kept */
+  size_t headers_len;
+  const char *const *secrets; /* never to appear in detail or excerpt */
+  size_t nsecrets;
 } pp_http_response;
 
 /* Judges a response against the target's status set and keywords. Returns

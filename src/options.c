@@ -89,16 +89,17 @@ const pp_option pp_options[] = {
     {"ehlo", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(ehlo), PP_APPLY_DIALOG,
      "Name sent with EHLO (default: this machine's host name)."},
     {"username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(username),
-     PP_APPLY_DIALOG,
-     "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH)."},
+     PP_APPLY_DIALOG | PP_APPLY_HTTP,
+     "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH, HTTP basic "
+     "authentication)."},
     {"password_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(password_file),
-     PP_APPLY_DIALOG,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP,
      "File whose first line is the password; never logged or reported."},
     {"auth_mechanism", PP_OPT_ENUM, "auto", 0, 0, auth_choices,
      OFF(auth_mechanism), PP_APPLY_DIALOG,
      "SMTP AUTH mechanism: auto, plain or login."},
     {"auth_plaintext", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(auth_plaintext),
-     PP_APPLY_DIALOG,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP,
      "Send the password even when the connection has no TLS (a test "
      "server on a trusted network)."},
     {"max_reply", PP_OPT_SIZE, "16384", 64, 1048576, NULL, OFF(max_reply),
@@ -192,6 +193,43 @@ const pp_option pp_options[] = {
      "Protocols the server must refuse, such as tls1.0,tls1.1: a second "
      "handshake offers only those, and a server that accepts one is "
      "tls_weak_protocol (implicit TLS only)."},
+
+    /* HTTP: the request users send, and what the answer must hold */
+    {"body", PP_OPT_STRING, NULL, 0, 65536, NULL, OFF(body), PP_APPLY_HTTP,
+     "Request body, as written (with it the method is POST unless set)."},
+    {"body_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(body_file),
+     PP_APPLY_HTTP,
+     "File whose content is the request body (at most 1 MiB), read at each "
+     "check."},
+    {"content_type", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(content_type),
+     PP_APPLY_HTTP,
+     "Content-Type of the body (default: application/x-www-form-urlencoded, "
+     "as curl sends)."},
+    {"expect_header", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(expect_headers),
+     PP_APPLY_HTTP,
+     "\"Name: regex\": the response must have that header, with a value "
+     "the regular expression matches (repeatable; else header_mismatch)."},
+    {"json_path", PP_OPT_STRING, NULL, 1, 1024, NULL, OFF(json_path),
+     PP_APPLY_HTTP,
+     "JSON Pointer (RFC 6901) into the response body, such as /status or "
+     "/items/0/name: it must exist (else json_mismatch)."},
+    {"json_expect", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(json_expect),
+     PP_APPLY_HTTP,
+     "Regular expression the value at json_path must match: a string "
+     "without its quotes, a number, true, false or null as written."},
+    {"bearer_token_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(bearer_token_file), PP_APPLY_HTTP,
+     "File whose first line is a bearer token (Authorization: Bearer); "
+     "never logged or reported."},
+    {"proxy", PP_OPT_STRING, NULL, 1, 1024, NULL, OFF(proxy), PP_APPLY_HTTP,
+     "Proxy URL: http://, socks4://, socks4a://, socks5:// or socks5h:// "
+     "host:port (socks5h: the proxy resolves names)."},
+    {"proxy_username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(proxy_username),
+     PP_APPLY_HTTP, "User name for the proxy (basic authentication)."},
+    {"proxy_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(proxy_password_file), PP_APPLY_HTTP,
+     "File whose first line is the proxy's password; never logged or "
+     "reported."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 

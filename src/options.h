@@ -143,6 +143,18 @@ typedef struct pp_opts {
   char *client_key;
   char *client_key_password_file;
   char *refuse_protocols; /* "tls1.0,tls1.1": offered alone, must fail */
+
+  /* HTTP: the request users send, and what the answer must hold */
+  char *body;
+  char *body_file;
+  char *content_type;
+  pp_strlist expect_headers; /* "Name: regex" */
+  char *json_path;           /* JSON Pointer (RFC 6901) */
+  pp_regex json_expect;
+  char *bearer_token_file;
+  char *proxy;
+  char *proxy_username;
+  char *proxy_password_file;
 } pp_opts;
 
 typedef struct {

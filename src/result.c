@@ -42,6 +42,9 @@ static const struct {
     [PP_R_OCSP_MISSING] = {"ocsp_missing", "no good stapled OCSP response"},
     [PP_R_TLS_WEAK_PROTOCOL] = {"tls_weak_protocol",
                                 "TLS protocol version too old"},
+    [PP_R_HEADER_MISMATCH] = {"header_mismatch",
+                              "response header missing or unexpected"},
+    [PP_R_JSON_MISMATCH] = {"json_mismatch", "unexpected JSON answer"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {

@@ -36,6 +36,8 @@ typedef enum {
   PP_R_PIN_MISMATCH,      /* the key is none of the pins */
   PP_R_OCSP_MISSING,      /* ocsp=require without a good stapled response */
   PP_R_TLS_WEAK_PROTOCOL, /* below tls_min_version, or an old one accepted */
+  PP_R_HEADER_MISMATCH,   /* expect_header: missing or another value */
+  PP_R_JSON_MISMATCH,     /* json_path missing, or json_expect unmet */
   PP_R_COUNT
 } pp_result_code;
 

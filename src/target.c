@@ -1,6 +1,7 @@
 /* URL parsing, the scheme table, and target-level validation. */
 #include "target.h"
 #include "dialog.h"
+#include "http.h"
 #include "tls_check.h"
 
 #include <arpa/inet.h>
@@ -360,6 +361,8 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
   if (t->kind == PP_KIND_DIALOG && pp_dialog_validate(t, err, errlen) != 0)
     return -1;
   if (t->kind != PP_KIND_ICMP && pp_tls_validate(t, err, errlen) != 0)
+    return -1;
+  if (t->kind == PP_KIND_HTTP && pp_http_validate(t, err, errlen) != 0)
     return -1;
   t->finalized = true;
   return 0;

@@ -208,8 +208,8 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
   f_float(w, "tls_time", r->t_tls);
   f_float(w, "first_byte_time", r->t_first_byte);
   f_str(w, "address", r->address);
-  if (t->port)
-    f_int(w, "port", t->port);
+  if (r->port || t->port) /* a proxy's when one answered */
+    f_int(w, "port", r->port ? r->port : t->port);
   if (r->addresses_tried > 0)
     f_int(w, "addresses_tried", r->addresses_tried);
   if (!r->up)
