@@ -3,17 +3,10 @@
  * share a round with every other kind. The core resolves the name (c-ares)
  * and connects, trying each address as for every TCP check; libcurl takes
  * the connected socket for the first hop. http.c judges responses. */
-#include "check_core.h"
-#include "files.h"
-#include "http.h"
-#include "tls.h"
-#include "tls_check.h"
+#include "http_check.h"
 #include "tls_probe.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,67 +15,6 @@
 /* Bytes of body kept when no keyword needs the whole of it: the excerpt. */
 #define BODY_HEAD 512
 #define BODY_CHUNK 16384
-/* A response's header block may have this much (libcurl's own bound is
- * 300 KiB, and CURL_MAX_HTTP_HEADER for one line): more is the server's
- * protocol error, said in our words before libcurl's. */
-#define HEADERS_MAX (256 * 1024)
-#define SECRET_MAX 4096             /* a password or a token */
-#define BODY_FILE_MAX (1024 * 1024) /* body_file */
-
-typedef struct {
-  pp_engine *engine;
-  CURLM *multi;
-  pp_timer timer;   /* libcurl's one timeout */
-  pp_tls_ctxs *tls; /* the trusted stores, shared with no one else */
-} http_engine;
-
-typedef struct {
-  pp_check *c;
-  http_engine *he;
-  const pp_http_target *ht;
-  CURL *easy;
-  bool added; /* to the multi handle */
-  struct curl_slist *connect_to;
-  char errbuf[CURL_ERROR_SIZE];
-  char status_line[128];
-  char *body;
-  size_t body_len, body_cap;
-  size_t body_read; /* bytes read, at most max_body */
-  bool keep_body;   /* keywords search the whole (capped) body */
-  bool body_capped; /* max_body reached: reading stopped there */
-  bool oom;
-  int handover_fd; /* connected by the core, not yet taken by libcurl */
-  int handed_fd;   /* taken by libcurl, before its sockopt callback */
-
-  /* redirects are followed here, one transfer per hop, so that each hop's
-   * request is ours to decide (method, headers, credentials, downgrade) */
-  int hops;            /* redirects followed */
-  char method[32];     /* the current hop's */
-  bool https;          /* the current hop's scheme */
-  bool downgraded;     /* a hop went from https to http */
-  bool timed;          /* the current hop's timings are in the record */
-  size_t header_bytes; /* of the current response's header block */
-  bool headers_done;   /* its empty line came */
-  bool headers_too_big;
-  char verify_name[256]; /* the current hop's host, for its certificate */
-  bool verify_is_ip;
-  bool same_host;        /* the current hop goes to the target's host */
-  pp_result_code failed; /* a callback's verdict (TLS, local), or OK */
-  char failed_why[PP_DETAIL_MAX];
-
-  /* what the request sends, read from files at each check */
-  const char *req_body; /* body option, or body_file's content */
-  size_t req_len;
-  char *req_body_file;                     /* owned: body_file's content */
-  char *password, *token, *proxy_password; /* wiped when freed */
-  size_t password_len, token_len, proxy_password_len;
-  char *encoded[2];       /* base64 of user:password, of the proxy's */
-  const char *secrets[5]; /* every form of a secret, for scrubbing */
-  size_t nsecrets;
-  struct curl_slist *hop_headers; /* the current hop's request headers */
-  char *resp_headers; /* the final response's header block (expect_header) */
-  size_t resp_headers_len, resp_headers_cap;
-} http_check;
 
 /* --- once per process: libcurl --- */
 
@@ -198,83 +130,6 @@ static void http_engine_free(pp_engine *e) {
   e->kind_state[PP_KIND_HTTP] = NULL;
 }
 
-/* --- TLS: libcurl drives the handshake, with its own verification off;
- * tls_check.c prepares the context and judges the result, as for every
- * kind, so a bad certificate is reported with all its facts --- */
-
-/* A callback's verdict: the transfer is aborted and ends with it. */
-static void fail_later(http_check *hc, pp_result_code code, const char *why) {
-  hc->failed = code;
-  snprintf(hc->failed_why, sizeof(hc->failed_why), "%s", why);
-}
-
-/* libcurl made a new SSL_CTX for a connection: TCP is up, TLS begins. The
- * trusted store is the engine's for ca_file; the client identity and the
- * OCSP request are for the target's own host only. */
-static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
-  (void)easy;
-  http_check *hc = ud;
-  const pp_opts *o = &hc->c->target->opts;
-  pp_opts other = *o; /* a redirect elsewhere: no client certificate */
-  other.client_cert = NULL;
-  other.ocsp = PP_OCSP_OPT_NO;
-  char why[PP_DETAIL_MAX] = "out of memory";
-  if (hc->he->tls == NULL)
-    hc->he->tls = pp_tls_ctxs_new();
-  X509_STORE *store =
-      hc->he->tls ? pp_tls_store(hc->he->tls, o->ca_file, why, sizeof(why))
-                  : NULL;
-  if (store == NULL) {
-    fail_later(hc, PP_R_SOCKET_ERROR, why);
-    return CURLE_ABORTED_BY_CALLBACK;
-  }
-  SSL_CTX_set1_cert_store(sslctx, store);
-  if (pp_tls_prepare(sslctx, NULL, hc->hops == 0 ? o : &other, hc->verify_name,
-                     hc->verify_is_ip, why, sizeof(why)) != 0) {
-    fail_later(hc, PP_R_SOCKET_ERROR, why);
-    return CURLE_ABORTED_BY_CALLBACK;
-  }
-  hc->c->res->tls_used = true;
-  pp_check_phase(hc->c, PP_PHASE_TLS);
-  return CURLE_OK;
-}
-
-/* The handshake is done: the target's own connection records its facts
- * and judges them all; a redirect's is judged on its chain and name. */
-static bool tls_judged(http_check *hc) {
-  struct curl_tlssessioninfo *tls = NULL;
-  if (!hc->https ||
-      curl_easy_getinfo(hc->easy, CURLINFO_TLS_SSL_PTR, &tls) != CURLE_OK ||
-      tls == NULL || tls->backend != CURLSSLBACKEND_OPENSSL ||
-      tls->internals == NULL)
-    return true;
-  SSL *ssl = tls->internals;
-  const pp_opts *o = &hc->c->target->opts;
-  char why[PP_DETAIL_MAX];
-  pp_result_code code;
-  if (hc->hops == 0) {
-    pp_tls_record(ssl, o, hc->c->res);
-    code = pp_tls_judge(ssl, o, hc->c->res, hc->verify_name, why, sizeof(why));
-  } else {
-    code = o->verify
-               ? pp_tls_judge_verify(ssl, hc->verify_name, why, sizeof(why))
-               : PP_R_OK;
-    if (code != PP_R_OK) {
-      char *url = NULL;
-      curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &url);
-      char hop_why[PP_DETAIL_MAX];
-      snprintf(hop_why, sizeof(hop_why), "%.120s (redirected to %.60s)", why,
-               url ? url : "?");
-      snprintf(why, sizeof(why), "%s", hop_why);
-    }
-  }
-  if (code != PP_R_OK) {
-    fail_later(hc, code, why);
-    return false;
-  }
-  return true;
-}
-
 /* --- the transfer's progress sets the phase a timeout reports --- */
 
 /* The first connection is the socket the core connected; a redirect's
@@ -312,7 +167,7 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip,
   (void)primary_port;
   (void)local_port;
   http_check *hc = ud;
-  if (!tls_judged(hc))
+  if (!pp_http_tls_judged(hc))
     return CURL_PREREQFUNC_ABORT; /* nothing is sent */
   pp_check_phase(hc->c, PP_PHASE_FIRST_BYTE);
   return CURL_PREREQFUNC_OK;
@@ -473,15 +328,9 @@ static void http_cleanup(pp_check *c) {
     curl_easy_cleanup(hc->easy);
   }
   curl_slist_free_all(hc->connect_to);
-  curl_slist_free_all(hc->hop_headers);
   free(hc->body);
   free(hc->resp_headers);
-  pp_secret_free(hc->req_body_file, hc->req_len);
-  pp_secret_free(hc->password, hc->password_len);
-  pp_secret_free(hc->token, hc->token_len);
-  pp_secret_free(hc->proxy_password, hc->proxy_password_len);
-  for (int i = 0; i < 2; i++)
-    pp_secret_free(hc->encoded[i], hc->encoded[i] ? strlen(hc->encoded[i]) : 0);
+  pp_http_request_free(hc);
   free(hc);
   c->priv = NULL;
 }
@@ -504,8 +353,6 @@ static void transfer_failed(http_check *hc, CURLcode rc) {
   pp_check_finish(c, code, "%s",
                   hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(rc));
 }
-
-static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop);
 
 /* The response was a redirect: the next hop starts, on the same handle,
  * or the check ends (too many, another scheme, a refused downgrade). */
@@ -537,7 +384,7 @@ static void follow(http_check *hc, int status, const char *location) {
   hc->added = false;
   hc->hops++;
   hc->downgraded |= hop.downgrade;
-  int rc = next ? hop_setup(hc, next, &hop) : -1;
+  int rc = next ? pp_http_hop_setup(hc, next, &hop) : -1;
   free(next);
   if (rc != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
@@ -613,25 +460,6 @@ static void finish_transfer(http_check *hc, CURLcode rc) {
   pp_check_finish(c, code, NULL);
 }
 
-static long http_version(int v) {
-  switch (v) {
-  case PP_HTTPV_1_0:
-    return CURL_HTTP_VERSION_1_0;
-  case PP_HTTPV_1_1:
-    return CURL_HTTP_VERSION_1_1;
-  case PP_HTTPV_2:
-    return CURL_HTTP_VERSION_2_0;
-  default:
-    return CURL_HTTP_VERSION_NONE;
-  }
-}
-
-static long ip_resolve(int af) {
-  return af == PP_AF_IPV4   ? CURL_IPRESOLVE_V4
-         : af == PP_AF_IPV6 ? CURL_IPRESOLVE_V6
-                            : CURL_IPRESOLVE_WHATEVER;
-}
-
 static int setup(http_check *hc) {
   pp_check *c = hc->c;
   const pp_target *t = c->target;
@@ -643,20 +471,6 @@ static int setup(http_check *hc) {
   SET(CURLOPT_URL, hc->ht->url);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_ERRORBUFFER, hc->errbuf);
-  /* the proxy option, never one from the environment */
-  SET(CURLOPT_PROXY, o->proxy ? o->proxy : "");
-  if (o->proxy_username) {
-    SET(CURLOPT_PROXYUSERNAME, o->proxy_username);
-    SET(CURLOPT_PROXYPASSWORD, hc->proxy_password);
-  }
-#if LIBCURL_VERSION_NUM >= 0x075500
-  SET(CURLOPT_PROTOCOLS_STR, "http,https");
-  SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-  SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-  SET(CURLOPT_USERAGENT, "portprobe/" PP_VERSION);
   SET(CURLOPT_PATH_AS_IS, 1L);
   /* a fresh connection per check, closed after: what is measured is this
    * check's connect and handshake, not a pooled connection's */
@@ -676,19 +490,12 @@ static int setup(http_check *hc) {
   SET(CURLOPT_SOCKOPTDATA, hc);
   SET(CURLOPT_PREREQFUNCTION, on_prereq);
   SET(CURLOPT_PREREQDATA, hc);
-  SET(CURLOPT_IPRESOLVE, ip_resolve(o->address_family));
-  SET(CURLOPT_HTTP_VERSION, http_version(o->http_version));
   SET(CURLOPT_FOLLOWLOCATION, 0L); /* follow() does, hop by hop */
-  if (o->source_address) {
-    char iface[80];
-    snprintf(iface, sizeof(iface), "host!%s", o->source_address);
-    SET(CURLOPT_INTERFACE, iface);
-  }
   /* for every https hop (a redirect may reach https from http): libcurl
    * verifies nothing itself, tls_check.c judges after the handshake */
   SET(CURLOPT_SSL_VERIFYPEER, 0L);
   SET(CURLOPT_SSL_VERIFYHOST, 0L);
-  SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+  SET(CURLOPT_SSL_CTX_FUNCTION, pp_http_on_ssl_ctx);
   SET(CURLOPT_SSL_CTX_DATA, hc);
   if (hc->ht->url_host && !o->proxy) {
     /* the URL's host:port goes to the address the core resolved; Host
@@ -702,104 +509,10 @@ static int setup(http_check *hc) {
       return -1;
     SET(CURLOPT_CONNECT_TO, hc->connect_to);
   }
-  return bad ? -1 : 0;
-}
-
-/* What changes from one hop to the next: the URL, the method, and whether
- * the header options go (not to another host unless redirect_headers=all;
- * never a Host header there). The per-hop state starts again. */
-/* The hop's request headers: the header options (not to another host
- * unless redirect_headers=all, never a Host header there), and with a body
- * its Content-Type and no "Expect: 100-continue" wait. NULL with *ok false
- * when out of memory. */
-static struct curl_slist *
-hop_headers(const http_check *hc, const pp_http_hop *hop, bool body, bool *ok) {
-  const pp_opts *o = &hc->c->target->opts;
-  const struct curl_slist *base =
-      hop->same_host ? hc->ht->headers
-      : o->redirect_headers == PP_REDIRECT_HEADERS_ALL
-          ? hc->ht->other_host_headers
-          : NULL;
-  struct curl_slist *list = NULL, *l;
-  *ok = true;
-  for (; base; base = base->next)
-    if ((l = curl_slist_append(list, base->data)) != NULL)
-      list = l;
-    else
-      *ok = false;
-  if (body && hc->ht->content_type &&
-      (l = curl_slist_append(list, hc->ht->content_type)) != NULL)
-    list = l;
-  if (body && (l = curl_slist_append(list, "Expect:")) != NULL)
-    list = l;
-  return list;
-}
-
-/* Method and body: HEAD asks for no body, a body goes as POSTFIELDS (with
- * the method named when it is not POST), anything else is a GET-like
- * request with its own name. */
-static int hop_method(http_check *hc, const pp_http_hop *hop, bool body) {
-  CURL *h = hc->easy;
-  const char *m = hop->method;
-  int bad = 0;
-#define SET(opt, val) bad |= curl_easy_setopt(h, opt, val) != CURLE_OK
-  bool head = strcmp(m, "HEAD") == 0;
-  SET(CURLOPT_NOBODY, head ? 1L : 0L);
-  if (body) {
-    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)hc->req_len);
-    SET(CURLOPT_POSTFIELDS, hc->req_body);
-    SET(CURLOPT_CUSTOMREQUEST, strcmp(m, "POST") == 0 ? NULL : m);
-  } else {
-    if (!head)
-      SET(CURLOPT_HTTPGET, 1L);
-    SET(CURLOPT_CUSTOMREQUEST, head || strcmp(m, "GET") == 0 ? NULL : m);
-  }
-  return bad;
-}
-
-/* Credentials go to the target's own host only, as curl's do. */
-static int hop_credentials(http_check *hc, const pp_http_hop *hop) {
-  CURL *h = hc->easy;
-  const pp_opts *o = &hc->c->target->opts;
-  bool mine = hop->same_host;
-  int bad = 0;
-  SET(CURLOPT_USERNAME, mine && hc->password ? o->username : NULL);
-  SET(CURLOPT_PASSWORD, mine && hc->password ? hc->password : NULL);
-  SET(CURLOPT_XOAUTH2_BEARER, mine && hc->token ? hc->token : NULL);
-  SET(CURLOPT_HTTPAUTH, mine && hc->token ? CURLAUTH_BEARER : CURLAUTH_BASIC);
-  return bad;
-}
-
-/* What changes from one hop to the next: the URL, the method, whether the
- * body, the header options and the credentials go. The per-hop state
- * starts again. */
-static int hop_setup(http_check *hc, const char *url, const pp_http_hop *hop) {
-  CURL *h = hc->easy;
-  int bad = 0;
-  snprintf(hc->method, sizeof(hc->method), "%s", hop->method);
-  hc->https = hop->https;
-  hc->same_host = hop->same_host;
-  snprintf(hc->verify_name, sizeof(hc->verify_name), "%s", hop->host);
-  hc->verify_is_ip = hop->host_is_ip;
-  hc->timed = false;
-  hc->status_line[0] = 0;
-  hc->header_bytes = 0;
-  hc->headers_done = false;
-  hc->body_len = hc->body_read = 0;
-  hc->body_capped = false;
-  hc->c->res->http_status = 0;
-  bool body = hop->keep_body && hc->req_body != NULL;
-  bool ok;
-  curl_slist_free_all(hc->hop_headers);
-  hc->hop_headers = hop_headers(hc, hop, body, &ok);
-  SET(CURLOPT_URL, url);
-  SET(CURLOPT_HTTPHEADER, hc->hop_headers);
-  bad |= hop_method(hc, hop, body) | hop_credentials(hc, hop);
 #undef SET
-  return bad || !ok ? -1 : 0;
+  return bad || pp_http_request_options(hc) != 0 ? -1 : 0;
 }
 
-/* The core has connected c->fd: hand it and the transfer to libcurl. */
 static void http_connected(pp_check *c) {
   http_check *hc = c->priv;
   if ((hc->easy = curl_easy_init()) == NULL) {
@@ -814,7 +527,7 @@ static void http_connected(pp_check *c) {
   snprintf(first.method, sizeof(first.method), "%s", hc->ht->method);
   snprintf(first.host, sizeof(first.host), "%s",
            t->opts.sni ? t->opts.sni : t->host);
-  if (setup(hc) != 0 || hop_setup(hc, hc->ht->url, &first) != 0) {
+  if (setup(hc) != 0 || pp_http_hop_setup(hc, hc->ht->url, &first) != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "libcurl refused an option%s%s (version %s)",
                     hc->errbuf[0] ? ": " : "", hc->errbuf,
@@ -832,66 +545,6 @@ static void http_connected(pp_check *c) {
     return;
   }
   hc->added = true;
-}
-
-static char *b64_pair(const char *user, const char *pass) {
-  size_t ul = strlen(user), pl = strlen(pass), n = ul + pl + 1;
-  char *pair = malloc(n + 1), *out = malloc(4 * ((n + 2) / 3) + 1);
-  if (pair && out) {
-    snprintf(pair, n + 1, "%s:%s", user, pass);
-    EVP_EncodeBlock((unsigned char *)out, (unsigned char *)pair, (int)n);
-  } else {
-    free(out);
-    out = NULL;
-  }
-  pp_secret_free(pair, n + 1);
-  return out;
-}
-
-static void add_secret(http_check *hc, const char *s) {
-  if (s != NULL && hc->nsecrets < sizeof(hc->secrets) / sizeof(hc->secrets[0]))
-    hc->secrets[hc->nsecrets++] = s;
-}
-
-/* The files a request needs, read at each check (so that a new password or
- * body applies at once): never blocking, secrets wiped afterwards. */
-static int read_inputs(http_check *hc, char *why, size_t whylen) {
-  const pp_opts *o = &hc->c->target->opts;
-  if (o->password_file &&
-      pp_secret_read("password_file", o->password_file, SECRET_MAX,
-                     &hc->password, &hc->password_len, why, whylen) != 0)
-    return -1;
-  if (o->bearer_token_file &&
-      pp_secret_read("bearer_token_file", o->bearer_token_file, SECRET_MAX,
-                     &hc->token, &hc->token_len, why, whylen) != 0)
-    return -1;
-  if (o->proxy_password_file &&
-      pp_secret_read("proxy_password_file", o->proxy_password_file, SECRET_MAX,
-                     &hc->proxy_password, &hc->proxy_password_len, why,
-                     whylen) != 0)
-    return -1;
-  if (o->body_file &&
-      pp_file_read("body_file", o->body_file, BODY_FILE_MAX, &hc->req_body_file,
-                   &hc->req_len, why, whylen) != 0)
-    return -1;
-  hc->req_body = o->body_file ? hc->req_body_file : o->body;
-  if (o->body)
-    hc->req_len = strlen(o->body);
-  if (hc->password)
-    hc->encoded[0] = b64_pair(o->username, hc->password);
-  if (hc->proxy_password)
-    hc->encoded[1] = b64_pair(o->proxy_username, hc->proxy_password);
-  if ((hc->password && !hc->encoded[0]) ||
-      (hc->proxy_password && !hc->encoded[1])) {
-    snprintf(why, whylen, "out of memory");
-    return -1;
-  }
-  add_secret(hc, hc->password);
-  add_secret(hc, hc->encoded[0]);
-  add_secret(hc, hc->token);
-  add_secret(hc, hc->proxy_password);
-  add_secret(hc, hc->encoded[1]);
-  return 0;
 }
 
 static void http_start(pp_check *c) {
@@ -923,7 +576,7 @@ static void http_start(pp_check *c) {
   hc->handover_fd = hc->handed_fd = -1;
   c->priv = hc;
   char why[PP_DETAIL_MAX];
-  if (read_inputs(hc, why, sizeof(why)) != 0) {
+  if (pp_http_read_inputs(hc, why, sizeof(why)) != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", why);
     return;
   }
