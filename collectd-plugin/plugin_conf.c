@@ -188,6 +188,11 @@ static void compose_url(char *buf, size_t len, const char *scheme,
     snprintf(buf + n, len - (size_t)n, ":%ld", port);
 }
 
+/* A scheme a <Host>'s Service may name: all but its ICMP check (Ping). */
+static bool is_service(const pp_scheme *s) {
+  return s->kind != PP_KIND_ICMP;
+}
+
 /* Service "scheme" [port] inside a <Host>: the scheme, and the port when one
  * is given (0 otherwise). */
 static int service_value(const oconfig_item_t *ci, const char *where,
@@ -216,17 +221,18 @@ static int service_value(const oconfig_item_t *ci, const char *where,
                   "scheme",
                   where, ci->key);
   }
-  if (strcasecmp(*scheme, "icmp") == 0 || strcasecmp(*scheme, "ping") == 0)
+  const pp_scheme *sch = pp_scheme_find(*scheme);
+  if (sch != NULL && sch->kind == PP_KIND_ICMP)
     return fail(err, errlen,
                 "%s: \"%s\": the host's ICMP check is set with Ping true "
                 "or false",
                 where, ci->key);
-  if (pp_scheme_find(*scheme) == NULL)
-    return fail(err, errlen,
-                "%s: \"%s\": unknown scheme \"%s\" (known: tcp, tls, smtp, "
-                "submission, smtps, imap, imaps, pop3, pop3s, http, https, "
-                "ssh, ftp, redis)",
-                where, ci->key, *scheme);
+  if (sch == NULL) {
+    char known[400];
+    pp_scheme_names(known, sizeof(known), is_service);
+    return fail(err, errlen, "%s: \"%s\": unknown scheme \"%s\" (known: %s)",
+                where, ci->key, *scheme, known);
+  }
   return 0;
 }
 
@@ -324,93 +330,92 @@ static int target_block(ppc_config *cfg, pp_targets *pending,
   return build_target(cfg, pending, &s, err, errlen);
 }
 
+/* What a <Host> block says besides its checks. */
+typedef struct {
+  const char *name, *address;
+  bool ping;
+  pp_defaults defs;
+  char where[WHERE_MAX];
+} host_spec;
+
+/* A <Host>'s settings and defaults, read before its checks (they may
+ * follow the checks they affect). */
+static int host_settings(const oconfig_item_t *ci, host_spec *h, char *err,
+                         size_t errlen) {
+  for (int i = 0; i < ci->children_num; i++) {
+    const oconfig_item_t *c = &ci->children[i];
+    if (key_is(c, "Target") || key_is(c, "Service"))
+      continue;
+    if (key_is(c, "Host"))
+      return fail(err, errlen, "%s: <Host> blocks do not nest", h->where);
+    if (key_is(c, "URL"))
+      return fail(err, errlen,
+                  "%s: \"URL\" belongs in a <Target> block; a host takes "
+                  "Address and Service",
+                  h->where);
+    if (key_is(c, "Address")) {
+      if (string_value(c, h->where, &h->address, err, errlen) != 0)
+        return -1;
+      continue;
+    }
+    if (key_is(c, "Ping")) {
+      if (c->values_num != 1 || c->values[0].type != OCONFIG_TYPE_BOOLEAN)
+        return fail(err, errlen, "%s: \"%s\" takes true or false", h->where,
+                    c->key);
+      h->ping = c->values[0].value.boolean != 0;
+      continue;
+    }
+    if (defaults_add(&h->defs, c, h->where, err, errlen) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* One check of a host named host-scheme[-port]: its ping (scheme icmp) or
+ * a Service line. */
+static int host_check(ppc_config *cfg, pp_targets *pending, const host_spec *h,
+                      const pp_defaults *plugin_defs, const char *scheme,
+                      long port, char *err, size_t errlen) {
+  char url[4096], name[PPC_NAME_MAX + 64];
+  compose_url(url, sizeof(url), scheme, h->address, port);
+  service_name(name, sizeof(name), h->name, scheme, port);
+  if (check_name(name, "target", err, errlen) != 0)
+    return -1;
+  target_spec s = {.name = name,
+                   .url = url,
+                   .layers = {plugin_defs, &h->defs},
+                   .host_block = h->name};
+  return build_target(cfg, pending, &s, err, errlen);
+}
+
 /* <Host "name">: an ICMP check (unless Ping false) and service checks of one
  * address, named host-service. */
 static int host_block(ppc_config *cfg, pp_targets *pending,
                       const oconfig_item_t *ci, const pp_defaults *plugin_defs,
                       char *err, size_t errlen) {
-  const char *host = NULL;
-  if (block_name(ci, "host", &host, err, errlen) != 0)
+  host_spec h = {.ping = true};
+  if (block_name(ci, "host", &h.name, err, errlen) != 0)
     return -1;
-  char where[WHERE_MAX];
-  snprintf(where, sizeof(where), "host \"%s\"", host);
-  const char *address = host;
-  bool ping = true;
-  pp_defaults defs = {0};
-  int rc = -1;
-
-  /* settings and defaults first: they may follow the checks they affect */
-  for (int i = 0; i < ci->children_num; i++) {
-    const oconfig_item_t *c = &ci->children[i];
-    if (key_is(c, "Target") || key_is(c, "Service"))
-      continue;
-    if (key_is(c, "Host")) {
-      fail(err, errlen, "%s: <Host> blocks do not nest", where);
-      goto out;
-    }
-    if (key_is(c, "URL")) {
-      fail(err, errlen,
-           "%s: \"URL\" belongs in a <Target> block; a host takes Address "
-           "and Service",
-           where);
-      goto out;
-    }
-    if (key_is(c, "Address")) {
-      if (string_value(c, where, &address, err, errlen) != 0)
-        goto out;
-      continue;
-    }
-    if (key_is(c, "Ping")) {
-      if (c->values_num != 1 || c->values[0].type != OCONFIG_TYPE_BOOLEAN) {
-        fail(err, errlen, "%s: \"%s\" takes true or false", where, c->key);
-        goto out;
-      }
-      ping = c->values[0].value.boolean != 0;
-      continue;
-    }
-    if (defaults_add(&defs, c, where, err, errlen) != 0)
-      goto out;
-  }
-
-  char url[4096], name[PPC_NAME_MAX + 64];
-  if (ping) {
-    compose_url(url, sizeof(url), "icmp", address, 0);
-    service_name(name, sizeof(name), host, "icmp", 0);
-    if (check_name(name, "target", err, errlen) != 0)
-      goto out;
-    target_spec s = {.name = name,
-                     .url = url,
-                     .layers = {plugin_defs, &defs},
-                     .host_block = host};
-    if (build_target(cfg, pending, &s, err, errlen) != 0)
-      goto out;
-  }
-  for (int i = 0; i < ci->children_num; i++) {
+  h.address = h.name;
+  snprintf(h.where, sizeof(h.where), "host \"%s\"", h.name);
+  int rc = host_settings(ci, &h, err, errlen);
+  if (rc == 0 && h.ping)
+    rc = host_check(cfg, pending, &h, plugin_defs, "icmp", 0, err, errlen);
+  for (int i = 0; rc == 0 && i < ci->children_num; i++) {
     const oconfig_item_t *c = &ci->children[i];
     if (key_is(c, "Service")) {
       const char *scheme;
       long port;
-      if (service_value(c, where, &scheme, &port, err, errlen) != 0)
-        goto out;
-      compose_url(url, sizeof(url), scheme, address, port);
-      service_name(name, sizeof(name), host, scheme, port);
-      if (check_name(name, "target", err, errlen) != 0)
-        goto out;
-      target_spec s = {.name = name,
-                       .url = url,
-                       .layers = {plugin_defs, &defs},
-                       .host_block = host};
-      if (build_target(cfg, pending, &s, err, errlen) != 0)
-        goto out;
+      rc = service_value(c, h.where, &scheme, &port, err, errlen);
+      if (rc == 0)
+        rc = host_check(cfg, pending, &h, plugin_defs, scheme, port, err,
+                        errlen);
     } else if (key_is(c, "Target")) {
-      if (target_block(cfg, pending, c, plugin_defs, &defs, host, address, err,
-                       errlen) != 0)
-        goto out;
+      rc = target_block(cfg, pending, c, plugin_defs, &h.defs, h.name,
+                        h.address, err, errlen);
     }
   }
-  rc = 0;
-out:
-  pp_defaults_free(&defs);
+  pp_defaults_free(&h.defs);
   return rc;
 }
 

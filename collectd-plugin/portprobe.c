@@ -62,15 +62,34 @@ static int ppc_config_cb(oconfig_item_t *ci) {
   return 0;
 }
 
+/* The checked host and the target's labels, as meta data of every value
+ * (write plugins such as portprobe_mongodb store them; NULL if no memory). */
+static meta_data_t *target_meta(const pp_target *t) {
+  meta_data_t *md = meta_data_create();
+  if (md == NULL)
+    return NULL;
+  meta_data_add_string(md, "target_host", t->host);
+  for (size_t i = 0; i < t->opts.labels.n; i++) {
+    const char *kv = t->opts.labels.items[i];
+    const char *eq = strchr(kv, '=');
+    char key[DATA_MAX_NAME_LEN];
+    snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+    meta_data_add_string(md, key, eq + 1);
+  }
+  return md;
+}
+
 static void dispatch_values(const pp_target *t, const pp_result *r,
                             const pp_state_info *st) {
   ppc_value vals[PPC_VALUES_MAX];
   size_t n = ppc_values(t, r, st, vals);
+  meta_data_t *md = target_meta(t); /* copied by each dispatch */
   for (size_t k = 0; k < n; k++) {
     value_t v = {.gauge = vals[k].value};
     value_list_t vl = VALUE_LIST_INIT;
     vl.values = &v;
     vl.values_len = 1;
+    vl.meta = md;
     vl.time = NS_TO_CDTIME_T((uint64_t)r->time_ns); /* when the check began */
     snprintf(vl.plugin, sizeof(vl.plugin), "%s", PLUGIN_NAME);
     snprintf(vl.plugin_instance, sizeof(vl.plugin_instance), "%s",
@@ -80,6 +99,7 @@ static void dispatch_values(const pp_target *t, const pp_result *r,
              vals[k].type_instance);
     plugin_dispatch_values(&vl);
   }
+  meta_data_destroy(md);
 }
 
 static void meta_string(notification_t *n, const char *key, const char *v) {

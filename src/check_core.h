@@ -15,8 +15,24 @@
 
 typedef struct pp_check pp_check;
 
+/* A kind of check: one descriptor holds what targets of the kind need
+ * (which options apply, checking and preparing a target when it is
+ * finalized) and what the engine calls to run a check. One per check
+ * module (check_tcp.c, dialog.c, check_http.c, check_icmp.c). */
 typedef struct {
   const char *name;
+  /* PP_APPLY_*: the options that mean something to the kind; a scheme with
+   * TLS adds PP_APPLY_TLS. */
+  unsigned applies;
+  /* Checks a target's options against the kind, once all are set. -1 with
+   * a message naming the target. May be NULL. */
+  int (*validate)(const pp_target *t, char *err, size_t errlen);
+  /* Makes the data a target keeps across rounds (compiled regexes, a
+   * request, an ICMP window), once, when it is finalized; the target owns
+   * it and frees it with data_free. NULL with a message on error. May be
+   * NULL: no data. */
+  void *(*prepare)(const pp_target *t, char *err, size_t errlen);
+  void (*data_free)(void *data);
   /* Starts the check. May end it at once with pp_check_finish. */
   void (*start)(pp_check *c);
   /* TCP-based kinds: the connection is up (c->fd connected). */
@@ -29,6 +45,9 @@ typedef struct {
 } pp_check_ops;
 
 enum { PP_KIND_COUNT = PP_KIND_ICMP + 1 };
+
+/* The descriptor of a kind. */
+const pp_check_ops *pp_kind_ops(pp_check_kind kind);
 
 struct pp_engine {
   pp_loop *loop;

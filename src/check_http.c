@@ -548,21 +548,11 @@ static void http_connected(pp_check *c) {
 }
 
 static void http_start(pp_check *c) {
+  const pp_target *t = c->target;
   http_engine *he = engine_state(c->engine);
   if (he == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl could not start");
     return;
-  }
-  /* The compiled request is the module's per-target data (check_data),
-   * made on the target's first round. */
-  pp_target *t = (pp_target *)c->target;
-  if (t->check_data == NULL) {
-    char err[256];
-    if ((t->check_data = pp_http_target_new(t, err, sizeof(err))) == NULL) {
-      pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", err);
-      return;
-    }
-    t->check_data_free = pp_http_target_free;
   }
   http_check *hc = calloc(1, sizeof(*hc));
   if (hc == NULL) {
@@ -571,7 +561,7 @@ static void http_start(pp_check *c) {
   }
   hc->c = c;
   hc->he = he;
-  hc->ht = t->check_data;
+  hc->ht = t->check_data; /* made when it was finalized */
   hc->keep_body = pp_http_keeps_body(hc->ht);
   hc->handover_fd = hc->handed_fd = -1;
   c->priv = hc;
@@ -595,8 +585,17 @@ static void http_start(pp_check *c) {
   pp_check_resolve_and_connect(c);
 }
 
+/* The compiled request, kept with the target across rounds. */
+static void *http_prepare(const pp_target *t, char *err, size_t errlen) {
+  return pp_http_target_new(t, err, errlen);
+}
+
 const pp_check_ops pp_http_ops = {
     .name = "http",
+    .applies = PP_APPLY_HTTP,
+    .validate = pp_http_validate,
+    .prepare = http_prepare,
+    .data_free = pp_http_target_free,
     .start = http_start,
     .connected = http_connected,
     .cleanup = http_cleanup,

@@ -667,25 +667,40 @@ static void target_data_free(void *p) {
   free(it);
 }
 
-static icmp_target *target_data(pp_check *c) {
-  pp_target *t = (pp_target *)c->target; /* check_data is ours to keep */
-  if (t->check_data)
-    return t->check_data;
+/* The target's window and echo slots, kept across rounds: made when the
+ * target is finalized. */
+static void *target_data_new(const pp_target *t, char *err, size_t errlen) {
   icmp_target *it = calloc(1, sizeof(*it));
-  if (it == NULL)
-    return NULL;
-  it->count = t->opts.count;
-  it->echoes = calloc((size_t)it->count, sizeof(*it->echoes));
-  if (it->echoes == NULL ||
+  if (it != NULL) {
+    it->count = t->opts.count;
+    it->echoes = calloc((size_t)it->count, sizeof(*it->echoes));
+  }
+  if (it == NULL || it->echoes == NULL ||
       pp_quality_init(&it->quality, t->opts.quality_window) != 0) {
-    free(it->echoes);
-    pp_quality_free(&it->quality);
-    free(it);
+    if (it != NULL) {
+      free(it->echoes);
+      pp_quality_free(&it->quality);
+      free(it);
+    }
+    snprintf(err, errlen, "target \"%s\": out of memory", pp_target_name(t));
     return NULL;
   }
-  t->check_data = it;
-  t->check_data_free = target_data_free;
   return it;
+}
+
+static int icmp_validate(const pp_target *t, char *err, size_t errlen) {
+  const pp_opts *o = &t->opts;
+  if ((int64_t)(o->count - 1) * o->spacing_ms + o->rtt_crit_ms >
+      o->timeout_ms) {
+    snprintf(err, errlen,
+             "target \"%s\": %d echoes %lldms apart, plus rtt_crit (%lldms) "
+             "for the last reply, do not fit in timeout (%lldms): raise "
+             "timeout or lower count or spacing",
+             pp_target_name(t), o->count, (long long)o->spacing_ms,
+             (long long)o->rtt_crit_ms, (long long)o->timeout_ms);
+    return -1;
+  }
+  return 0;
 }
 
 static int parse_source(icmp_target *it, int family, const char *src) {
@@ -769,11 +784,7 @@ static void icmp_send_first(pp_check *c) {
 }
 
 static void icmp_start(pp_check *c) {
-  icmp_target *it = target_data(c);
-  if (it == NULL) {
-    pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
-    return;
-  }
+  icmp_target *it = c->target->check_data; /* made when it was finalized */
   if (it->busy) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "target listed twice in one round");
     return;
@@ -820,6 +831,10 @@ static void icmp_engine_free(pp_engine *e) {
 
 const pp_check_ops pp_icmp_ops = {
     .name = "icmp",
+    .applies = PP_APPLY_ICMP,
+    .validate = icmp_validate,
+    .prepare = target_data_new,
+    .data_free = target_data_free,
     .start = icmp_start,
     .cleanup = icmp_cleanup,
     .engine_free = icmp_engine_free,

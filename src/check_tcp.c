@@ -16,6 +16,7 @@ static void tcp_connected(pp_check *c) {
 
 const pp_check_ops pp_tcp_ops = {
     .name = "tcp",
+    .applies = PP_APPLY_TCP,
     .start = tcp_start,
     .connected = tcp_connected,
 };

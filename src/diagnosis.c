@@ -112,6 +112,77 @@ static const pp_result *name_unresolved(const pp_diag_input *icmp,
   return seen > 0 ? first : NULL;
 }
 
+/* The ports of a host, counted by what they prove. */
+typedef struct {
+  const pp_diag_input *ports;
+  size_t n;
+  size_t up, alive, quiet, measured;
+} port_counts;
+
+static port_counts count_ports(const pp_diag_input *ports, size_t n) {
+  port_counts c = {ports, n, 0, 0, 0, 0};
+  for (size_t i = 0; i < n; i++) {
+    const pp_result *r = ports[i].result;
+    if (!measured(r))
+      continue;
+    if (r->up)
+      c.up++;
+    else if (silent(r))
+      c.quiet++;
+    else
+      c.alive++; /* refused, reset, TLS or protocol failure: the host spoke */
+  }
+  c.measured = c.up + c.alive + c.quiet;
+  return c;
+}
+
+/* The host answers ping: its ports tell service down, degraded or ok. */
+static pp_diagnosis with_ping(text_out *o, const pp_result *ping,
+                              const port_counts *c) {
+  if (c->alive > 0 || (c->quiet > 0 && ping->quality < PP_GRADE_BAD)) {
+    put(o, "service down: ");
+    put_failed_ports(o, c->ports, c->n);
+    put(o, "; host up: ");
+    put_ping(o, ping);
+    return PP_DIAG_SERVICE_DOWN;
+  }
+  if (ping->quality >= PP_GRADE_WARNING || c->quiet > 0) {
+    /* a bad path explains ports that time out */
+    put(o, "degraded: ");
+    put_ping(o, ping);
+    if (c->quiet > 0) {
+      put(o, "; ");
+      put_failed_ports(o, c->ports, c->n);
+    }
+    return PP_DIAG_DEGRADED;
+  }
+  put(o, "host up: ");
+  put_ping(o, ping);
+  if (c->measured > 0)
+    put(o, "; %zu of %zu ports up", c->up, c->measured);
+  return PP_DIAG_OK;
+}
+
+/* No echo reply (or no ping at all), but some port answered. */
+static pp_diagnosis ports_answer(text_out *o, const pp_result *ping,
+                                 const port_counts *c) {
+  if (c->up == c->measured) {
+    put(o, "ICMP filtered: ");
+    put_ping(o, ping);
+    put(o, ", %zu of %zu ports up", c->up, c->measured);
+    return PP_DIAG_ICMP_FILTERED;
+  }
+  put(o, "service down: ");
+  put_failed_ports(o, c->ports, c->n);
+  put(o, "; host alive: ");
+  if (ping) {
+    put_ping(o, ping);
+    put(o, " (ICMP filtered), ");
+  }
+  put(o, "%zu of %zu ports up", c->up, c->measured);
+  return PP_DIAG_SERVICE_DOWN;
+}
+
 pp_diagnosis pp_diagnose(const pp_diag_input *icmp, const pp_diag_input *ports,
                          size_t n, char *text, size_t len) {
   text_out o = {text, len, 0};
@@ -122,86 +193,30 @@ pp_diagnosis pp_diagnose(const pp_diag_input *icmp, const pp_diag_input *ports,
     put(&o, "name does not resolve: %s", unresolved->detail);
     return PP_DIAG_DNS_FAILED;
   }
-  size_t up = 0, alive = 0, quiet = 0;
-  for (size_t i = 0; i < n; i++) {
-    const pp_result *r = ports[i].result;
-    if (!measured(r))
-      continue;
-    if (r->up)
-      up++;
-    else if (silent(r))
-      quiet++;
-    else
-      alive++; /* refused, reset, TLS or protocol failure: the host spoke */
-  }
-  size_t nports = up + alive + quiet;
+  port_counts c = count_ports(ports, n);
   const pp_result *ping = icmp && measured(icmp->result) ? icmp->result : NULL;
-
-  if (ping && ping->up) {
-    bool poor = ping->quality >= PP_GRADE_WARNING;
-    if (alive > 0 || (quiet > 0 && ping->quality < PP_GRADE_BAD)) {
-      put(&o, "service down: ");
-      put_failed_ports(&o, ports, n);
-      put(&o, "; host up: ");
-      put_ping(&o, ping);
-      return PP_DIAG_SERVICE_DOWN;
-    }
-    if (poor || quiet > 0) {
-      /* a bad path explains ports that time out */
-      put(&o, "degraded: ");
-      put_ping(&o, ping);
-      if (quiet > 0) {
-        put(&o, "; ");
-        put_failed_ports(&o, ports, n);
-      }
-      return PP_DIAG_DEGRADED;
-    }
-    put(&o, "host up: ");
-    put_ping(&o, ping);
-    if (nports > 0)
-      put(&o, "; %zu of %zu ports up", up, nports);
-    return PP_DIAG_OK;
-  }
-
-  if (ping == NULL && nports == 0) {
+  if (ping && ping->up)
+    return with_ping(&o, ping, &c);
+  if (ping == NULL && c.measured == 0) {
     put(&o, "nothing measured");
     if (icmp && icmp->result && icmp->result->detail[0])
       put(&o, ": %s", icmp->result->detail);
     return PP_DIAG_UNKNOWN;
   }
-
-  if (ping == NULL && up == nports) {
-    put(&o, "host up: %zu of %zu ports up (no ping)", up, nports);
+  if (ping == NULL && c.up == c.measured) {
+    put(&o, "host up: %zu of %zu ports up (no ping)", c.up, c.measured);
     return PP_DIAG_OK;
   }
-
-  if (up > 0 || alive > 0) {
-    /* the host answers on its ports, not to ping */
-    if (up == nports) {
-      put(&o, "ICMP filtered: ");
-      put_ping(&o, ping);
-      put(&o, ", %zu of %zu ports up", up, nports);
-      return PP_DIAG_ICMP_FILTERED;
-    }
-    put(&o, "service down: ");
-    put_failed_ports(&o, ports, n);
-    put(&o, "; host alive: ");
-    if (ping) {
-      put_ping(&o, ping);
-      put(&o, " (ICMP filtered), ");
-    }
-    put(&o, "%zu of %zu ports up", up, nports);
-    return PP_DIAG_SERVICE_DOWN;
-  }
-
+  if (c.up > 0 || c.alive > 0) /* the host answers on its ports */
+    return ports_answer(&o, ping, &c);
   put(&o, "host down: ");
   if (ping) {
     put_ping(&o, ping);
-    put(&o, nports ? ", " : "");
+    put(&o, c.measured ? ", " : "");
   }
-  if (nports == 1)
+  if (c.measured == 1)
     put_failed_ports(&o, ports, n);
-  else if (nports > 1)
-    put(&o, "no port of %zu answers", nports);
+  else if (c.measured > 1)
+    put(&o, "no port of %zu answers", c.measured);
   return PP_DIAG_HOST_DOWN;
 }

@@ -58,7 +58,7 @@ typedef struct {
   size_t nsteps;
 } pp_login;
 
-typedef struct {
+typedef struct pp_protocol {
   const char *scheme;
   const pp_dstep *steps;
   size_t nsteps;
@@ -68,12 +68,9 @@ typedef struct {
   bool has_ehlo;       /* the ehlo option means something */
 } pp_protocol;
 
-/* The protocol of a dialog scheme (tcp with send/expect runs as "tcp"). */
-const pp_protocol *pp_protocol_find(const char *scheme);
-
 /* Checks the dialog options of a target against its protocol (login only
  * where there is one, never a password in clear text unless allowed...).
- * Called by pp_target_finalize; -1 with a message naming the target. */
+ * The dialog kind's validate hook; -1 with a message naming the target. */
 int pp_dialog_validate(const pp_target *t, char *err, size_t errlen);
 
 #endif

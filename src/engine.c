@@ -22,6 +22,10 @@ static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
     [PP_KIND_ICMP] = &pp_icmp_ops,
 };
 
+const pp_check_ops *pp_kind_ops(pp_check_kind kind) {
+  return (unsigned)kind < PP_KIND_COUNT ? kind_ops[kind] : NULL;
+}
+
 void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...) {
   if (e->log == NULL)
     return;

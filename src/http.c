@@ -183,6 +183,10 @@ static const char *request_problem(const pp_target *t, char *buf, size_t len) {
   if (o->method && !is_token(o->method))
     return "option \"method\": expected a method name (letters, digits and "
            "!#$%&'*+-.^_`|~), such as GET, POST or PROPFIND";
+  if (o->method && strcmp(o->method, "HEAD") == 0 &&
+      (o->keyword.pattern || o->keyword_absent.pattern))
+    return "keyword and keyword_absent need method GET (a HEAD response has "
+           "no body)";
   if (o->body && o->body_file)
     return "body and body_file are two bodies: set one";
   if (o->content_type && !body)

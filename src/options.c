@@ -490,59 +490,287 @@ static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen);
 static const char *const reserved_labels[] = {"time", "target", "scheme",
                                               "result", NULL};
 
+/* --- one descriptor per option type ---
+ * set parses s->value into the field; on failure it returns -1 and either
+ * writes a message of its own to s->why or leaves it empty for the usual
+ * "expected <what expected says>, got "<value>"". */
+
+typedef struct {
+  const pp_option *opt;
+  const char *value;
+  char why[160];
+} setting;
+
+typedef struct {
+  int (*set)(setting *s, void *field);
+  void (*expected)(const pp_option *opt, char *buf, size_t len);
+  void (*free)(void *field); /* NULL: the type owns no memory */
+  const char *name;          /* the type in listings: "duration" */
+} opt_type;
+
+static int say(setting *s, const char *why) {
+  snprintf(s->why, sizeof(s->why), "%s", why);
+  return -1;
+}
+
+/* Replaces the string at *field with a copy of value. */
+static int set_dup(setting *s, char **field) {
+  char *dup = strdup(s->value);
+  if (dup == NULL)
+    return say(s, "out of memory");
+  free(*field);
+  *field = dup;
+  return 0;
+}
+
+static int set_bool(setting *s, void *field) {
+  return pp_parse_bool(s->value, field);
+}
+
+static void expected_bool(const pp_option *opt, char *buf, size_t len) {
+  (void)opt;
+  snprintf(buf, len, "yes or no");
+}
+
+static int set_int(setting *s, void *field) {
+  char *end;
+  errno = 0;
+  long long v = strtoll(s->value, &end, 10);
+  if (end == s->value || *end != 0 || errno != 0 || v < s->opt->min ||
+      v > s->opt->max)
+    return -1;
+  *(int *)field = (int)v;
+  return 0;
+}
+
+static void expected_int(const pp_option *opt, char *buf, size_t len) {
+  snprintf(buf, len, "a whole number from %.0f to %.0f", opt->min, opt->max);
+}
+
+static int set_size(setting *s, void *field) {
+  int64_t v;
+  if (pp_parse_size(s->value, &v) != 0 || v < s->opt->min || v > s->opt->max)
+    return -1;
+  *(int64_t *)field = v;
+  return 0;
+}
+
+static void expected_size(const pp_option *opt, char *buf, size_t len) {
+  snprintf(buf, len,
+           "a size in bytes such as 4096, 16k or 1M, from %.0f to "
+           "%.0f",
+           opt->min, opt->max);
+}
+
+static int set_double(setting *s, void *field) {
+  char *end;
+  errno = 0;
+  double v = strtod(s->value, &end);
+  if (end == s->value || (*end != 0 && strcmp(end, "%") != 0) || errno != 0 ||
+      !isfinite(v) || v < s->opt->min || v > s->opt->max)
+    return -1;
+  *(double *)field = v;
+  return 0;
+}
+
+static void expected_double(const pp_option *opt, char *buf, size_t len) {
+  snprintf(buf, len, "a number from %g to %g", opt->min, opt->max);
+}
+
+static int set_duration(setting *s, void *field) {
+  int64_t ms;
+  if (pp_parse_duration_ms(s->value, &ms) != 0 || ms < s->opt->min ||
+      ms > s->opt->max)
+    return -1;
+  *(int64_t *)field = ms;
+  return 0;
+}
+
+static void expected_duration(const pp_option *opt, char *buf, size_t len) {
+  snprintf(buf, len, "a duration such as 500ms, 3s or 1m, from %gms to %gs",
+           opt->min, opt->max / 1000);
+}
+
+static int set_string(setting *s, void *field) {
+  size_t len = strlen(s->value);
+  if (len < s->opt->min || len > s->opt->max)
+    return -1;
+  for (const char *p = s->value; *p; p++)
+    if ((unsigned char)*p < 0x20)
+      return say(s, "control characters are not allowed");
+  return set_dup(s, field);
+}
+
+static void expected_string(const pp_option *opt, char *buf, size_t len) {
+  snprintf(buf, len, "a text of %.0f to %.0f characters", opt->min, opt->max);
+}
+
+static void free_string(void *field) {
+  free(*(char **)field);
+  *(char **)field = NULL;
+}
+
+static int set_enum(setting *s, void *field) {
+  for (int i = 0; s->opt->choices[i]; i++)
+    if (strcasecmp(s->opt->choices[i], s->value) == 0) {
+      *(int *)field = i;
+      return 0;
+    }
+  return -1;
+}
+
+static void expected_enum(const pp_option *opt, char *buf, size_t len) {
+  size_t off = (size_t)snprintf(buf, len, "one of");
+  for (size_t i = 0; opt->choices[i] && off < len; i++)
+    off += (size_t)snprintf(buf + off, len - off, "%s %s", i ? "," : "",
+                            opt->choices[i]);
+}
+
+static int set_regex(setting *s, void *field) {
+  if (!regex_syntax_ok(s->value, s->why, sizeof(s->why)))
+    return -1;
+  return set_dup(s, &((pp_regex *)field)->pattern);
+}
+
+static void expected_regex(const pp_option *opt, char *buf, size_t len) {
+  (void)opt;
+  snprintf(buf, len, "a regular expression (PCRE2 syntax)");
+}
+
+static void free_regex(void *field) {
+  free(((pp_regex *)field)->pattern);
+  ((pp_regex *)field)->pattern = NULL;
+}
+
+static int set_status(setting *s, void *field) {
+  return parse_status(s->value, field, s->opt->min, s->opt->max);
+}
+
+static void expected_status(const pp_option *opt, char *buf, size_t len) {
+  snprintf(buf, len,
+           "status codes and ranges from %.0f to %.0f, such as "
+           "200-299,301",
+           opt->min, opt->max);
+}
+
+static int set_list(setting *s, void *field) {
+  if (*s->value == 0)
+    return -1;
+  if (s->opt->offset == OFF(headers) && strchr(s->value, ':') == NULL)
+    return say(s, "expected \"Name: value\" (a colon is missing)");
+  if (list_append(field, s->value) != 0)
+    return say(s, "out of memory");
+  return 0;
+}
+
+static void expected_list(const pp_option *opt, char *buf, size_t len) {
+  (void)opt;
+  snprintf(buf, len, "a non-empty text");
+}
+
+static void free_strlist(void *field) {
+  pp_strlist *l = field;
+  for (size_t j = 0; j < l->n; j++)
+    free(l->items[j]);
+  free(l->items);
+  l->items = NULL;
+  l->n = 0;
+}
+
+/* send and expect share one list: the key's first letter tells them apart */
+static int set_step(setting *s, void *field) {
+  pp_step_kind kind = s->opt->key[0] == 's' ? PP_STEP_SEND : PP_STEP_EXPECT;
+  if (kind == PP_STEP_EXPECT &&
+      !regex_syntax_ok(s->value, s->why, sizeof(s->why)))
+    return -1;
+  int rc = step_append(field, kind, s->value);
+  if (rc == -2)
+    return say(s, "bad escape (use \\r \\n \\t \\\\ or \\xNN)");
+  if (rc != 0)
+    return say(s, "out of memory");
+  return 0;
+}
+
+static void expected_step(const pp_option *opt, char *buf, size_t len) {
+  snprintf(buf, len,
+           opt->key[0] == 's'
+               ? "bytes to send, with escapes \\r \\n \\t \\\\ \\xNN"
+               : "a regular expression (PCRE2 syntax)");
+}
+
+static void free_steplist(void *field) {
+  pp_steplist *l = field;
+  for (size_t j = 0; j < l->n; j++)
+    free(l->items[j].text);
+  free(l->items);
+  l->items = NULL;
+  l->n = 0;
+}
+
+static int set_label(setting *s, void *field) {
+  const char *value = s->value, *eq = strchr(value, '=');
+  if (eq == NULL || eq == value || eq[1] == 0)
+    return -1;
+  for (const char *p = value; p < eq; p++)
+    if (!isalnum((unsigned char)*p) && *p != '_')
+      return -1;
+  size_t klen = (size_t)(eq - value);
+  for (size_t i = 0; reserved_labels[i]; i++)
+    if (strlen(reserved_labels[i]) == klen &&
+        strncasecmp(reserved_labels[i], value, klen) == 0) {
+      snprintf(s->why, sizeof(s->why),
+               "the label name \"%.*s\" is reserved (portprobe sets it)",
+               (int)klen, value);
+      return -1;
+    }
+  /* a label named again replaces the earlier value, so that a target's
+   * own label overrides one from its defaults */
+  pp_strlist *l = field;
+  for (size_t i = 0; i < l->n; i++)
+    if (strncmp(l->items[i], value, klen + 1) == 0)
+      return set_dup(s, &l->items[i]);
+  if (list_append(field, value) != 0)
+    return say(s, "out of memory");
+  return 0;
+}
+
+static void expected_label(const pp_option *opt, char *buf, size_t len) {
+  (void)opt;
+  snprintf(buf, len, "name=value with a name of letters, digits and _");
+}
+
+static const opt_type types[] = {
+    [PP_OPT_BOOL] = {set_bool, expected_bool, NULL, "bool"},
+    [PP_OPT_INT] = {set_int, expected_int, NULL, "integer"},
+    [PP_OPT_DOUBLE] = {set_double, expected_double, NULL, "number"},
+    [PP_OPT_DURATION] = {set_duration, expected_duration, NULL, "duration"},
+    [PP_OPT_SIZE] = {set_size, expected_size, NULL, "size"},
+    [PP_OPT_STRING] = {set_string, expected_string, free_string, "text"},
+    [PP_OPT_ENUM] = {set_enum, expected_enum, NULL, "choice"},
+    [PP_OPT_REGEX] = {set_regex, expected_regex, free_regex, "regex"},
+    [PP_OPT_STATUS] = {set_status, expected_status, NULL, "statuses"},
+    [PP_OPT_LIST] = {set_list, expected_list, free_strlist, "text, repeatable"},
+    [PP_OPT_STEP] = {set_step, expected_step, free_steplist, "repeatable"},
+    [PP_OPT_LABEL] = {set_label, expected_label, free_strlist,
+                      "name=value, repeatable"},
+};
+
+static const opt_type *type_of(const pp_option *opt) {
+  if ((size_t)opt->type >= sizeof(types) / sizeof(types[0]) ||
+      types[opt->type].set == NULL)
+    return NULL;
+  return &types[opt->type];
+}
+
+const char *pp_option_type_name(const pp_option *opt) {
+  const opt_type *ty = type_of(opt);
+  return ty ? ty->name : "?";
+}
+
 void pp_option_expected(const pp_option *opt, char *buf, size_t len) {
-  switch (opt->type) {
-  case PP_OPT_BOOL:
-    snprintf(buf, len, "yes or no");
-    break;
-  case PP_OPT_INT:
-    snprintf(buf, len, "a whole number from %.0f to %.0f", opt->min, opt->max);
-    break;
-  case PP_OPT_SIZE:
-    snprintf(buf, len,
-             "a size in bytes such as 4096, 16k or 1M, from %.0f to "
-             "%.0f",
-             opt->min, opt->max);
-    break;
-  case PP_OPT_DOUBLE:
-    snprintf(buf, len, "a number from %g to %g", opt->min, opt->max);
-    break;
-  case PP_OPT_DURATION:
-    snprintf(buf, len, "a duration such as 500ms, 3s or 1m, from %gms to %gs",
-             opt->min, opt->max / 1000);
-    break;
-  case PP_OPT_STRING:
-    snprintf(buf, len, "a text of %.0f to %.0f characters", opt->min, opt->max);
-    break;
-  case PP_OPT_ENUM: {
-    size_t off = (size_t)snprintf(buf, len, "one of");
-    for (size_t i = 0; opt->choices[i] && off < len; i++)
-      off += (size_t)snprintf(buf + off, len - off, "%s %s", i ? "," : "",
-                              opt->choices[i]);
-    break;
-  }
-  case PP_OPT_REGEX:
-    snprintf(buf, len, "a regular expression (PCRE2 syntax)");
-    break;
-  case PP_OPT_STATUS:
-    snprintf(buf, len,
-             "status codes and ranges from %.0f to %.0f, such as "
-             "200-299,301",
-             opt->min, opt->max);
-    break;
-  case PP_OPT_LIST:
-    snprintf(buf, len, "a non-empty text");
-    break;
-  case PP_OPT_STEP:
-    snprintf(buf, len,
-             opt->key[0] == 's'
-                 ? "bytes to send, with escapes \\r \\n \\t \\\\ \\xNN"
-                 : "a regular expression (PCRE2 syntax)");
-    break;
-  case PP_OPT_LABEL:
-    snprintf(buf, len, "name=value with a name of letters, digits and _");
-    break;
-  }
+  const opt_type *ty = type_of(opt);
+  if (ty)
+    ty->expected(opt, buf, len);
 }
 
 static int fail(const pp_option *opt, const char *value, char *err,
@@ -559,143 +787,13 @@ static int fail(const pp_option *opt, const char *value, char *err,
 
 int pp_option_set(const pp_option *opt, pp_opts *o, const char *value,
                   char *err, size_t errlen) {
-  void *field = (char *)o + opt->offset;
-  switch (opt->type) {
-  case PP_OPT_BOOL:
-    if (pp_parse_bool(value, field) != 0)
-      return fail(opt, value, err, errlen, NULL);
+  const opt_type *ty = type_of(opt);
+  if (ty == NULL)
+    return fail(opt, value, err, errlen, "unknown option type");
+  setting s = {.opt = opt, .value = value, .why = ""};
+  if (ty->set(&s, (char *)o + opt->offset) == 0)
     return 0;
-  case PP_OPT_INT: {
-    char *end;
-    errno = 0;
-    long long v = strtoll(value, &end, 10);
-    if (end == value || *end != 0 || errno != 0 || v < opt->min || v > opt->max)
-      return fail(opt, value, err, errlen, NULL);
-    *(int *)field = (int)v;
-    return 0;
-  }
-  case PP_OPT_SIZE: {
-    int64_t v;
-    if (pp_parse_size(value, &v) != 0 || v < opt->min || v > opt->max)
-      return fail(opt, value, err, errlen, NULL);
-    *(int64_t *)field = v;
-    return 0;
-  }
-  case PP_OPT_DOUBLE: {
-    char *end;
-    errno = 0;
-    double v = strtod(value, &end);
-    if (end == value || (*end != 0 && strcmp(end, "%") != 0) || errno != 0 ||
-        !isfinite(v) || v < opt->min || v > opt->max)
-      return fail(opt, value, err, errlen, NULL);
-    *(double *)field = v;
-    return 0;
-  }
-  case PP_OPT_DURATION: {
-    int64_t ms;
-    if (pp_parse_duration_ms(value, &ms) != 0 || ms < opt->min || ms > opt->max)
-      return fail(opt, value, err, errlen, NULL);
-    *(int64_t *)field = ms;
-    return 0;
-  }
-  case PP_OPT_STRING: {
-    size_t len = strlen(value);
-    if (len < opt->min || len > opt->max)
-      return fail(opt, value, err, errlen, NULL);
-    for (const char *p = value; *p; p++)
-      if ((unsigned char)*p < 0x20)
-        return fail(opt, value, err, errlen,
-                    "control characters are not "
-                    "allowed");
-    char *dup = strdup(value);
-    if (dup == NULL)
-      return fail(opt, value, err, errlen, "out of memory");
-    free(*(char **)field);
-    *(char **)field = dup;
-    return 0;
-  }
-  case PP_OPT_ENUM:
-    for (int i = 0; opt->choices[i]; i++)
-      if (strcasecmp(opt->choices[i], value) == 0) {
-        *(int *)field = i;
-        return 0;
-      }
-    return fail(opt, value, err, errlen, NULL);
-  case PP_OPT_REGEX: {
-    char why[160];
-    if (!regex_syntax_ok(value, why, sizeof(why)))
-      return fail(opt, value, err, errlen, why);
-    pp_regex *re = field;
-    char *dup = strdup(value);
-    if (dup == NULL)
-      return fail(opt, value, err, errlen, "out of memory");
-    free(re->pattern);
-    re->pattern = dup;
-    return 0;
-  }
-  case PP_OPT_STATUS:
-    if (parse_status(value, field, opt->min, opt->max) != 0)
-      return fail(opt, value, err, errlen, NULL);
-    return 0;
-  case PP_OPT_LIST:
-    if (*value == 0)
-      return fail(opt, value, err, errlen, NULL);
-    if (opt->offset == OFF(headers) && strchr(value, ':') == NULL)
-      return fail(opt, value, err, errlen,
-                  "expected \"Name: value\" (a colon is missing)");
-    if (list_append(field, value) != 0)
-      return fail(opt, value, err, errlen, "out of memory");
-    return 0;
-  case PP_OPT_STEP: {
-    pp_step_kind kind = opt->key[0] == 's' ? PP_STEP_SEND : PP_STEP_EXPECT;
-    if (kind == PP_STEP_EXPECT) {
-      char why[160];
-      if (!regex_syntax_ok(value, why, sizeof(why)))
-        return fail(opt, value, err, errlen, why);
-    }
-    int rc = step_append(field, kind, value);
-    if (rc == -2)
-      return fail(opt, value, err, errlen,
-                  "bad escape (use \\r \\n \\t \\\\ or \\xNN)");
-    if (rc != 0)
-      return fail(opt, value, err, errlen, "out of memory");
-    return 0;
-  }
-  case PP_OPT_LABEL: {
-    const char *eq = strchr(value, '=');
-    if (eq == NULL || eq == value || eq[1] == 0)
-      return fail(opt, value, err, errlen, NULL);
-    for (const char *p = value; p < eq; p++)
-      if (!isalnum((unsigned char)*p) && *p != '_')
-        return fail(opt, value, err, errlen, NULL);
-    size_t klen = (size_t)(eq - value);
-    for (size_t i = 0; reserved_labels[i]; i++)
-      if (strlen(reserved_labels[i]) == klen &&
-          strncasecmp(reserved_labels[i], value, klen) == 0) {
-        char why[160];
-        snprintf(why, sizeof(why),
-                 "the label name \"%.*s\" is reserved (portprobe sets it)",
-                 (int)klen, value);
-        return fail(opt, value, err, errlen, why);
-      }
-    /* a label named again replaces the earlier value, so that a target's
-     * own label overrides one from its defaults */
-    pp_strlist *l = field;
-    for (size_t i = 0; i < l->n; i++)
-      if (strncmp(l->items[i], value, klen + 1) == 0) {
-        char *dup = strdup(value);
-        if (dup == NULL)
-          return fail(opt, value, err, errlen, "out of memory");
-        free(l->items[i]);
-        l->items[i] = dup;
-        return 0;
-      }
-    if (list_append(field, value) != 0)
-      return fail(opt, value, err, errlen, "out of memory");
-    return 0;
-  }
-  }
-  return fail(opt, value, err, errlen, "unknown option type");
+  return fail(opt, value, err, errlen, s.why[0] ? s.why : NULL);
 }
 
 void pp_opts_init(pp_opts *o) {
@@ -708,39 +806,9 @@ void pp_opts_init(pp_opts *o) {
 
 void pp_opts_free(pp_opts *o) {
   for (size_t i = 0; i < pp_options_count; i++) {
-    const pp_option *opt = &pp_options[i];
-    void *field = (char *)o + opt->offset;
-    switch (opt->type) {
-    case PP_OPT_STRING:
-      free(*(char **)field);
-      *(char **)field = NULL;
-      break;
-    case PP_OPT_REGEX:
-      free(((pp_regex *)field)->pattern);
-      ((pp_regex *)field)->pattern = NULL;
-      break;
-    case PP_OPT_LIST:
-    case PP_OPT_LABEL: {
-      pp_strlist *l = field;
-      for (size_t j = 0; j < l->n; j++)
-        free(l->items[j]);
-      free(l->items);
-      l->items = NULL;
-      l->n = 0;
-      break;
-    }
-    case PP_OPT_STEP: {
-      pp_steplist *l = field;
-      for (size_t j = 0; j < l->n; j++)
-        free(l->items[j].text);
-      free(l->items);
-      l->items = NULL;
-      l->n = 0;
-      break;
-    }
-    default:
-      break;
-    }
+    const opt_type *ty = type_of(&pp_options[i]);
+    if (ty && ty->free)
+      ty->free((char *)o + pp_options[i].offset);
   }
 }
 

@@ -193,6 +193,9 @@ void pp_opts_free(pp_opts *o);
 int pp_option_set(const pp_option *opt, pp_opts *o, const char *value,
                   char *err, size_t errlen);
 
+/* The option's type in listings: "duration", "text, repeatable". */
+const char *pp_option_type_name(const pp_option *opt);
+
 /* Describes the accepted values: "a duration such as 500ms, 3s or 1m". */
 void pp_option_expected(const pp_option *opt, char *buf, size_t len);
 

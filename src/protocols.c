@@ -1,9 +1,11 @@
-/* The protocols portprobe speaks, as step tables for the dialog engine.
- * Adding a protocol is adding a table here and a scheme in target.c. */
+/* The protocols portprobe speaks, as step tables for the dialog engine, and
+ * the scheme table that names them. Adding a protocol is adding its table
+ * and a scheme row here. */
 #include "dialog.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -143,52 +145,107 @@ static const pp_dstep raw_steps[] = {
      PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, 0},
 };
 
-#define SMTPISH(name)                                                          \
-  {                                                                            \
-    name, smtp_steps, N(smtp_steps), smtp_logins, N(smtp_logins),              \
-        PP_FRAME_SMTP, true                                                    \
-  }
+/* One protocol per step table; schemes that differ only in TLS share one. */
+static const pp_protocol smtp = {"smtp",      smtp_steps,     N(smtp_steps),
+                                 smtp_logins, N(smtp_logins), PP_FRAME_SMTP,
+                                 true};
+static const pp_protocol imap = {"imap",      imap_steps,     N(imap_steps),
+                                 imap_logins, N(imap_logins), PP_FRAME_RAW,
+                                 false};
+static const pp_protocol pop3 = {"pop3",      pop3_steps,     N(pop3_steps),
+                                 pop3_logins, N(pop3_logins), PP_FRAME_RAW,
+                                 false};
+static const pp_protocol ssh = {"ssh", ssh_steps,    N(ssh_steps), NULL,
+                                0,     PP_FRAME_RAW, false};
+static const pp_protocol ftp = {"ftp", ftp_steps,    N(ftp_steps), NULL,
+                                0,     PP_FRAME_FTP, false};
+static const pp_protocol redis = {"redis", redis_steps,  N(redis_steps), NULL,
+                                  0,       PP_FRAME_RAW, false};
+static const pp_protocol raw = {"tcp", raw_steps,    N(raw_steps), NULL,
+                                0,     PP_FRAME_RAW, false};
 
-static const pp_protocol protocols[] = {
-    SMTPISH("smtp"),
-    SMTPISH("submission"),
-    SMTPISH("smtps"),
-    {"imap", imap_steps, N(imap_steps), imap_logins, N(imap_logins),
-     PP_FRAME_RAW, false},
-    {"imaps", imap_steps, N(imap_steps), imap_logins, N(imap_logins),
-     PP_FRAME_RAW, false},
-    {"pop3", pop3_steps, N(pop3_steps), pop3_logins, N(pop3_logins),
-     PP_FRAME_RAW, false},
-    {"pop3s", pop3_steps, N(pop3_steps), pop3_logins, N(pop3_logins),
-     PP_FRAME_RAW, false},
-    {"ssh", ssh_steps, N(ssh_steps), NULL, 0, PP_FRAME_RAW, false},
-    {"ftp", ftp_steps, N(ftp_steps), NULL, 0, PP_FRAME_FTP, false},
-    {"redis", redis_steps, N(redis_steps), NULL, 0, PP_FRAME_RAW, false},
-    {"tcp", raw_steps, N(raw_steps), NULL, 0, PP_FRAME_RAW, false},
-    {"tls", raw_steps, N(raw_steps), NULL, 0, PP_FRAME_RAW, false},
+/* --- the schemes: a URL's scheme names its kind, TLS mode and protocol */
+
+#define NONE PP_TLS_NONE
+#define IMPL PP_TLS_IMPLICIT
+#define STLS PP_TLS_STARTTLS
+#define TRY PP_STARTTLS_TRY
+#define REQ PP_STARTTLS_REQUIRE
+
+const pp_scheme pp_schemes[] = {
+    /* name, port, TLS, STARTTLS default, kind, service, protocol, alias */
+    {"tcp", 0, NONE, 0, PP_KIND_TCP, "tcp", &raw, NULL},
+    {"tls", 0, IMPL, 0, PP_KIND_DIALOG, "tls", &raw, NULL},
+    {"smtp", 25, STLS, TRY, PP_KIND_DIALOG, "smtp", &smtp, NULL},
+    {"submission", 587, STLS, REQ, PP_KIND_DIALOG, "submission", &smtp, NULL},
+    {"smtps", 465, IMPL, 0, PP_KIND_DIALOG, "smtps", &smtp, NULL},
+    {"imap", 143, STLS, TRY, PP_KIND_DIALOG, "imap", &imap, NULL},
+    {"imaps", 993, IMPL, 0, PP_KIND_DIALOG, "imaps", &imap, NULL},
+    {"pop3", 110, STLS, TRY, PP_KIND_DIALOG, "pop3", &pop3, NULL},
+    {"pop3s", 995, IMPL, 0, PP_KIND_DIALOG, "pop3s", &pop3, NULL},
+    {"http", 80, NONE, 0, PP_KIND_HTTP, "http", NULL, NULL},
+    {"https", 443, IMPL, 0, PP_KIND_HTTP, "https", NULL, NULL},
+    {"ssh", 22, NONE, 0, PP_KIND_DIALOG, "ssh", &ssh, NULL},
+    {"ftp", 21, NONE, 0, PP_KIND_DIALOG, "ftp", &ftp, NULL},
+    {"redis", 6379, NONE, 0, PP_KIND_DIALOG, "redis", &redis, NULL},
+    {"icmp", 0, NONE, 0, PP_KIND_ICMP, "icmp", NULL, "ping"},
 };
+const size_t pp_schemes_count = N(pp_schemes);
 
-const pp_protocol *pp_protocol_find(const char *scheme) {
-  for (size_t i = 0; i < N(protocols); i++)
-    if (strcmp(protocols[i].scheme, scheme) == 0)
-      return &protocols[i];
+const pp_scheme *pp_scheme_find(const char *name) {
+  for (size_t i = 0; i < pp_schemes_count; i++)
+    if (strcasecmp(pp_schemes[i].name, name) == 0 ||
+        (pp_schemes[i].alias && strcasecmp(pp_schemes[i].alias, name) == 0))
+      return &pp_schemes[i];
   return NULL;
+}
+
+size_t pp_scheme_names(char *buf, size_t len,
+                       bool (*want)(const pp_scheme *s)) {
+  size_t n = 0, used = 0;
+  if (len > 0)
+    buf[0] = 0;
+  for (size_t i = 0; i < pp_schemes_count; i++) {
+    const pp_scheme *s = &pp_schemes[i];
+    if (want != NULL && !want(s))
+      continue;
+    int w = snprintf(buf + used, len - used, "%s%s", n ? ", " : "", s->name);
+    if (w > 0 && s->alias && (size_t)w < len - used)
+      w += snprintf(buf + used + w, len - used - (size_t)w, " (or %s)",
+                    s->alias);
+    if (w < 0 || (size_t)w >= len - used)
+      break;
+    used += (size_t)w;
+    n++;
+  }
+  return n;
+}
+
+/* --- what the dialog options need of a protocol --- */
+
+static bool has_login(const pp_scheme *s) {
+  return s->kind == PP_KIND_DIALOG && s->protocol && s->protocol->nlogins > 0;
+}
+
+static bool has_ehlo(const pp_scheme *s) {
+  return s->kind == PP_KIND_DIALOG && s->protocol && s->protocol->has_ehlo;
 }
 
 int pp_dialog_validate(const pp_target *t, char *err, size_t errlen) {
   const pp_opts *o = &t->opts;
   const char *name = pp_target_name(t);
-  const pp_protocol *p = pp_protocol_find(t->scheme->name);
+  const pp_protocol *p = t->scheme->protocol;
+  char list[256];
   if (p == NULL) {
     snprintf(err, errlen, "target \"%s\": %s has no dialog", name,
              t->scheme->name);
     return -1;
   }
   if (o->username != NULL && p->nlogins == 0) {
+    pp_scheme_names(list, sizeof(list), has_login);
     snprintf(err, errlen,
-             "target \"%s\": username and password_file apply to smtp, "
-             "submission, smtps, imap, imaps, pop3 and pop3s targets",
-             name);
+             "target \"%s\": username and password_file apply to %s targets",
+             name, list);
     return -1;
   }
   if (o->username != NULL && t->scheme->tls == PP_TLS_STARTTLS &&
@@ -207,18 +264,11 @@ int pp_dialog_validate(const pp_target *t, char *err, size_t errlen) {
              name, t->scheme->name);
     return -1;
   }
-  if (o->auth_mechanism != PP_AUTH_AUTO && !p->has_ehlo) {
+  if ((o->auth_mechanism != PP_AUTH_AUTO || o->ehlo != NULL) && !p->has_ehlo) {
+    pp_scheme_names(list, sizeof(list), has_ehlo);
     snprintf(err, errlen,
-             "target \"%s\": option \"auth_mechanism\" applies to SMTP "
-             "targets only",
-             name);
-    return -1;
-  }
-  if (o->ehlo != NULL && !p->has_ehlo) {
-    snprintf(err, errlen,
-             "target \"%s\": option \"ehlo\" applies to smtp, submission and "
-             "smtps targets only",
-             name);
+             "target \"%s\": option \"%s\" applies to %s targets only", name,
+             o->ehlo != NULL ? "ehlo" : "auth_mechanism", list);
     return -1;
   }
   return 0;

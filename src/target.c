@@ -1,7 +1,7 @@
-/* URL parsing, the scheme table, and target-level validation. */
+/* URL parsing and target-level validation; each kind's own checks and
+ * per-target data come from its descriptor (check_core.h). */
 #include "target.h"
-#include "dialog.h"
-#include "http.h"
+#include "check_core.h"
 #include "tls_check.h"
 
 #include <arpa/inet.h>
@@ -10,48 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-const pp_scheme pp_schemes[] = {
-    {"tcp", 0, PP_TLS_NONE, 0, PP_KIND_TCP, "tcp"},
-    {"tls", 0, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "tls"},
-    {"smtp", 25, PP_TLS_STARTTLS, PP_STARTTLS_TRY, PP_KIND_DIALOG, "smtp"},
-    {"submission", 587, PP_TLS_STARTTLS, PP_STARTTLS_REQUIRE, PP_KIND_DIALOG,
-     "submission"},
-    {"smtps", 465, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "smtps"},
-    {"imap", 143, PP_TLS_STARTTLS, PP_STARTTLS_TRY, PP_KIND_DIALOG, "imap"},
-    {"imaps", 993, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "imaps"},
-    {"pop3", 110, PP_TLS_STARTTLS, PP_STARTTLS_TRY, PP_KIND_DIALOG, "pop3"},
-    {"pop3s", 995, PP_TLS_IMPLICIT, 0, PP_KIND_DIALOG, "pop3s"},
-    {"http", 80, PP_TLS_NONE, 0, PP_KIND_HTTP, "http"},
-    {"https", 443, PP_TLS_IMPLICIT, 0, PP_KIND_HTTP, "https"},
-    {"ssh", 22, PP_TLS_NONE, 0, PP_KIND_DIALOG, "ssh"},
-    {"ftp", 21, PP_TLS_NONE, 0, PP_KIND_DIALOG, "ftp"},
-    {"redis", 6379, PP_TLS_NONE, 0, PP_KIND_DIALOG, "redis"},
-    {"icmp", 0, PP_TLS_NONE, 0, PP_KIND_ICMP, "icmp"},
-};
-const size_t pp_schemes_count = sizeof(pp_schemes) / sizeof(pp_schemes[0]);
-
-const pp_scheme *pp_scheme_find(const char *name) {
-  for (size_t i = 0; i < pp_schemes_count; i++)
-    if (strcasecmp(pp_schemes[i].name, name) == 0)
-      return &pp_schemes[i];
-  if (strcasecmp(name, "ping") == 0)
-    return pp_scheme_find("icmp");
-  return NULL;
-}
-
+/* The options a target's kind uses; a scheme with TLS adds the TLS ones. */
 static unsigned applies_to(const pp_target *t) {
-  switch (t->kind) {
-  case PP_KIND_TCP:
-    return PP_APPLY_TCP;
-  case PP_KIND_DIALOG:
-    return PP_APPLY_TCP | PP_APPLY_DIALOG |
-           (t->scheme->tls != PP_TLS_NONE ? PP_APPLY_TLS : 0);
-  case PP_KIND_HTTP:
-    return PP_APPLY_HTTP;
-  case PP_KIND_ICMP:
-    return PP_APPLY_ICMP;
-  }
-  return 0;
+  return pp_kind_ops(t->kind)->applies |
+         (t->scheme->tls != PP_TLS_NONE ? PP_APPLY_TLS : 0u);
 }
 
 bool pp_target_option_applies(const pp_target *t, const pp_option *opt) {
@@ -108,11 +70,12 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
     URLFAIL("URL \"%s\": missing or unknown scheme", url);
   memcpy(scheme, url, slen);
   scheme[slen] = 0;
-  if ((t->scheme = pp_scheme_find(scheme)) == NULL)
-    URLFAIL("URL \"%s\": unknown scheme \"%s\" (known: tcp, tls, smtp, "
-            "submission, smtps, imap, imaps, pop3, pop3s, http, https, ssh, "
-            "ftp, redis, icmp)",
-            url, scheme);
+  if ((t->scheme = pp_scheme_find(scheme)) == NULL) {
+    char known[400];
+    pp_scheme_names(known, sizeof(known), NULL);
+    URLFAIL("URL \"%s\": unknown scheme \"%s\" (known: %s)", url, scheme,
+            known);
+  }
   t->kind = t->scheme->kind;
 
   const char *p = sep + 3;
@@ -277,7 +240,8 @@ int pp_target_set(pp_target *t, const char *key, const char *value, char *err,
   return 0;
 }
 
-int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
+/* What every kind checks: options against each other. */
+static int check_common(const pp_target *t, char *err, size_t errlen) {
   const pp_opts *o = &t->opts;
   const char *name = pp_target_name(t);
   if (o->connect_timeout_ms > o->timeout_ms) {
@@ -320,50 +284,58 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
              name);
     return -1;
   }
-  if (t->kind == PP_KIND_ICMP &&
-      (int64_t)(o->count - 1) * o->spacing_ms + o->rtt_crit_ms >
-          o->timeout_ms) {
-    snprintf(err, errlen,
-             "target \"%s\": %d echoes %lldms apart, plus rtt_crit (%lldms) "
-             "for the last reply, do not fit in timeout (%lldms): raise "
-             "timeout or lower count or spacing",
-             name, o->count, (long long)o->spacing_ms,
-             (long long)o->rtt_crit_ms, (long long)o->timeout_ms);
-    return -1;
-  }
   if ((o->username == NULL) != (o->password_file == NULL)) {
     snprintf(err, errlen,
              "target \"%s\": username and password_file go together", name);
     return -1;
   }
-  if (o->method && strcmp(o->method, "HEAD") == 0 &&
-      (o->keyword.pattern || o->keyword_absent.pattern)) {
-    snprintf(err, errlen,
-             "target \"%s\": keyword and keyword_absent need method GET (a "
-             "HEAD response has no body)",
-             name);
-    return -1;
-  }
+  return 0;
+}
+
+static bool has_starttls(const pp_scheme *s) {
+  return s->tls == PP_TLS_STARTTLS;
+}
+
+/* starttls as the check will use it: the scheme's default unless set. */
+static int resolve_starttls(pp_target *t, char *err, size_t errlen) {
+  const pp_opts *o = &t->opts;
   if (t->scheme->tls == PP_TLS_STARTTLS) {
     t->starttls = o->starttls == PP_STARTTLS_DEFAULT
                       ? t->scheme->starttls_default
                       : o->starttls;
   } else {
     if (o->starttls != PP_STARTTLS_DEFAULT && o->starttls != PP_STARTTLS_NO) {
+      char list[256];
+      pp_scheme_names(list, sizeof(list), has_starttls);
       snprintf(err, errlen,
                "target \"%s\": option \"starttls\" needs a scheme with "
-               "STARTTLS (smtp, submission, imap, pop3)",
-               name);
+               "STARTTLS (%s)",
+               pp_target_name(t), list);
       return -1;
     }
     t->starttls = PP_STARTTLS_NO;
   }
-  if (t->kind == PP_KIND_DIALOG && pp_dialog_validate(t, err, errlen) != 0)
+  return 0;
+}
+
+int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
+  if (check_common(t, err, errlen) != 0 ||
+      resolve_starttls(t, err, errlen) != 0)
     return -1;
   if (t->kind != PP_KIND_ICMP && pp_tls_validate(t, err, errlen) != 0)
+    return -1; /* TLS options: one rule for every kind that speaks TLS */
+  const pp_check_ops *kind = pp_kind_ops(t->kind);
+  if (kind->validate != NULL && kind->validate(t, err, errlen) != 0)
     return -1;
-  if (t->kind == PP_KIND_HTTP && pp_http_validate(t, err, errlen) != 0)
-    return -1;
+  if (t->check_data_free != NULL && t->check_data != NULL)
+    t->check_data_free(t->check_data); /* finalized again: made anew */
+  t->check_data = NULL;
+  t->check_data_free = NULL;
+  if (kind->prepare != NULL) {
+    if ((t->check_data = kind->prepare(t, err, errlen)) == NULL)
+      return -1;
+    t->check_data_free = kind->data_free;
+  }
   t->finalized = true;
   return 0;
 }

@@ -17,6 +17,10 @@ typedef enum {
 
 typedef enum { PP_TLS_NONE, PP_TLS_IMPLICIT, PP_TLS_STARTTLS } pp_tls_mode;
 
+struct pp_protocol; /* dialog.h */
+
+/* One row per scheme (protocols.c): its kind, TLS mode and protocol. Adding
+ * a protocol is adding a row there and, where needed, a kind. */
 typedef struct {
   const char *name;
   uint16_t default_port; /* 0: the URL must name one */
@@ -24,12 +28,21 @@ typedef struct {
   int starttls_default; /* PP_STARTTLS_* for PP_TLS_STARTTLS schemes */
   pp_check_kind kind;
   const char *service; /* word for alerts: "smtp", "https", ... */
+  /* the step table a dialog runs (tcp's: its send/expect, if any); NULL for
+   * kinds without one */
+  const struct pp_protocol *protocol;
+  const char *alias; /* another name for the scheme ("ping"), or NULL */
 } pp_scheme;
 
 /* The scheme table; NULL if name is not a scheme portprobe knows. */
 const pp_scheme *pp_scheme_find(const char *name);
 extern const pp_scheme pp_schemes[];
 extern const size_t pp_schemes_count;
+
+/* Writes the names of the schemes want() accepts (every scheme when want
+ * is NULL), "tcp, tls, smtp" with aliases in brackets, for messages that
+ * list them. Returns how many were listed. */
+size_t pp_scheme_names(char *buf, size_t len, bool (*want)(const pp_scheme *s));
 
 typedef struct pp_target {
   char *url;
@@ -43,8 +56,10 @@ typedef struct pp_target {
   pp_opts opts;
   char *group; /* the <Host> block it belongs to, or NULL (hosts.h) */
   bool finalized;
-  void *check_data; /* per-kind data kept across rounds (compiled regexes,
-                       ICMP windows); owned by the check module */
+  /* the kind's data kept across rounds (compiled regexes, a request, an
+   * ICMP window): made by its prepare hook when finalized, freed with the
+   * target; the check that runs the target may change what it points to */
+  void *check_data;
   void (*check_data_free)(void *);
 } pp_target;
 

@@ -49,8 +49,9 @@ int pp_run_round(pp_engine *e, pp_target *const *targets, size_t n,
   alert_list alerts = {0};
   pp_round_sink sink = {.alert = hold_alert, .ud = &alerts};
   int status = pp_round_run(e, targets, n, hosts, state, results, &sink);
+  int nagios = 0;
   if (status >= 0) {
-    pp_output_results(out, fmt, targets, results, n);
+    nagios = pp_output_results(out, fmt, targets, results, n);
     for (size_t k = 0; k < alerts.n; k++)
       pp_output_alert(out, fmt, targets[alerts.items[k].target],
                       &alerts.items[k].alert, alerts.items[k].seq);
@@ -60,20 +61,5 @@ int pp_run_round(pp_engine *e, pp_target *const *targets, size_t n,
   }
   free(alerts.items);
   free(results);
-  return status;
-}
-
-void pp_state_file_load(pp_state_table *state, const char *path) {
-  char err[1024];
-  if (pp_state_load(state, path, err, sizeof(err)) != 0)
-    fprintf(stderr, "portprobe: warning: %s\n", err);
-}
-
-int pp_state_file_save(const pp_state_table *state, const char *path) {
-  char err[1024];
-  if (pp_state_save(state, path, err, sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: warning: %s\n", err);
-    return -1;
-  }
-  return 0;
+  return status >= 0 && fmt == PP_FMT_NAGIOS ? nagios : status;
 }

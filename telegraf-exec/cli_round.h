@@ -13,16 +13,10 @@
  * NULL), the alerts of its transitions follow the results. hosts (may be
  * NULL) groups the targets for the DOWN messages' diagnosis. Returns 0
  * when every target is up, 1 when some target is down, -1 when the round
- * could not run (the core logged why). */
+ * could not run (the core logged why); for PP_FMT_NAGIOS, the plugin's
+ * state (0 OK to 3 UNKNOWN) instead of 0 or 1. */
 int pp_run_round(pp_engine *e, pp_target *const *targets, size_t n,
                  const pp_hosts *hosts, pp_format fmt, pp_state_table *state,
                  FILE *out);
-
-/* Loads a --state-file. A missing file is a first run; a corrupt or foreign
- * one is reported on stderr, naming the file, and the state starts afresh. */
-void pp_state_file_load(pp_state_table *state, const char *path);
-
-/* Saves a --state-file; a failure is reported on stderr. Returns 0 or -1. */
-int pp_state_file_save(const pp_state_table *state, const char *path);
 
 #endif

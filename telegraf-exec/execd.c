@@ -90,38 +90,55 @@ static void wait_input(input *in, const sigset_t *waitmask) {
     take_input(in);
 }
 
-int pp_execd_serve(int fd, const pp_execd *x) {
+/* The signals execd handles, and what they were before. */
+typedef struct {
   sigset_t handled, waitmask;
-  sigemptyset(&handled);
-  sigaddset(&handled, SIGTERM);
-  sigaddset(&handled, SIGINT);
-  sigaddset(&handled, SIGHUP);
-  sigprocmask(SIG_BLOCK, &handled, &waitmask);
-  sigdelset(&waitmask, SIGTERM);
-  sigdelset(&waitmask, SIGINT);
-  sigdelset(&waitmask, SIGHUP);
+  struct sigaction term, intr, hup, pipe;
+} signals;
 
-  struct sigaction sa = {0}, old_term, old_int, old_hup, old_pipe;
+static void install_handlers(signals *sg) {
+  sigemptyset(&sg->handled);
+  sigaddset(&sg->handled, SIGTERM);
+  sigaddset(&sg->handled, SIGINT);
+  sigaddset(&sg->handled, SIGHUP);
+  sigprocmask(SIG_BLOCK, &sg->handled, &sg->waitmask);
+  sigdelset(&sg->waitmask, SIGTERM);
+  sigdelset(&sg->waitmask, SIGINT);
+  sigdelset(&sg->waitmask, SIGHUP);
+  struct sigaction sa = {0};
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = on_stop; /* no SA_RESTART: a wait returns EINTR */
-  sigaction(SIGTERM, &sa, &old_term);
-  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &sg->term);
+  sigaction(SIGINT, &sa, &sg->intr);
   sa.sa_handler = on_hup;
-  sigaction(SIGHUP, &sa, &old_hup);
+  sigaction(SIGHUP, &sa, &sg->hup);
   /* Telegraf gone: a write fails with EPIPE instead of killing us */
   sa.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &sa, &old_pipe);
+  sigaction(SIGPIPE, &sa, &sg->pipe);
+}
+
+static void restore_handlers(const signals *sg) {
+  /* a second signal still pending goes to our handler, not the default */
+  sigprocmask(SIG_UNBLOCK, &sg->handled, NULL);
+  sigaction(SIGTERM, &sg->term, NULL);
+  sigaction(SIGINT, &sg->intr, NULL);
+  sigaction(SIGHUP, &sg->hup, NULL);
+  sigaction(SIGPIPE, &sg->pipe, NULL);
+}
+
+int pp_execd_serve(int fd, const pp_execd *x) {
+  signals sg;
+  install_handlers(&sg);
   stop_signal = reload_wanted = 0;
   running_engine = x->engine;
-
   input in = {.fd = fd};
   int status = 0;
   unsigned long rounds = 0;
   for (;;) {
-    wait_input(&in, &waitmask);
+    wait_input(&in, &sg.waitmask);
     /* a signal sent before the request line came is handled before the
      * round: unblocked, pending ones run their handlers now */
-    sigprocmask(SIG_UNBLOCK, &handled, NULL);
+    sigprocmask(SIG_UNBLOCK, &sg.handled, NULL);
     if (stop_signal)
       break;
     if (reload_wanted) {
@@ -138,10 +155,9 @@ int pp_execd_serve(int fd, const pp_execd *x) {
     }
     if (in.lines > 0) {
       if (in.lines > 1)
-        say(x, PP_LOG_INFO,
-            "%zu requests came during the last round: one "
-            "round answers them",
-            in.lines);
+        say(x, PP_LOG_INFO, "%zu requests came %s: one round answers them",
+            in.lines,
+            rounds ? "while the last round ran" : "before the first round");
       in.lines = 0;
       int rc = x->round(x->ud);
       rounds++;
@@ -154,20 +170,16 @@ int pp_execd_serve(int fd, const pp_execd *x) {
     }
     if (in.eof)
       break;
-    sigprocmask(SIG_BLOCK, &handled, NULL);
+    sigprocmask(SIG_BLOCK, &sg.handled, NULL);
   }
+  const char *plural = rounds == 1 ? "" : "s";
   if (stop_signal)
-    say(x, PP_LOG_INFO, "%s after %lu rounds: stopping", strsignal(stop_signal),
-        rounds);
+    say(x, PP_LOG_INFO, "%s after %lu round%s: stopping",
+        strsignal(stop_signal), rounds, plural);
   else if (in.eof)
-    say(x, PP_LOG_INFO, "end of input after %lu rounds: stopping", rounds);
-
-  /* a second signal still pending goes to our handler, not the default */
-  sigprocmask(SIG_UNBLOCK, &handled, NULL);
+    say(x, PP_LOG_INFO, "end of input after %lu round%s: stopping", rounds,
+        plural);
   running_engine = NULL;
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGHUP, &old_hup, NULL);
-  sigaction(SIGPIPE, &old_pipe, NULL);
+  restore_handlers(&sg);
   return status;
 }

@@ -1,10 +1,13 @@
 /* portprobe: runs one round of checks and prints the results, for a person
- * at a terminal or for Telegraf's exec input; with --execd, a round per line
- * on standard input, for Telegraf's execd input. */
+ * at a terminal, for Telegraf's exec input or as a Nagios-style plugin; with
+ * --execd, a round per line on standard input, for Telegraf's execd input. */
 #include "cli_config.h"
-#include "execd.h"
-#include "output.h"
 #include "cli_round.h"
+#include "execd.h"
+#include "log.h"
+#include "nagios.h"
+#include "output.h"
+#include "statefile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -16,17 +19,6 @@
 #include <unistd.h>
 
 enum { EXIT_ALL_UP = 0, EXIT_SOME_DOWN = 1, EXIT_USAGE = 2 };
-
-static int verbosity = PP_LOG_WARNING;
-
-static void log_stderr(void *ud, pp_log_level level, const char *msg) {
-  (void)ud;
-  if ((int)level > verbosity)
-    return;
-  static const char *const names[] = {"",        "",       "",     "error",
-                                      "warning", "notice", "info", "debug"};
-  fprintf(stderr, "portprobe: %s: %s\n", names[level], msg);
-}
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -40,7 +32,8 @@ static void usage(FILE *f) {
       "for example: portprobe tcp://db.example.com:5432 timeout=2s name=db\n"
       "\n"
       "options:\n"
-      "  -f, --format FMT     text (default), influx (line protocol) or json\n"
+      "  -f, --format FMT     text (default), influx (line protocol), json,\n"
+      "                       or nagios (a plugin status line, exit 0-3)\n"
       "  -c, --config FILE    read targets from an INI file\n"
       "      --once           run one round and exit (the default)\n"
       "      --execd          run a round for each line on standard input,\n"
@@ -74,26 +67,21 @@ static void usage(FILE *f) {
                                        "round ran: Telegraf's inputs.exec\n"
                                        "drops the output of a command that "
                                        "fails. With --execd: 0 at end of\n"
-                                       "input or SIGTERM.\n",
+                                       "input or SIGTERM. With --format "
+                                       "nagios: 0 OK, 1 WARNING,\n"
+                                       "2 CRITICAL, 3 UNKNOWN (usage or "
+                                       "configuration error).\n",
       f);
 }
 
 static void list_options(void) {
-  static const char *const types[] = {
-      [PP_OPT_BOOL] = "bool",       [PP_OPT_INT] = "integer",
-      [PP_OPT_DOUBLE] = "number",   [PP_OPT_DURATION] = "duration",
-      [PP_OPT_SIZE] = "size",       [PP_OPT_STRING] = "text",
-      [PP_OPT_ENUM] = "choice",     [PP_OPT_REGEX] = "regex",
-      [PP_OPT_STATUS] = "statuses", [PP_OPT_LIST] = "text, repeatable",
-      [PP_OPT_STEP] = "repeatable", [PP_OPT_LABEL] = "name=value, repeatable",
-  };
-  int width = 16;
+  int width = 16; /* the key column, as wide as the longest key */
   for (size_t i = 0; i < pp_options_count; i++)
     if ((int)strlen(pp_options[i].key) > width)
       width = (int)strlen(pp_options[i].key);
   for (size_t i = 0; i < pp_options_count; i++) {
     const pp_option *o = &pp_options[i];
-    printf("%-*s %-22s %-10s %s\n", width, o->key, types[o->type],
+    printf("%-*s %-22s %-10s %s\n", width, o->key, pp_option_type_name(o),
            o->def ? o->def : "-", o->help);
   }
 }
@@ -112,10 +100,12 @@ static void raise_fd_limit(void) {
 typedef struct {
   const char *config;
   const char *state_file;
+  pp_statefile sf;
   int argc; /* the URL words after the options */
   char **argv;
   pp_format fmt;
   bool execd;
+  pp_log_level verbosity;
   pp_engine_settings settings; /* --resolver, --concurrency, ... */
   pp_engine *engine;
   pp_targets targets;
@@ -153,19 +143,22 @@ static void set_targets(app *a, pp_targets *fresh) {
 }
 
 /* One round, printed with the alerts of its state changes, and the state
- * saved when there is a --state-file. Returns EXIT_ALL_UP or EXIT_SOME_DOWN,
- * or -1 if the round did not run (interrupted) or its output is gone. */
+ * saved when there is a --state-file. Returns EXIT_ALL_UP or EXIT_SOME_DOWN
+ * (with --format nagios, the plugin's state), or -1 if the round did not
+ * run (interrupted) or its output is gone. */
 static int run_round(app *a) {
   int rc = pp_run_round(a->engine, a->targets.items, a->targets.n, a->hosts,
                         a->fmt, a->state, stdout);
   if (rc < 0)
     return -1;
+  if (a->state_file != NULL)
+    pp_statefile_save(&a->sf, a->state, stdout, a->fmt);
   if (ferror(stdout)) {
-    fprintf(stderr, "portprobe: writing the results: %s\n", strerror(errno));
+    pp_cmd_error("writing the results: %s", strerror(errno));
     return -1;
   }
-  if (a->state_file != NULL)
-    pp_state_file_save(a->state, a->state_file);
+  if (a->fmt == PP_FMT_NAGIOS)
+    return rc; /* the plugin's state */
   return rc ? EXIT_SOME_DOWN : EXIT_ALL_UP;
 }
 
@@ -178,31 +171,98 @@ static void execd_reload(void *ud) {
   pp_targets fresh = {0};
   char err[1024];
   if (load_targets(a, &fresh, err, sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: %s; keeping the previous targets\n", err);
+    pp_cmd_error("%s; keeping the previous targets", err);
     pp_targets_free(&fresh);
     return;
   }
   set_targets(a, &fresh);
-  char msg[256];
-  snprintf(msg, sizeof(msg), "%zu targets from %s", a->targets.n,
-           a->config ? a->config : "the command line");
-  log_stderr(NULL, PP_LOG_INFO, msg);
+  pp_cmd_log(PP_LOG_INFO, "%zu target%s from %s", a->targets.n,
+             a->targets.n == 1 ? "" : "s",
+             a->config ? a->config : "the command line");
+}
+
+/* A usage or configuration error: status 2, or with --format nagios the
+ * plugin state UNKNOWN (3), its words on standard output where Nagios and
+ * its kin read them. */
+static int usage_error(const app *a, const char *msg) {
+  if (a->fmt != PP_FMT_NAGIOS) {
+    pp_cmd_error("%s", msg);
+    return EXIT_USAGE;
+  }
+  pp_nagios_unknown(stdout, msg);
+  return PP_NAGIOS_UNKNOWN;
+}
+
+/* What getopt found wrong with word: c is ':' for a missing value. */
+static void bad_option(int c, const char *word, char *err, size_t errlen) {
+  if (c == ':')
+    snprintf(err, errlen, "option \"%s\" needs a value", word);
+  else if (strncmp(word, "--", 2) == 0 || optopt == 0)
+    snprintf(err, errlen, "unknown option \"%s\"", word);
+  else
+    snprintf(err, errlen, "unknown option \"-%c\"", optopt);
 }
 
 /* --resolver, --concurrency, --http-concurrency: the core's engine
  * settings, checked there. */
-static int engine_arg(pp_engine_settings *s, const char *name,
-                      const char *arg) {
-  char err[512];
-  if (pp_engine_setting_set(s, name, arg, err, sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: --%s: %s\n", name, err);
-    return -1;
-  }
-  return 0;
+static int engine_arg(pp_engine_settings *s, const char *name, const char *arg,
+                      char *err, size_t errlen) {
+  char why[512];
+  if (pp_engine_setting_set(s, name, arg, why, sizeof(why)) == 0)
+    return 0;
+  snprintf(err, errlen, "--%s: %s", name, why);
+  return -1;
 }
 
-/* The options before the first URL. Returns -1 to go on, else the exit
- * status (--help, --version, a usage error). */
+/* Reads one option into a. Returns -1 to go on, an exit status to stop
+ * at once (--help, --version, --list-options), or -2 for a usage error
+ * (err says which). */
+static int one_option(app *a, int c, const char *name, char **argv, char *err,
+                      size_t errlen) {
+  switch (c) {
+  case 'f':
+    if (pp_format_parse(optarg, &a->fmt) != 0) {
+      snprintf(err, errlen,
+               "--format: expected text, influx, json or nagios, got \"%s\"",
+               optarg);
+      return -2;
+    }
+    return -1;
+  case 'c':
+    a->config = optarg;
+    return -1;
+  case 'O':
+  case 'E':
+    a->execd = c == 'E';
+    return -1;
+  case 'R':
+  case 'C':
+  case 'H':
+    return engine_arg(&a->settings, name, optarg, err, errlen) ? -2 : -1;
+  case 'S':
+    a->state_file = optarg;
+    return -1;
+  case 'L':
+    list_options();
+    return EXIT_ALL_UP;
+  case 'v':
+    a->verbosity = PP_LOG_DEBUG;
+    return -1;
+  case 'h':
+    usage(stdout);
+    return EXIT_ALL_UP;
+  case 'V':
+    printf("portprobe %s\n", PACKAGE_VERSION);
+    return EXIT_ALL_UP;
+  default:
+    bad_option(c, argv[optind - 1], err, errlen);
+    return -2;
+  }
+}
+
+/* The options before the first URL. A usage error is reported once every
+ * option is read, so that --format nagios turns it into UNKNOWN. Returns
+ * -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, app *a) {
   static const struct option longopts[] = {
       {"format", required_argument, NULL, 'f'},
@@ -219,101 +279,85 @@ static int parse_args(int argc, char **argv, app *a) {
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0},
   };
-  int c, li;
+  char err[1024] = "";
+  bool bad_usage = false;
+  int c, li = 0;
+  opterr = 0;
   /* '+': stop at the first URL; key=value words are ours, not options */
-  while ((c = getopt_long(argc, argv, "+f:c:vhV", longopts, &li)) != -1) {
-    switch (c) {
-    case 'f':
-      if (pp_format_parse(optarg, &a->fmt) != 0) {
-        fprintf(stderr,
-                "portprobe: --format: expected text, influx or json, got "
-                "\"%s\"\n",
-                optarg);
-        return EXIT_USAGE;
-      }
-      break;
-    case 'c':
-      a->config = optarg;
-      break;
-    case 'O':
-    case 'E':
-      a->execd = c == 'E';
-      break;
-    case 'R':
-    case 'C':
-    case 'H':
-      if (engine_arg(&a->settings, longopts[li].name, optarg) != 0)
-        return EXIT_USAGE;
-      break;
-    case 'S':
-      a->state_file = optarg;
-      break;
-    case 'L':
-      list_options();
-      return EXIT_ALL_UP;
-    case 'v':
-      verbosity = PP_LOG_DEBUG;
-      break;
-    case 'h':
-      usage(stdout);
-      return EXIT_ALL_UP;
-    case 'V':
-      printf("portprobe %s\n", PACKAGE_VERSION);
-      return EXIT_ALL_UP;
-    default:
-      usage(stderr);
-      return EXIT_USAGE;
+  while ((c = getopt_long(argc, argv, "+:f:c:vhV", longopts, &li)) != -1) {
+    char why[1024];
+    int rc = one_option(a, c, longopts[li].name, argv, why, sizeof(why));
+    if (rc >= 0)
+      return rc;
+    if (rc == -2 && !bad_usage) {
+      snprintf(err, sizeof(err), "%s", why);
+      bad_usage = true;
     }
   }
   a->argc = argc - optind;
   a->argv = argv + optind;
-  return -1;
+  /* Telegraf's execd reads the level of each line of standard error from
+   * its prefix, and logs a line without one as an error */
+  pp_cmd_log_setup(a->execd, a->verbosity);
+  if (!bad_usage && a->execd && a->fmt == PP_FMT_NAGIOS) {
+    snprintf(err, sizeof(err),
+             "--format nagios prints one round and its exit status; "
+             "--execd wants influx, json or text");
+    bad_usage = true;
+  }
+  if (!bad_usage)
+    return -1;
+  int status = usage_error(a, err);
+  if (a->fmt != PP_FMT_NAGIOS)
+    usage(stderr);
+  return status;
 }
 
 /* The engine, and the state when rounds keep it: --execd in memory, a
- * --state-file across runs. Returns 0, or -1 with a message printed. */
+ * --state-file across runs. Returns -1, or an exit status on failure. */
 static int start_engine(app *a) {
   char err[1024];
   raise_fd_limit();
-  pp_engine_config ecfg = {.log = log_stderr};
+  pp_engine_config ecfg = {.log = pp_cmd_log_core};
   pp_engine_settings_apply(&a->settings, &ecfg);
-  if ((a->engine = pp_engine_new(&ecfg, err, sizeof(err))) == NULL) {
-    fprintf(stderr, "portprobe: %s\n", err);
-    return -1;
-  }
+  if ((a->engine = pp_engine_new(&ecfg, err, sizeof(err))) == NULL)
+    return usage_error(a, err);
+  a->sf = (pp_statefile){.path = a->state_file, .execd = a->execd};
   if (!a->execd && a->state_file == NULL)
-    return 0;
-  if ((a->state = pp_state_table_new()) == NULL) {
-    fprintf(stderr, "portprobe: out of memory\n");
     return -1;
-  }
+  if ((a->state = pp_state_table_new()) == NULL)
+    return usage_error(a, "out of memory");
   if (a->state_file != NULL)
-    pp_state_file_load(a->state, a->state_file);
-  return 0;
+    pp_statefile_load(&a->sf, a->state);
+  return -1;
 }
 
 static int run(app *a) {
   pp_targets targets = {0};
   char err[1024];
   if (load_targets(a, &targets, err, sizeof(err)) != 0) {
-    fprintf(stderr, "portprobe: %s\n", err);
-    if (targets.n == 0 && a->config == NULL && a->argc == 0)
+    int status = usage_error(a, err);
+    if (targets.n == 0 && a->config == NULL && a->argc == 0 &&
+        a->fmt != PP_FMT_NAGIOS)
       usage(stderr);
     pp_targets_free(&targets);
-    return EXIT_USAGE;
+    return status;
   }
   set_targets(a, &targets);
-  if (start_engine(a) != 0)
-    return EXIT_USAGE;
+  int status = start_engine(a);
+  if (status >= 0)
+    return status;
   if (a->execd) {
     pp_execd x = {.round = execd_round,
                   .reload = execd_reload,
                   .ud = a,
                   .engine = a->engine,
-                  .log = log_stderr};
+                  .log = pp_cmd_log_core};
     return pp_execd_serve(STDIN_FILENO, &x);
   }
-  int status = run_round(a);
+  status = run_round(a);
+  if (status < 0 && a->fmt == PP_FMT_NAGIOS)
+    return usage_error(a, "the round could not run");
   if (status < 0)
     return EXIT_USAGE;
   /* with influx, inputs.exec would drop every line of a failed command */
@@ -321,7 +365,7 @@ static int run(app *a) {
 }
 
 int main(int argc, char **argv) {
-  app a = {.fmt = PP_FMT_TEXT};
+  app a = {.fmt = PP_FMT_TEXT, .verbosity = PP_LOG_WARNING};
   int status = parse_args(argc, argv, &a);
   if (status < 0)
     status = run(&a);

@@ -3,6 +3,7 @@
 #include "output.h"
 
 #include "hosts.h"
+#include "nagios.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -18,6 +19,8 @@ int pp_format_parse(const char *s, pp_format *fmt) {
     *fmt = PP_FMT_INFLUX;
   else if (strcmp(s, "json") == 0)
     *fmt = PP_FMT_JSON;
+  else if (strcmp(s, "nagios") == 0)
+    *fmt = PP_FMT_NAGIOS;
   else
     return -1;
   return 0;
@@ -310,6 +313,9 @@ void pp_output_alert(FILE *f, pp_format fmt, const pp_target *t,
   case PP_FMT_TEXT:
     fprintf(f, "ALERT %s: %s\n", pp_severity_name(a->severity), a->message);
     break;
+  case PP_FMT_NAGIOS:
+    pp_nagios_alert(f, a);
+    break;
   case PP_FMT_INFLUX: {
     const pp_influx_kv tags[] = {
         {"target", pp_target_name(t)},
@@ -336,6 +342,30 @@ void pp_output_alert(FILE *f, pp_format fmt, const pp_target *t,
     fputs("}\n", f);
     break;
   }
+}
+
+void pp_output_state_file(FILE *f, pp_format fmt, const char *path, bool saved,
+                          const char *error, int64_t time_ns) {
+  fields w = {f, fmt, 0};
+  if (fmt == PP_FMT_INFLUX) {
+    fputs("portprobe_state_file ", f);
+  } else if (fmt == PP_FMT_JSON) {
+    fputs("{\"state_file\":", f);
+    pp_json_string(f, path);
+    fprintf(f, ",\"time\":%.3f", (double)time_ns / 1e9);
+    w.n = 1;
+  } else {
+    return;
+  }
+  f_int(&w, "saved", saved);
+  if (fmt == PP_FMT_INFLUX)
+    f_str(&w, "file", path);
+  f_str(&w, "error", error);
+  if (fmt == PP_FMT_INFLUX)
+    fprintf(f, " %" PRId64 "\n", time_ns);
+  else
+    fputs("}\n", f);
+  fflush(f);
 }
 
 static void fmt_seconds(char *buf, size_t len, double s) {
@@ -435,8 +465,9 @@ static void write_text(FILE *f, pp_target *const *targets,
   write_hosts(f, targets, results, n, wname);
 }
 
-void pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
-                       const pp_result *results, size_t n) {
+int pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
+                      const pp_result *results, size_t n) {
+  int state = 0;
   switch (fmt) {
   case PP_FMT_TEXT:
     write_text(f, targets, results, n);
@@ -449,6 +480,10 @@ void pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
     for (size_t i = 0; i < n; i++)
       write_json(f, targets[i], &results[i]);
     break;
+  case PP_FMT_NAGIOS:
+    state = (int)pp_nagios_write(f, targets, results, n);
+    break;
   }
   fflush(f);
+  return state;
 }

@@ -44,7 +44,10 @@ echo "-- lintian (errors fail)"
 lintian --fail-on error "$work"/dist/*.changes 2>&1 | grep -v "running with root" || true
 lintian --fail-on error "$work"/dist/*.changes >/dev/null 2>&1
 
-dpkg-deb -c "$work"/dist/portprobe_*.deb | grep -q ' ./usr/share/man/man1/portprobe.1.gz$' ||
+# the listing is read whole: grep -q stopping early would kill dpkg-deb
+# with SIGPIPE, and pipefail would call that a missing page
+dpkg-deb -c "$work"/dist/portprobe_*.deb >"$work/contents"
+grep -q ' ./usr/share/man/man1/portprobe.1.gz$' "$work/contents" ||
   { echo "the portprobe package has no manual page" >&2; exit 1; }
 echo "-- install"
 apt-get install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portprobe_*.deb >/dev/null
@@ -61,6 +64,15 @@ for pkg_flavour in portprobe:influxdb collectd-portprobe:prometheus; do
   done
   /usr/bin/python3 -m json.tool "$dir/portprobe-overview.json" >/dev/null
 done
+# the target list the Telegraf examples name: a conffile, a commented template
+# that checks nothing and says so
+dpkg-query -W -f='${Conffiles}\n' portprobe | grep -q '^ /etc/portprobe/portprobe.conf ' ||
+  { echo "/etc/portprobe/portprobe.conf is not a conffile of portprobe" >&2; exit 1; }
+template_rc=0
+template_out=$(/usr/bin/portprobe --config /etc/portprobe/portprobe.conf 2>&1) || template_rc=$?
+if [ "$template_rc" != 2 ] || ! echo "$template_out" | grep -q "portprobe.conf: no targets"; then
+  echo "the shipped /etc/portprobe/portprobe.conf: status $template_rc: $template_out" >&2; exit 1
+fi
 
 /usr/bin/python3 -c "
 import socket,sys
@@ -133,7 +145,8 @@ stop_pid "$collectd_pid"; collectd_pid=
 echo "-- purge"
 dpkg --purge collectd-portprobe portprobe >/dev/null
 for f in /usr/bin/portprobe /usr/lib/collectd/portprobe.so /usr/lib/collectd/portprobe_mongodb.so \
-         /usr/share/collectd/portprobe-types.db /usr/share/doc/portprobe /usr/share/doc/collectd-portprobe; do
+         /usr/share/collectd/portprobe-types.db /usr/share/doc/portprobe /usr/share/doc/collectd-portprobe \
+         /etc/portprobe; do
   [ ! -e "$f" ] || { echo "left behind after purge: $f" >&2; exit 1; }
 done
 if dpkg-query -W -f='${Status}\n' portprobe collectd-portprobe 2>/dev/null | grep -q "ok installed"; then

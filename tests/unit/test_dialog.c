@@ -373,7 +373,7 @@ START_TEST(every_dialog_scheme_has_a_protocol_table) {
   for (size_t i = 0; i < pp_schemes_count; i++)
     if (pp_schemes[i].kind == PP_KIND_DIALOG ||
         !strcmp(pp_schemes[i].name, "tcp"))
-      ck_assert_ptr_nonnull(pp_protocol_find(pp_schemes[i].name));
+      ck_assert_ptr_nonnull(pp_schemes[i].protocol);
 }
 END_TEST
 

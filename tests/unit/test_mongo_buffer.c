@@ -2,7 +2,7 @@
  * order, the limit, oldest-first dropping, and batches in flight that fail,
  * succeed or succeed in part while the queue overflows. */
 
-#include "../../collectd-plugin/mongo_buffer.h"
+#include "mongo_buffer.h"
 
 #include <check.h>
 #include <stdint.h>

@@ -88,6 +88,45 @@ START_TEST(unknown_scheme_lists_known_ones) {
 }
 END_TEST
 
+START_TEST(messages_list_every_scheme_from_the_table) {
+  ck_assert_ptr_null(pp_target_new("gopher://h", err, sizeof(err)));
+  for (size_t i = 0; i < pp_schemes_count; i++)
+    ck_assert_msg(strstr(err, pp_schemes[i].name) != NULL, "%s lacks %s", err,
+                  pp_schemes[i].name);
+  ck_assert_ptr_nonnull(strstr(err, "icmp (or ping)"));
+  /* starttls on a scheme without it names exactly those with it */
+  pp_target *t = pp_target_new("tcp://h:1", err, sizeof(err));
+  ck_assert_int_eq(pp_target_set(t, "starttls", "require", err, sizeof(err)),
+                   -1);
+  ck_assert_ptr_nonnull(t);
+  pp_target_free(t);
+  t = pp_target_new("ssh://h", err, sizeof(err));
+  ck_assert_int_eq(pp_target_set(t, "starttls", "require", err, sizeof(err)),
+                   0);
+  ck_assert_int_eq(pp_target_finalize(t, err, sizeof(err)), -1);
+  ck_assert_ptr_nonnull(strstr(err, "STARTTLS (smtp, submission, imap, pop3)"));
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(finalize_prepares_the_kinds_data) {
+  const char *urls[] = {"smtp://h", "https://h/", "icmp://h", "tcp://h:1"};
+  for (size_t i = 0; i < 4; i++) {
+    pp_target *t = pp_target_new(urls[i], err, sizeof(err));
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_null(t->check_data);
+    ck_assert_int_eq(pp_target_finalize(t, err, sizeof(err)), 0);
+    /* made once, here, not cast out of a const target in a round */
+    if (i < 3)
+      ck_assert_msg(t->check_data != NULL, "%s has no data", urls[i]);
+    else
+      ck_assert_ptr_null(t->check_data); /* a plain connect keeps nothing */
+    ck_assert_int_eq(pp_target_finalize(t, err, sizeof(err)), 0);
+    pp_target_free(t);
+  }
+}
+END_TEST
+
 START_TEST(query_string_is_not_options) {
   ck_assert_ptr_null(parse("tcp://h.example.com:22?timeout=3s"));
   ck_assert_ptr_nonnull(strstr(err, "separate keys"));
@@ -210,6 +249,8 @@ int main(void) {
   tcase_add_test(tc, tcp_needs_a_port);
   tcase_add_test(tc, bad_ports_are_refused);
   tcase_add_test(tc, unknown_scheme_lists_known_ones);
+  tcase_add_test(tc, messages_list_every_scheme_from_the_table);
+  tcase_add_test(tc, finalize_prepares_the_kinds_data);
   tcase_add_test(tc, query_string_is_not_options);
   tcase_add_test(tc, http_keeps_path_and_query_for_the_request);
   tcase_add_test(tc, credentials_in_url_are_refused);

@@ -4,6 +4,8 @@ real collectd daemon, and a swappable source of values.
 A test puts together
   MockMongo     mock_mongod.py as a subprocess on 127.0.0.1:PORT, recording
                 to a JSON-lines file; stop() and start() again = an outage
+  RealMongo     a real server (SecantusDB or FerretDB, fixtures/mongo_servers)
+                behind the same interface: documents() reads what it stored
   a source      anything with .plugins (stock .so files it needs, or paths
                 of built ones) and .config() (collectd config text that
                 makes values): ExecSource, or test_mongodb.py's
@@ -26,20 +28,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 PYTHON = "/usr/bin/python3"
 sys.path.insert(0, os.path.dirname(HERE))
-from fixtures import collectd_plugins  # noqa: E402
+from fixtures import collectd_plugins, mongo_servers, procs  # noqa: E402
+from mock_mongod import plain, types  # noqa: E402
 COLLECTD = shutil.which("collectd") or "/usr/sbin/collectd"
 COLLECTDCTL = shutil.which("collectdctl") or "/usr/bin/collectdctl"
 def _plugin_so():
-    """The automake build's plugin (PORTPROBE_BUILDDIR), else mongodb.mk's."""
-    if os.environ.get("PORTPROBE_MONGODB_SO"):
-        return os.environ["PORTPROBE_MONGODB_SO"]
-    builddir = os.environ.get("PORTPROBE_BUILDDIR")
-    if builddir:
-        built = os.path.join(builddir, "collectd-plugin", ".libs",
-                             "portprobe_mongodb.so")
-        if os.path.exists(built):
-            return built
-    return os.path.join(REPO, "build-mongodb", "portprobe_mongodb.so")
+    """portprobe_mongodb.so of the automake build (PORTPROBE_BUILDDIR, else ./build)."""
+    builddir = os.environ.get("PORTPROBE_BUILDDIR") or os.path.join(REPO, "build")
+    return os.path.join(builddir, "mongodb-plugin", ".libs",
+                        "portprobe_mongodb.so")
 
 
 PLUGIN_SO = _plugin_so()
@@ -135,6 +132,75 @@ class MockMongo:
             n = r["accepted"]
             out.extend(zip(r["documents"][:n], r["document_types"][:n]))
         return out
+
+
+class RealMongo:
+    """A real MongoDB-wire server of `kind` ("secantusdb", "ferretdb") with
+    MockMongo's interface: start() and stop() again make an outage on the
+    same port and data; close() ends it. With `refuse`, `metrics` is made
+    first as an ordinary collection whose validator refuses documents with
+    that value (code 121), as a mongod with a validation rule does."""
+
+    def __init__(self, kind, workdir, refuse=None, database="pp_test"):
+        self.kind, self.workdir, self.refuse = kind, workdir, refuse
+        self.database = database
+        self.port = free_port()
+        self.registry = procs.Registry()
+        self.server = None
+        self._client = None
+        self.last = {}  # collection -> documents read while it ran
+
+    @property
+    def uri(self):
+        return "mongodb://127.0.0.1:%d/" % self.port
+
+    def start(self):
+        if self.server is None:
+            self.server = mongo_servers.STARTERS[self.kind](
+                self.registry, self.workdir, port=self.port)
+            if self.refuse is not None:
+                self.db().create_collection("metrics", validator={
+                    "value": {"$ne": self.refuse}})
+        else:
+            self.server.start()
+        return self
+
+    def stop(self):
+        self._drop_client()
+        if self.server is not None:
+            self.server.stop()
+
+    def close(self):
+        self._drop_client()
+        self.registry.stop_all()
+
+    def _drop_client(self):
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def running(self):
+        return self.server is not None and self.server.process is not None
+
+    def db(self):
+        if self._client is None:
+            self._client = self.server.client()
+        return self._client[self.database]
+
+    def documents(self, collection):
+        """(document, types) pairs stored, oldest first (by time, then
+        _id); while the server is stopped, what it held when last read."""
+        if self.running():
+            docs = self.db()[collection].find().sort([("time", 1), ("_id", 1)])
+            self.last[collection] = [(plain(d), types(d)) for d in docs]
+        return self.last.get(collection, [])
+
+
+def make_mongo(backend, workdir, **kwargs):
+    """MockMongo for backend "mock", else a RealMongo of that kind."""
+    if backend == "mock":
+        return MockMongo(workdir, **kwargs)
+    return RealMongo(backend, workdir, refuse=kwargs.get("refuse"))
 
 
 class ExecSource:
@@ -298,3 +364,35 @@ LoadPlugin portprobe_mongodb
                           errors="replace") as f:
                     out.append(f.read())
         return "\n".join(out)
+
+
+PORTPROBE_SO = os.path.join(
+    os.environ.get("PORTPROBE_BUILDDIR") or os.path.join(REPO, "build"),
+    "collectd-plugin", ".libs", "portprobe.so")
+PORTPROBE_TYPES_DB = os.path.join(REPO, "collectd-plugin", "types.db")
+
+
+class PortprobeSource:
+    """Values and notifications from portprobe.so, collectd's read plugin
+    built here, checking TCP targets {name: port} on 127.0.0.1 every
+    `interval` seconds; `labels` ("location=lab1", ...) go on every target."""
+
+    def __init__(self, targets, down_after=1, labels=(), interval=None):
+        self.plugins = [PORTPROBE_SO]
+        self.targets = targets
+        self.down_after = down_after
+        self.labels = list(labels)
+        self.interval = interval
+
+    def config(self):
+        labels = "".join('    Label "%s"\n' % l for l in self.labels)
+        if self.interval:
+            labels += '    Interval "%gs"\n' % self.interval
+        blocks = "".join(
+            '  <Target "%s">\n    URL "tcp://127.0.0.1:%d"\n%s  </Target>\n'
+            % (name, port, labels) for name, port in self.targets.items())
+        return ('TypesDB "/usr/share/collectd/types.db" "%s"\n'
+                'LoadPlugin portprobe\n<Plugin portprobe>\n'
+                '  Timeout "500ms"\n  DownAfter %d\n%s</Plugin>\n'
+                % (os.path.abspath(PORTPROBE_TYPES_DB), self.down_after,
+                   blocks))

@@ -13,8 +13,9 @@ running emit_values.py) produces HOST/portprobe-smtp_example/gauge-seq =
 1, 2, 3, ... for most tests; PortprobeSource runs portprobe.so, the read
 plugin built here, for the end-to-end test at the bottom.
 
-Run: make -f collectd-plugin/mongodb.mk && \
-     /usr/bin/python3 -m pytest -q tests/integration/test_mongodb.py
+Run from the build directory, after make:
+  PORTPROBE_BUILDDIR=$PWD /usr/bin/python3 -m pytest -q \
+      ../tests/integration/mongodb/test_mongodb.py
 """
 
 import os
@@ -26,14 +27,17 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "mongodb"))
-from harness import (Collectd, ExecSource, MockMongo, PLUGIN_SO,  # noqa: E402
-                     SANITIZE, make_workdir, wait_for)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (PORTPROBE_SO, Collectd, ExecSource,  # noqa: E402
+                     PLUGIN_SO, PortprobeSource, SANITIZE, make_mongo,
+                     make_workdir, wait_for)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(PLUGIN_SO),
                                 reason="build portprobe_mongodb.so first")
 
 DB = "pp_test"
+# the mock records what the plugin sends; SecantusDB stores and reads back
+BACKENDS = ["mock", "secantusdb"]
 RETENTION_DAYS = 30
 
 
@@ -93,9 +97,9 @@ class Run:
 
     def start(self, plugin_keys, source=None, existing=False, refuse=None,
               lose_reply=None, mongo_up=True, extra_conf="", extra_plugins=(),
-              wait_ready=True):
-        mock = MockMongo(self.workdir, existing=existing, refuse=refuse,
-                         lose_reply=lose_reply)
+              wait_ready=True, backend="mock"):
+        mock = make_mongo(backend, self.workdir, existing=existing,
+                          refuse=refuse, lose_reply=lose_reply)
         if mongo_up:
             mock.start()
         self.started.append(mock)
@@ -110,7 +114,7 @@ class Run:
 
     def stop(self):
         for thing in reversed(self.started):
-            thing.stop()
+            getattr(thing, "close", thing.stop)()
         for thing in self.started:
             if isinstance(thing, Collectd):
                 check_sanitizers(thing)
@@ -139,12 +143,11 @@ LoadPlugin threshold
 """
 
 
-@pytest.fixture(scope="module")
-def full_run():
+def _full_run(backend):
     """One collectd run shared by the schema, type and batching tests:
     every data source type, a notification from exec, one from threshold."""
     workdir = make_workdir()
-    mock = MockMongo(workdir).start()
+    mock = make_mongo(backend, workdir).start()
     source = ExecSource(workdir, steps=STEPS, notify_at=[3])
     collectd = Collectd(
         workdir, source,
@@ -154,13 +157,29 @@ def full_run():
     try:
         collectd.start()
         wait_for(source.done, 30, "the exec script to finish")
-        wait_for(lambda: n_seq(mock) == STEPS, 15, "all values in MongoDB")
+        wait_for(lambda: n_seq(mock) == STEPS, 30, "all values in MongoDB")
         rc = collectd.stop()
         yield mock, collectd, rc
     finally:
         collectd.stop()
-        mock.stop()
+        getattr(mock, "close", mock.stop)()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def full_run_mock():
+    """The full run against the recording mock: what the plugin sends."""
+    yield from _full_run("mock")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def full_run(request, full_run_mock):
+    """The full run against the mock and against a real server: what is
+    stored."""
+    if request.param == "mock":
+        yield full_run_mock
+    else:
+        yield from _full_run(request.param)
 
 
 def metric_docs(mock, type_instance=None, type_=None):
@@ -236,8 +255,8 @@ def test_unknown_gauge_is_null(full_run):
         ("double", "null", "double")
 
 
-def test_metrics_is_created_as_time_series_with_retention(full_run):
-    mock, _, _ = full_run
+def test_metrics_is_created_as_time_series_with_retention(full_run_mock):
+    mock, _, _ = full_run_mock
     creates = mock.commands("create")
     assert len(creates) == 1
     body, types = creates[0]["body"], creates[0]["body_types"]
@@ -248,8 +267,8 @@ def test_metrics_is_created_as_time_series_with_retention(full_run):
     assert types["expireAfterSeconds"] == "int64"
 
 
-def test_indexes_for_reports_are_created_before_the_first_insert(full_run):
-    mock, _, _ = full_run
+def test_indexes_for_reports_are_created_before_the_first_insert(full_run_mock):
+    mock, _, _ = full_run_mock
     names = [r["command"] for r in mock.records()
              if r["command"] in ("create", "createIndexes", "insert")]
     first_insert = names.index("insert")
@@ -268,8 +287,8 @@ def test_indexes_for_reports_are_created_before_the_first_insert(full_run):
     assert all(i["name"] for i in metrics + events)
 
 
-def test_inserts_are_batched_up_to_batch_size(full_run):
-    mock, _, _ = full_run
+def test_inserts_are_batched_up_to_batch_size(full_run_mock):
+    mock, _, _ = full_run_mock
     sizes = [len(r["documents"]) for r in mock.inserts("metrics")]
     assert sum(sizes) == STEPS * 6
     assert max(sizes) == 10  # BatchSize
@@ -316,11 +335,13 @@ def test_threshold_notification_keeps_numeric_meta_types(full_run):
 
 # ------------------------------------------------------------- outages
 
-def test_outage_within_buffer_limit_loses_nothing_and_keeps_order(run):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outage_within_buffer_limit_loses_nothing_and_keeps_order(run, backend):
     steps = 120  # 6 s of values, one every 50 ms
     mock, source, collectd = run.start(
         dict(BatchSize=10, FlushInterval=0.2, RetryInterval=0.3,
              BufferLimit=1000),
+        backend=backend,
         source=run.source(steps=steps, mode="seq"))
     wait_for(lambda: n_seq(mock) >= 20, 20, "values before the outage")
     before = n_seq(mock)
@@ -340,12 +361,14 @@ def test_outage_within_buffer_limit_loses_nothing_and_keeps_order(run):
     check_sanitizers(collectd)
 
 
-def test_overflow_drops_oldest_and_logs_the_count(run):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_overflow_drops_oldest_and_logs_the_count(run, backend):
     limit = 20
     steps = 140  # 7 s of values
     mock, source, collectd = run.start(
         dict(BatchSize=5, FlushInterval=0.2, RetryInterval=0.3,
              BufferLimit=limit, ReportInterval=0.5),
+        backend=backend,
         source=run.source(steps=steps, mode="seq"))
     wait_for(lambda: n_seq(mock) >= 20, 20, "values before the outage")
     mock.stop()
@@ -377,38 +400,45 @@ def test_overflow_drops_oldest_and_logs_the_count(run):
 
 # -------------------------------------------------------------- flushes
 
-def test_collectd_flush_writes_what_is_buffered(run):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_collectd_flush_writes_what_is_buffered(run, backend):
     mock, source, collectd = run.start(
         dict(BatchSize=1000, FlushInterval=3600),
+        backend=backend,
         source=run.source(steps=5, mode="seq"))
     wait_for(source.done, 20, "the exec script to finish")
     time.sleep(1.5)
-    assert mock.inserts("metrics") == []  # neither batch full nor interval
+    assert n_seq(mock) == 0  # neither batch full nor interval
     result = collectd.ctl("flush", "plugin=portprobe_mongodb")
     assert result.returncode == 0, result.stdout + result.stderr
     wait_for(lambda: n_seq(mock) == 5, 10, "the flushed values")
-    assert len(mock.inserts("metrics")) == 1
+    if backend == "mock":
+        assert len(mock.inserts("metrics")) == 1
     assert collectd.stop() == 0
 
 
-def test_shutdown_writes_the_remainder(run):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shutdown_writes_the_remainder(run, backend):
     mock, source, collectd = run.start(
         dict(BatchSize=1000, FlushInterval=3600),
+        backend=backend,
         source=run.source(steps=7, mode="seq",
                           notify_at=[2]))
     wait_for(source.done, 20, "the exec script to finish")
     time.sleep(1.5)
-    assert mock.inserts("metrics") == []
+    assert n_seq(mock) == 0
     assert collectd.stop() == 0
     assert seq_values(mock) == list(range(1, 8))
     assert len(mock.documents("events")) == 1
     check_sanitizers(collectd)
 
 
-def test_shutdown_during_outage_waits_bounded_and_reports_loss(run):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shutdown_during_outage_waits_bounded_and_reports_loss(run, backend):
     mock, source, collectd = run.start(
         dict(BatchSize=1000, FlushInterval=3600, ShutdownTimeout=1.5,
              RetryInterval=0.3),
+        backend=backend,
         source=run.source(steps=4, mode="seq"))
     wait_for(source.done, 20, "the exec script to finish")
     mock.stop()
@@ -465,14 +495,16 @@ def test_existing_collection_is_fine(run):
     assert len(mock.commands("create")) == 1
     assert len(mock.commands("createIndexes")) == 2
     assert collectd.stop() == 0
-    assert "portprobe_mongodb: create metrics: the collection already " \
-        "exists" in collectd.log()
+    assert "portprobe_mongodb: the ordinary collection metrics already " \
+        "exists, kept as it is" in collectd.log()
 
 
-def test_store_plugin_keeps_only_the_named_plugins(run):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_store_plugin_keeps_only_the_named_plugins(run, backend):
     mock, source, collectd = run.start(
         dict(BatchSize=10, FlushInterval=0.2, StorePlugin="portprobe",
              StoreNotifications=False),
+        backend=backend,
         source=run.source(steps=10, mode="seq", other_plugin=True,
                           notify_at=[2]))
     wait_for(source.done, 20, "the exec script to finish")
@@ -480,39 +512,52 @@ def test_store_plugin_keeps_only_the_named_plugins(run):
     plugins = {d["meta"]["plugin"] for d, _ in mock.documents("metrics")}
     assert plugins == {"portprobe"}
     assert n_seq(mock) == 10
-    assert mock.inserts("events") == []
+    assert mock.documents("events") == []
 
 
-def test_mongodb_down_at_start_gets_schema_and_values_later(run):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mongodb_down_at_start_gets_schema_and_values_later(run, backend):
     mock, source, collectd = run.start(
         dict(BatchSize=10, FlushInterval=0.2, RetryInterval=0.3),
+        backend=backend,
         source=run.source(steps=20, mode="seq"), mongo_up=False)
     wait_for(source.done, 20, "the exec script to finish")
     time.sleep(0.5)
     mock.start()
     wait_for(lambda: n_seq(mock) == 20, 30, "the values buffered at start")
     assert seq_values(mock) == list(range(1, 21))
-    names = [r["command"] for r in mock.records()
-             if r["command"] in ("create", "createIndexes", "insert")]
-    assert names[:3] == ["create", "createIndexes", "createIndexes"]
+    if backend == "mock":
+        names = [r["command"] for r in mock.records()
+                 if r["command"] in ("create", "createIndexes", "insert")]
+        assert names[:3] == ["create", "createIndexes", "createIndexes"]
+    else:
+        assert "plugin_instance_time" in mock.db().metrics.index_information()
     assert collectd.stop() == 0
 
 
-def test_refused_document_is_dropped_counted_and_the_rest_written(run):
+# The mock only: a refusal needs a validator, which FerretDB 1.24 does not
+# implement (code 238), and SecantusDB 0.7.0b3 rolls back a whole ordered
+# insert_many while reporting the failing index as mongod does (mongod keeps
+# the documents before it): tried by hand, 10 documents with the 4th refused
+# leave none stored, so a test against it would test SecantusDB's bug.
+@pytest.mark.parametrize("backend", ["mock"])
+def test_refused_document_is_dropped_counted_and_the_rest_written(run, backend):
     mock, source, collectd = run.start(
         dict(BatchSize=10, FlushInterval=0.2), refuse=4.0,
+        backend=backend,
         source=run.source(steps=10, mode="seq"))
     wait_for(source.done, 20, "the exec script to finish")
     wait_for(lambda: n_seq(mock) == 9, 20, "the accepted values")
     assert collectd.stop() == 0
     assert seq_values(mock) == [1, 2, 3, 5, 6, 7, 8, 9, 10]
-    # the refused document is sent once, not retried for ever
-    sent = [d["value"] for r in mock.inserts("metrics")
-            for d in r["documents"]]
-    assert sent.count(4.0) == 1
+    if backend == "mock":  # the refused document is sent once, not retried
+        sent = [d["value"] for r in mock.inserts("metrics")
+                for d in r["documents"]]
+        assert sent.count(4.0) == 1
     log = collectd.log()
     assert "portprobe_mongodb: pp_test.metrics refused a document " \
-        "(code 121): Document failed validation; it is dropped" in log
+        "(code 121): Document failed validation" in log
+    assert "; it is dropped" in log
     assert "0 dropped, 1 refused" in log
 
 
@@ -538,34 +583,6 @@ def test_lost_reply_retry_meets_unique_id_and_stores_events_once(run):
 
 
 # ------------------------------------- portprobe's own read plugin as source
-
-BUILDDIR = os.environ.get("PORTPROBE_BUILDDIR",
-                          os.path.join(os.path.dirname(__file__), "..", ".."))
-PORTPROBE_SO = os.path.join(BUILDDIR, "collectd-plugin", ".libs",
-                            "portprobe.so")
-PORTPROBE_TYPES_DB = os.path.join(os.path.dirname(__file__), "..", "..",
-                                  "collectd-plugin", "types.db")
-
-
-class PortprobeSource:
-    """Values and notifications from portprobe.so, collectd's read plugin
-    built here, checking TCP targets {name: port} every second."""
-
-    def __init__(self, targets, down_after=1):
-        self.plugins = [PORTPROBE_SO]
-        self.targets = targets
-        self.down_after = down_after
-
-    def config(self):
-        blocks = "".join(
-            '  <Target "%s">\n    URL "tcp://127.0.0.1:%d"\n  </Target>\n'
-            % (name, port) for name, port in self.targets.items())
-        return ('TypesDB "/usr/share/collectd/types.db" "%s"\n'
-                'LoadPlugin portprobe\n<Plugin portprobe>\n'
-                '  Timeout "500ms"\n  DownAfter %d\n%s</Plugin>\n'
-                % (os.path.abspath(PORTPROBE_TYPES_DB), self.down_after,
-                   blocks))
-
 
 def up_values(mock):
     """{plugin instance: [bool/up values]} of portprobe's metrics."""

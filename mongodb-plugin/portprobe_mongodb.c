@@ -8,6 +8,8 @@
 #include "plugin.h"
 
 #include "mongo_buffer.h"
+#include "mongo_docs.h"
+#include "mongo_schema.h"
 
 #include <math.h>
 #include <mongoc/mongoc.h>
@@ -17,9 +19,8 @@
 #define PLUGIN "portprobe_mongodb"
 #define LOG_PREFIX PLUGIN ": "
 
-#define METRICS_COLLECTION "metrics"
-#define EVENTS_COLLECTION "events"
-#define MONGO_NAMESPACE_EXISTS 48
+#define METRICS_COLLECTION PPM_METRICS_COLLECTION
+#define EVENTS_COLLECTION PPM_EVENTS_COLLECTION
 #define MONGO_DUPLICATE_KEY 11000
 
 enum doc_kind { KIND_METRIC = 0, KIND_EVENT = 1 };
@@ -97,194 +98,6 @@ static void free_doc(void *doc) {
   bson_destroy(doc);
 }
 
-static void append_oid(bson_t *doc) {
-  /* The _id is fixed here, not by the driver at send time, so that a
-   * retried insert repeats the same _id: events then meet the unique index
-   * instead of doubling, and metrics duplicates can be told apart. */
-  bson_oid_t oid;
-  bson_oid_init(&oid, NULL);
-  BSON_APPEND_OID(doc, "_id", &oid);
-}
-
-static void append_gauge(bson_t *doc, const char *key, gauge_t g) {
-  /* NaN means "unknown" in collectd; null keeps $avg and friends honest. */
-  if (isnan(g))
-    BSON_APPEND_NULL(doc, key);
-  else
-    BSON_APPEND_DOUBLE(doc, key, g);
-}
-
-static void append_value(bson_t *doc, const char *key, int ds_type, value_t v) {
-  switch (ds_type) {
-  case DS_TYPE_GAUGE:
-    append_gauge(doc, key, v.gauge);
-    break;
-  case DS_TYPE_DERIVE:
-    BSON_APPEND_INT64(doc, key, v.derive);
-    break;
-  case DS_TYPE_COUNTER:
-    /* BSON has no unsigned 64-bit integer; beyond INT64_MAX keep the
-     * magnitude rather than a negative number. */
-    if (v.counter > (counter_t)INT64_MAX)
-      BSON_APPEND_DOUBLE(doc, key, (double)v.counter);
-    else
-      BSON_APPEND_INT64(doc, key, (int64_t)v.counter);
-    break;
-  case DS_TYPE_ABSOLUTE:
-    if (v.absolute > (absolute_t)INT64_MAX)
-      BSON_APPEND_DOUBLE(doc, key, (double)v.absolute);
-    else
-      BSON_APPEND_INT64(doc, key, (int64_t)v.absolute);
-    break;
-  default:
-    BSON_APPEND_NULL(doc, key);
-  }
-}
-
-/* Data source names that would overwrite a field of the document itself. */
-static bool reserved_field(const char *name) {
-  return strcmp(name, "_id") == 0 || strcmp(name, "time") == 0 ||
-         strcmp(name, "meta") == 0 || strcmp(name, "interval") == 0;
-}
-
-/* Copies a value list's meta data (for example a target's labels). */
-static void append_labels(bson_t *meta, meta_data_t *md) {
-  char **toc = NULL;
-  int n = meta_data_toc(md, &toc);
-  if (n <= 0)
-    return;
-
-  bson_t labels;
-  BSON_APPEND_DOCUMENT_BEGIN(meta, "labels", &labels);
-  for (int i = 0; i < n; i++) {
-    const char *key = toc[i];
-    switch (meta_data_type(md, key)) {
-    case MD_TYPE_STRING: {
-      char *s = NULL;
-      if (meta_data_get_string(md, key, &s) == 0 && s != NULL)
-        BSON_APPEND_UTF8(&labels, key, s);
-      free(s);
-      break;
-    }
-    case MD_TYPE_SIGNED_INT: {
-      int64_t v;
-      if (meta_data_get_signed_int(md, key, &v) == 0)
-        BSON_APPEND_INT64(&labels, key, v);
-      break;
-    }
-    case MD_TYPE_UNSIGNED_INT: {
-      uint64_t v;
-      if (meta_data_get_unsigned_int(md, key, &v) == 0) {
-        if (v > (uint64_t)INT64_MAX)
-          BSON_APPEND_DOUBLE(&labels, key, (double)v);
-        else
-          BSON_APPEND_INT64(&labels, key, (int64_t)v);
-      }
-      break;
-    }
-    case MD_TYPE_DOUBLE: {
-      double v;
-      if (meta_data_get_double(md, key, &v) == 0)
-        BSON_APPEND_DOUBLE(&labels, key, v);
-      break;
-    }
-    case MD_TYPE_BOOLEAN: {
-      bool v;
-      if (meta_data_get_boolean(md, key, &v) == 0)
-        BSON_APPEND_BOOL(&labels, key, v);
-      break;
-    }
-    }
-    free(toc[i]);
-  }
-  free(toc);
-  bson_append_document_end(meta, &labels);
-}
-
-static bson_t *metric_doc(const data_set_t *ds, const value_list_t *vl) {
-  bson_t *doc = bson_new();
-  bson_t meta;
-
-  append_oid(doc);
-  BSON_APPEND_DATE_TIME(doc, "time", (int64_t)CDTIME_T_TO_MS(vl->time));
-  BSON_APPEND_DOCUMENT_BEGIN(doc, "meta", &meta);
-  BSON_APPEND_UTF8(&meta, "host", vl->host);
-  BSON_APPEND_UTF8(&meta, "plugin", vl->plugin);
-  BSON_APPEND_UTF8(&meta, "plugin_instance", vl->plugin_instance);
-  BSON_APPEND_UTF8(&meta, "type", vl->type);
-  BSON_APPEND_UTF8(&meta, "type_instance", vl->type_instance);
-  if (vl->meta != NULL)
-    append_labels(&meta, vl->meta);
-  bson_append_document_end(doc, &meta);
-  BSON_APPEND_DOUBLE(doc, "interval", CDTIME_T_TO_DOUBLE(vl->interval));
-
-  if (ds->ds_num == 1) {
-    append_value(doc, "value", ds->ds[0].type, vl->values[0]);
-  } else {
-    for (size_t i = 0; i < ds->ds_num && i < vl->values_len; i++) {
-      char key[DATA_MAX_NAME_LEN + 4];
-      snprintf(key, sizeof(key), "%s%s",
-               reserved_field(ds->ds[i].name) ? "ds_" : "", ds->ds[i].name);
-      append_value(doc, key, ds->ds[i].type, vl->values[i]);
-    }
-  }
-  return doc;
-}
-
-static const char *severity_name(int severity) {
-  switch (severity) {
-  case NOTIF_FAILURE:
-    return "FAILURE";
-  case NOTIF_WARNING:
-    return "WARNING";
-  case NOTIF_OKAY:
-    return "OKAY";
-  }
-  return "UNKNOWN";
-}
-
-static bson_t *event_doc(const notification_t *n) {
-  bson_t *doc = bson_new();
-  bson_t meta;
-
-  append_oid(doc);
-  cdtime_t t = n->time != 0 ? n->time : cdtime();
-  BSON_APPEND_DATE_TIME(doc, "time", (int64_t)CDTIME_T_TO_MS(t));
-  BSON_APPEND_UTF8(doc, "severity", severity_name(n->severity));
-  BSON_APPEND_UTF8(doc, "host", n->host);
-  BSON_APPEND_UTF8(doc, "plugin", n->plugin);
-  BSON_APPEND_UTF8(doc, "plugin_instance", n->plugin_instance);
-  BSON_APPEND_UTF8(doc, "type", n->type);
-  BSON_APPEND_UTF8(doc, "type_instance", n->type_instance);
-  BSON_APPEND_UTF8(doc, "message", n->message);
-  BSON_APPEND_DOCUMENT_BEGIN(doc, "meta", &meta);
-  for (const notification_meta_t *m = n->meta; m != NULL; m = m->next) {
-    switch (m->type) {
-    case NM_TYPE_STRING:
-      BSON_APPEND_UTF8(&meta, m->name,
-                       m->nm_value.nm_string ? m->nm_value.nm_string : "");
-      break;
-    case NM_TYPE_SIGNED_INT:
-      BSON_APPEND_INT64(&meta, m->name, m->nm_value.nm_signed_int);
-      break;
-    case NM_TYPE_UNSIGNED_INT:
-      if (m->nm_value.nm_unsigned_int > (uint64_t)INT64_MAX)
-        BSON_APPEND_DOUBLE(&meta, m->name, (double)m->nm_value.nm_unsigned_int);
-      else
-        BSON_APPEND_INT64(&meta, m->name, (int64_t)m->nm_value.nm_unsigned_int);
-      break;
-    case NM_TYPE_DOUBLE:
-      append_gauge(&meta, m->name, m->nm_value.nm_double);
-      break;
-    case NM_TYPE_BOOLEAN:
-      BSON_APPEND_BOOL(&meta, m->name, m->nm_value.nm_boolean);
-      break;
-    }
-  }
-  bson_append_document_end(doc, &meta);
-  return doc;
-}
-
 /* ------------------------------------------------------------- enqueue */
 
 static bool plugin_wanted(const char *plugin) {
@@ -339,7 +152,7 @@ static int pp_write(const data_set_t *ds, const value_list_t *vl,
   int ok = accepting(vl->plugin, false);
   if (ok <= 0)
     return ok;
-  return enqueue(metric_doc(ds, vl), KIND_METRIC);
+  return enqueue(ppm_metric_doc(ds, vl), KIND_METRIC);
 }
 
 static int pp_notify(const notification_t *n, user_data_t *ud) {
@@ -347,7 +160,7 @@ static int pp_notify(const notification_t *n, user_data_t *ud) {
   int ok = accepting(n->plugin, true);
   if (ok <= 0)
     return ok;
-  return enqueue(event_doc(n), KIND_EVENT);
+  return enqueue(ppm_event_doc(n), KIND_EVENT);
 }
 
 /* -------------------------------------------------------------- writer */
@@ -411,80 +224,6 @@ static bool writer_connect(writer_t *w, bson_error_t *error) {
   return true;
 }
 
-/* Runs a command that may fail harmlessly ("already exists"). Returns false
- * only for network trouble, so that the caller tries again later; a refusal
- * from the server is logged and set aside: writing matters more. */
-static bool run_schema_command(writer_t *w, const char *what, bson_t *cmd,
-                               bson_error_t *error) {
-  mongoc_database_t *db = mongoc_client_get_database(w->client, conf.database);
-  bson_t reply;
-  bool ok =
-      mongoc_database_write_command_with_opts(db, cmd, NULL, &reply, error);
-  mongoc_database_destroy(db);
-  bson_destroy(&reply);
-  bson_destroy(cmd);
-  if (ok)
-    return true;
-  /* Only an answer from the server is set aside; no answer (network,
-   * authentication, TLS) means nothing was decided: try again later. */
-  if (error->domain != MONGOC_ERROR_SERVER)
-    return false;
-  if (error->code == MONGO_NAMESPACE_EXISTS) {
-    INFO(LOG_PREFIX "%s: the collection already exists, kept as it is", what);
-    return true;
-  }
-  WARNING(LOG_PREFIX "%s refused (code %u): %s; writing anyway", what,
-          error->code, error->message);
-  return true;
-}
-
-/* Creates the collections and indexes the reports need, if missing. */
-static bool ensure_schema(writer_t *w, bson_error_t *error) {
-  int64_t ttl = (int64_t)conf.retention_days * 86400;
-  bson_t *cmd;
-
-  cmd = BCON_NEW("create", BCON_UTF8(METRICS_COLLECTION), "timeseries", "{",
-                 "timeField", BCON_UTF8("time"), "metaField", BCON_UTF8("meta"),
-                 "granularity", BCON_UTF8("seconds"), "}");
-  if (ttl > 0)
-    BSON_APPEND_INT64(cmd, "expireAfterSeconds", ttl);
-  if (!run_schema_command(w, "create " METRICS_COLLECTION, cmd, error))
-    return false;
-
-  cmd = BCON_NEW(
-      "createIndexes", BCON_UTF8(METRICS_COLLECTION), "indexes", "[",
-      /* one target over time: the dashboard's and the report's query */
-      "{", "key", "{", "meta.plugin_instance", BCON_INT32(1), "time",
-      BCON_INT32(1), "}", "name", BCON_UTF8("plugin_instance_time"), "}",
-      /* everything one host's plugin reported over time */
-      "{", "key", "{", "meta.host", BCON_INT32(1), "meta.plugin", BCON_INT32(1),
-      "time", BCON_INT32(1), "}", "name", BCON_UTF8("host_plugin_time"), "}",
-      "]");
-  if (!run_schema_command(w, "createIndexes " METRICS_COLLECTION, cmd, error))
-    return false;
-
-  bson_t ttl_index;
-  cmd = BCON_NEW("createIndexes", BCON_UTF8(EVENTS_COLLECTION));
-  bson_t indexes;
-  BSON_APPEND_ARRAY_BEGIN(cmd, "indexes", &indexes);
-  BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &ttl_index);
-  BCON_APPEND(&ttl_index, "key", "{", "time", BCON_INT32(1), "}", "name",
-              BCON_UTF8("time_1"));
-  if (ttl > 0)
-    BSON_APPEND_INT64(&ttl_index, "expireAfterSeconds", ttl);
-  bson_append_document_end(&indexes, &ttl_index);
-  BCON_APPEND(&indexes, "1", "{", "key", "{", "plugin_instance", BCON_INT32(1),
-              "time", BCON_INT32(1), "}", "name",
-              BCON_UTF8("plugin_instance_time"), "}", "2", "{", "key", "{",
-              "host", BCON_INT32(1), "plugin", BCON_INT32(1), "time",
-              BCON_INT32(1), "}", "name", BCON_UTF8("host_plugin_time"), "}");
-  bson_append_array_end(cmd, &indexes);
-  if (!run_schema_command(w, "createIndexes " EVENTS_COLLECTION, cmd, error))
-    return false;
-
-  return true;
-}
-
 /* The first write error of an ordered insert: its index, code, message. */
 static bool first_write_error(const bson_t *reply, uint32_t *index,
                               int32_t *code, const char **msg) {
@@ -522,7 +261,8 @@ static attempt_t write_batch(writer_t *w, int kind, bson_t **docs, size_t n) {
   attempt_t a = {0};
 
   if (!writer_connect(w, &a.error) ||
-      (!w->schema_ready && !ensure_schema(w, &a.error))) {
+      (!w->schema_ready && !ppm_schema_ensure(w->client, conf.database,
+                                              conf.retention_days, &a.error))) {
     a.failed = true;
     return a;
   }

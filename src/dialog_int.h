@@ -1,0 +1,167 @@
+/* What the dialog engine's three files share: the state of a dialog per
+ * engine, per target and per check, and what each file offers the others.
+ * dialog.c runs the steps, dialog_io.c moves bytes (and TLS) under them,
+ * dialog_login.c handles credentials. Internal to the dialog engine. */
+#ifndef PP_DIALOG_INT_H
+#define PP_DIALOG_INT_H
+
+#include "check_core.h"
+#include "dialog.h"
+#include "tls.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JUDGE_MARGIN_US 2000 /* a raw expect is judged before timeout */
+#define EXCERPT_SCAN 512     /* bytes looked at for an excerpt */
+
+/* --- per engine: what every dialog target shares ---
+ * The protocols' own regexes (compiled once per protocol, not per target),
+ * one match context and one match data (matching is synchronous, on the
+ * engine's thread), the EHLO name from gethostname, the TLS contexts. */
+
+typedef struct proto_res {
+  const pp_protocol *proto;
+  pcre2_code **re; /* per protocol step; NULL where none */
+  struct proto_res *next;
+} proto_res;
+
+typedef struct {
+  pp_tls_ctxs *tls; /* made at the first handshake */
+  pcre2_match_context *mctx;
+  pcre2_match_data *md;
+  proto_res *protos;
+  char hostname[256];
+} dlg_engine;
+
+/* --- per target: what the target itself adds, kept across rounds --- */
+
+typedef struct {
+  const pp_protocol *proto;
+  pcre2_code *banner;   /* expect_banner */
+  pcre2_code **user_re; /* per user step, NULL for sends; NULL if no steps */
+  size_t nuser;
+} plan;
+
+/* --- per check --- */
+
+typedef enum { IO_IDLE, IO_HANDSHAKE, IO_WRITE, IO_READ } io_state;
+typedef enum { STEP_SKIP, STEP_WAIT, STEP_AGAIN } step_rc;
+
+typedef struct dlg dlg;
+typedef void (*reply_fn)(dlg *d, const pp_reply *r);
+
+struct dlg {
+  pp_check *c;
+  const pp_target *t;
+  plan *pl;
+  dlg_engine *de;
+  pcre2_code **proto_re; /* the protocol's step regexes (engine's) */
+  const char *ehlo;
+  /* where the dialog is: the main table, or a login's steps */
+  const pp_dstep *steps;
+  size_t nsteps, i;
+  size_t main_i; /* the LOGIN step to resume after */
+  bool in_login, quitting;
+  size_t ui; /* the next user step */
+  const pp_dstep *step;
+  /* I/O */
+  io_state io;
+  unsigned gen; /* changes whenever a read, write or handshake begins */
+  unsigned watching;
+  pp_tls *tls;
+  bool tls_on, upgraded;
+  uint64_t t0_us, hs_start_us;
+  int sys_errno;
+  char *rbuf;
+  size_t rlen, rcap; /* rcap: max_reply, the most rbuf may grow to */
+  size_t rsize;      /* bytes allocated at rbuf: grows up to rcap */
+  size_t rhigh;      /* most of rbuf ever written: what cleanup must wipe */
+  char *wbuf;
+  size_t wlen, woff;
+  bool wsecret;
+  void (*after_write)(dlg *d);
+  pp_frame frame;
+  pcre2_code *re; /* what a RAW read waits for */
+  const char *re_text;
+  reply_fn on_reply;
+  bool got_byte;
+  pp_timer judge;
+  /* what the server offered and said */
+  pp_caps caps;
+  bool preauth;
+  char tag[16];
+  unsigned tagn;
+  char last[EXCERPT_SCAN]; /* the last complete reply, for failures */
+  size_t lastlen;
+  bool excerpt_set, excerpt_final;
+  char note[PP_DETAIL_MAX];
+  /* credentials and their encodings, wiped when the check ends */
+  char *secret[3];
+};
+
+/* --- the step loop (dialog.c) --- */
+
+/* Runs steps from d->i until one waits for I/O or the check ends. */
+void pp_dlg_run(dlg *d);
+/* The current step is done: runs the next. */
+void pp_dlg_next(dlg *d);
+/* Adds a remark to the detail of a successful check ("; " between). */
+void pp_dlg_note(dlg *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void pp_dlg_finish_ok(dlg *d);
+/* Ends the check; data (may be NULL) becomes the excerpt. */
+void pp_dlg_fail_with(dlg *d, const char *data, size_t len, pp_result_code code,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* After a step's command is sent: read and judge its reply. */
+void pp_dlg_after_command_sent(dlg *d);
+/* A reply's status as the server wrote it: "554", "-ERR", "NO". */
+const char *pp_dlg_status_words(pp_frame frame, const pp_reply *r, char *buf,
+                                size_t len);
+
+/* --- I/O and TLS (dialog_io.c) --- */
+
+/* Sends buf (taken over, wiped after if secret), then calls after. */
+void pp_dlg_begin_write(dlg *d, char *buf, size_t len, bool secret,
+                        void (*after)(dlg *d));
+void pp_dlg_drop_wbuf(dlg *d);
+/* Reads a reply of the given frame (or, for RAW, until re matches), then
+ * calls fn with the reply still at the start of rbuf. */
+void pp_dlg_begin_read(dlg *d, pp_frame frame, pcre2_code *re,
+                       const char *re_text, reply_fn fn);
+/* Drops len bytes (a judged reply) from the start of rbuf. */
+void pp_dlg_consume(dlg *d, size_t len);
+/* 1 matched (end of match in *end), 0 not, -1 the match limit was hit. */
+int pp_dlg_re_match(dlg *d, pcre2_code *re, const char *s, size_t len,
+                    size_t *end);
+/* The judge timer: a RAW expect that heard words but no match. */
+void pp_dlg_on_judge(pp_loop *loop, pp_timer *t, void *ud);
+/* TLS on the connection (implicit, or after STARTTLS); runs the dialog on
+ * when the handshake is done and verified. */
+void pp_dlg_begin_handshake(dlg *d);
+/* The engine's TLS contexts, made at first use; NULL when out of memory. */
+pp_tls_ctxs *pp_dlg_tls_ctxs(dlg_engine *de);
+/* The STARTTLS step: skipped, refused or sent as the options say. */
+step_rc pp_dlg_starttls_begin(dlg *d, const pp_dstep *s);
+void pp_dlg_starttls_reply(dlg *d, const pp_reply *r, bool positive);
+
+/* --- credentials and what may show them (dialog_login.c) --- */
+
+/* Expands the step's command template and sends it, then calls after; the
+ * trace shows it with credentials masked. */
+void pp_dlg_send_command(dlg *d, const pp_dstep *s, void (*after)(dlg *d));
+/* The LOGIN step: enters the chosen login's steps, or skips or fails. */
+step_rc pp_dlg_login_begin(dlg *d);
+/* Sets the result's excerpt from data, secrets scrubbed. */
+void pp_dlg_excerpt_from(dlg *d, const char *data, size_t len);
+/* Logs what the client ("C") or server ("S") said, secrets scrubbed. */
+void pp_dlg_trace(dlg *d, const char *who, const char *data, size_t len);
+/* Wipes and frees the credentials read for this check. */
+void pp_dlg_wipe_secrets(dlg *d);
+
+#endif
