@@ -300,8 +300,14 @@ static void write_alert_fields(fields *w, const pp_alert *a) {
   f_float(w, "flap_percent", a->flap_pct);
   if (a->kind == PP_ALERT_QUALITY || a->kind == PP_ALERT_CERTIFICATE)
     f_str(w, "grade", pp_grade_name(a->grade));
-  if (a->kind == PP_ALERT_CERTIFICATE)
+  if (a->kind == PP_ALERT_CERTIFICATE || a->kind == PP_ALERT_CERT_CHANGE)
     f_int(w, "cert_expiry", a->cert_expiry_s);
+  if (a->kind == PP_ALERT_CERT_CHANGE) {
+    f_str(w, "cert_serial", a->cert_serial);
+    f_str(w, "cert_previous_serial", a->cert_previous_serial);
+    f_str(w, "cert_sha256", a->cert_sha256);
+    f_str(w, "cert_subject", a->cert_subject);
+  }
   f_str(w, "diagnosis", a->diagnosis);
   f_str(w, "excerpt", a->excerpt);
 }
