@@ -14,15 +14,17 @@ void pp_http_fail_later(http_check *hc, pp_result_code code, const char *why) {
 }
 
 /* libcurl made a new SSL_CTX for a connection: TCP is up, TLS begins. The
- * trusted store is the engine's for ca_file; the client identity and the
- * OCSP request are for the target's own host only. */
+ * trusted store is the engine's for ca_file; the client identity goes to
+ * the target's own host only, the OCSP request on its first connection. */
 CURLcode pp_http_on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
   (void)easy;
   http_check *hc = ud;
   const pp_opts *o = &hc->c->target->opts;
-  pp_opts other = *o; /* a redirect elsewhere: no client certificate */
-  other.client_cert = NULL;
-  other.ocsp = PP_OCSP_OPT_NO;
+  pp_opts hop = *o; /* a shallow copy, for this connection's needs */
+  if (!hc->same_host)
+    hop.client_cert = NULL; /* an identity is for the target's host only */
+  if (hc->hops > 0)
+    hop.ocsp = PP_OCSP_OPT_NO; /* a redirect's facts are not recorded */
   char why[PP_DETAIL_MAX] = "out of memory";
   if (hc->he->tls == NULL)
     hc->he->tls = pp_tls_ctxs_new();
@@ -34,8 +36,8 @@ CURLcode pp_http_on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
     return CURLE_ABORTED_BY_CALLBACK;
   }
   SSL_CTX_set1_cert_store(sslctx, store);
-  if (pp_tls_prepare(sslctx, NULL, hc->hops == 0 ? o : &other, hc->verify_name,
-                     hc->verify_is_ip, why, sizeof(why)) != 0) {
+  if (pp_tls_prepare(sslctx, NULL, &hop, hc->verify_name, hc->verify_is_ip, why,
+                     sizeof(why)) != 0) {
     pp_http_fail_later(hc, PP_R_SOCKET_ERROR, why);
     return CURLE_ABORTED_BY_CALLBACK;
   }

@@ -246,6 +246,12 @@ def test_client_certificate_is_presented_over_https(portprobe, web, pki):
     assert r["result"] == "ok" and r["http_status"] == 200, r
 
 
+def test_client_certificate_is_presented_again_after_a_same_host_redirect(portprobe, web, pki):
+    r = check(portprobe, web.url("/near?client-cert", label="clientauth"), ca(pki),
+              f"client_cert={pki['client'].cert}", f"client_key={pki['client'].key}")
+    assert r["result"] == "ok" and r["http_redirects"] == 1 and r["http_status"] == 200, r
+
+
 def test_client_certificate_is_presented_by_a_tls_dialog(portprobe, web, pki):
     port = web.https_ports["clientauth"]
     words = [f"tls://127.0.0.1:{port}", ca(pki), "send=GET / HTTP/1.0\\r\\n\\r\\n",
