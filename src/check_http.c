@@ -2,7 +2,9 @@
  * event loop (its socket and timer callbacks), so thousands of HTTP checks
  * share a round with every other kind. The core resolves the name (c-ares)
  * and connects, trying each address as for every TCP check; libcurl takes
- * the connected socket for the first hop. http.c judges responses. */
+ * the connected socket for the first hop. Redirects are followed here, one
+ * transfer per hop; http_request.c says what each request sends,
+ * http_tls.c judges its TLS, http.c judges the answer. */
 #include "http_check.h"
 #include "tls_probe.h"
 

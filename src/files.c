@@ -34,21 +34,23 @@ int pp_file_read(const char *key, const char *path, size_t max, char **buf,
   }
   char *b = malloc((size_t)st.st_size + 1);
   size_t n = 0;
+  int err = 0;
   while (b != NULL && n < (size_t)st.st_size) {
     ssize_t r = read(fd, b + n, (size_t)st.st_size - n);
     if (r < 0 && errno == EINTR)
       continue;
+    if (r < 0)
+      err = errno;
     if (r <= 0)
-      break; /* shrunk while read: what was there */
+      break; /* an error, or a file that shrank while read: what was there */
     n += (size_t)r;
   }
-  int err = errno;
   close(fd);
   if (b == NULL) {
     snprintf(why, whylen, "%s %s: out of memory", key, path);
     return -1;
   }
-  if (n < (size_t)st.st_size && err != 0 && err != EINTR) {
+  if (err != 0) {
     snprintf(why, whylen, "%s %s: %s", key, path, strerror(err));
     pp_secret_free(b, (size_t)st.st_size + 1);
     return -1;
