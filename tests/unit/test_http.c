@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 /* A finalized target from a URL and key=value options (NULL-terminated). */
 static pp_target *target(const char *url, ...) {
   char err[400];
@@ -472,6 +475,87 @@ START_TEST(only_redirect_statuses_are_followed) {
 }
 END_TEST
 
+/* --- expect_header, json_path --- */
+
+START_TEST(header_rules_match_names_without_case_and_trim_values) {
+  pp_http_header_rule r;
+  char why[200];
+  ck_assert_int_eq(pp_http_header_rule_parse("Content-Type: ^application/json$",
+                                             &r, why, sizeof(why)),
+                   0);
+  const char *block = "HTTP/1.1 200 OK\r\ncontent-type:  application/json  "
+                      "\r\nX-A: 1\r\n\r\n";
+  ck_assert_int_eq(pp_http_headers_judge(&r, 1, NULL, block, strlen(block), why,
+                                         sizeof(why)),
+                   PP_R_OK);
+  const char *other = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n";
+  ck_assert_int_eq(pp_http_headers_judge(&r, 1, NULL, other, strlen(other), why,
+                                         sizeof(why)),
+                   PP_R_HEADER_MISMATCH);
+  ck_assert_str_eq(why, "header Content-Type is \"text/html\", expected "
+                        "/^application/json$/");
+  pp_http_header_rule_free(&r);
+  ck_assert_int_eq(
+      pp_http_header_rule_parse("no colon here", &r, why, sizeof(why)), -1);
+  ck_assert_int_eq(
+      pp_http_header_rule_parse("Bad Name: x", &r, why, sizeof(why)), -1);
+  pp_http_header_rule_free(&r);
+}
+END_TEST
+
+static void *regex(const char *pattern) {
+  char err[200];
+  pp_target *t = target("http://h.example.com/", "json_path=/a", NULL);
+  pp_target_set(t, "json_expect", pattern, err, sizeof(err));
+  pp_target_finalize(t, err, sizeof(err));
+  pp_http_target *ht = request(t);
+  void *re = ht->json_expect;
+  ht->json_expect = NULL;
+  pp_http_target_free(ht);
+  pp_target_free(t);
+  return re;
+}
+
+START_TEST(json_values_are_matched_as_users_write_them) {
+  char why[200];
+  const char *doc = " {\"a\": \"ok\", \"n\": 3, \"b\": [true, null]}\n";
+  void *ok = regex("^ok$"), *three = regex("^3$"), *t = regex("^true$");
+  ck_assert_int_eq(pp_http_json_judge("/a", ok, "^ok$", NULL, doc, strlen(doc),
+                                      false, why, sizeof(why)),
+                   PP_R_OK);
+  ck_assert_int_eq(pp_http_json_judge("/n", three, "^3$", NULL, doc,
+                                      strlen(doc), false, why, sizeof(why)),
+                   PP_R_OK);
+  ck_assert_int_eq(pp_http_json_judge("/b/0", t, "^true$", NULL, doc,
+                                      strlen(doc), false, why, sizeof(why)),
+                   PP_R_OK);
+  ck_assert_int_eq(pp_http_json_judge("/n", ok, "^ok$", NULL, doc, strlen(doc),
+                                      false, why, sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "json_path /n is 3, expected /^ok$/");
+  ck_assert_int_eq(pp_http_json_judge("/zz", NULL, NULL, NULL, doc, strlen(doc),
+                                      false, why, sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "json_path /zz: no such member in the answer");
+  const char *trailing = "{\"a\": 1} garbage";
+  ck_assert_int_eq(pp_http_json_judge("/a", NULL, NULL, NULL, trailing,
+                                      strlen(trailing), false, why,
+                                      sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "the response is not JSON: text after the JSON value "
+                        "at byte 9 of 16");
+  const char *cut = "{\"a\": [1, 2";
+  ck_assert_int_eq(pp_http_json_judge("/a", NULL, NULL, NULL, cut, strlen(cut),
+                                      true, why, sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "the response is not JSON: the JSON ends early at "
+                        "byte 11 of 11 (max_body reached)");
+  pcre2_code_free(ok);
+  pcre2_code_free(three);
+  pcre2_code_free(t);
+}
+END_TEST
+
 START_TEST(cert_grade_follows_warn_and_crit_days) {
   ck_assert_int_eq(pp_tls_cert_grade(30 * 86400, 20, 7), PP_GRADE_GOOD);
   ck_assert_int_eq(pp_tls_cert_grade(20 * 86400, 20, 7), PP_GRADE_GOOD);
@@ -531,6 +615,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, redirect_from_https_to_http_is_a_downgrade);
   tcase_add_test(tc, redirect_to_another_scheme_is_not_followed);
   tcase_add_test(tc, only_redirect_statuses_are_followed);
+  tcase_add_test(tc, header_rules_match_names_without_case_and_trim_values);
+  tcase_add_test(tc, json_values_are_matched_as_users_write_them);
   tcase_add_test(tc, status_set_is_written_as_a_user_would);
   suite_add_tcase(s, tc);
   return s;
