@@ -211,6 +211,8 @@ static size_t share(size_t total, size_t used) {
 int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
                   pp_result *results) {
   size_t parts = 1 + e->nhelpers;
+  if (parts > e->max_concurrent) /* a part runs at least one check at once */
+    parts = e->max_concurrent;
   size_t *part_of = malloc((n ? n : 1) * sizeof(*part_of));
   size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
   job *jobs = calloc(parts, sizeof(*jobs));
