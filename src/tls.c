@@ -370,3 +370,7 @@ bool pp_tls_facts(pp_tls *t, pp_result *r, int warn_days, int crit_days,
     snprintf(why, whylen, "%s", X509_verify_cert_error_string(v));
   return false;
 }
+
+struct ssl_st *pp_tls_ssl(pp_tls *t) {
+  return t->ssl;
+}

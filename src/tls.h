@@ -60,6 +60,10 @@ int pp_tls_errno(const pp_tls *t);
 bool pp_tls_facts(pp_tls *t, pp_result *r, int warn_days, int crit_days,
                   char *why, size_t whylen);
 
+/* The session's OpenSSL SSL object, for a check that reads more of the
+ * peer's certificates than pp_tls_facts does (DANE). Owned by t. */
+struct ssl_st *pp_tls_ssl(pp_tls *t);
+
 /* The grade of a certificate that expires in expiry_s seconds. */
 pp_grade pp_tls_cert_grade(long long expiry_s, int warn_days, int crit_days);
 
