@@ -23,6 +23,7 @@ typedef enum {
   PP_ALERT_QUALITY,     /* ICMP quality grade changed */
   PP_ALERT_CERTIFICATE, /* certificate grade changed */
   PP_ALERT_SLOW,        /* up, but response time crossed slow_warn/slow_crit */
+  PP_ALERT_SIGNATURE,   /* DNSSEC signature (RRSIG expiry) grade changed */
   PP_ALERT_KIND_COUNT
 } pp_alert_kind;
 
@@ -57,11 +58,12 @@ typedef struct {
   double flap_pct;       /* flapping: weighted percent of state changes */
   pp_grade grade;        /* quality / certificate: the new grade */
   int64_t cert_expiry_s; /* certificate: seconds left (negative: expired) */
+  int64_t rrsig_expiry_s; /* signature: seconds left (negative: expired) */
 } pp_alert;
 
 /* "okay", "warning", "failure" */
 const char *pp_severity_name(pp_severity s);
-/* "state", "flapping", "quality", "certificate", "slow" */
+/* "state", "flapping", "quality", "certificate", "slow", "signature" */
 const char *pp_alert_kind_name(pp_alert_kind k);
 /* "unknown", "up", "down" */
 const char *pp_tstate_name(pp_tstate s);

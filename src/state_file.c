@@ -55,6 +55,7 @@ static const field fields[] = {
     {"slow_hi_level", F_INT, EOFF(slow_hi_level), SLOW_NO, SLOW_CRIT, NULL},
     {"slow_lo", F_INT, EOFF(slow_lo), 0, COUNT_CAP, NULL},
     {"slow_lo_level", F_INT, EOFF(slow_lo_level), SLOW_NO, SLOW_CRIT, NULL},
+    {"rrsig", F_GRADE, EOFF(rrsig), 0, 0, NULL},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
