@@ -59,9 +59,9 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
     if (r->dns_rcode >= 0) {
       n = put(out, n, "portprobe_dns_rcode", "", r->dns_rcode);
       n = put(out, n, "count", "answers", r->dns_answers);
-      if (t->opts.dns_check != PP_DNSC_QUERY)
-        n = put(out, n, "count", "found", r->dns_count);
     }
+    if (r->dns_count >= 0) /* ns servers, listings, policy or TLSA records */
+      n = put(out, n, "count", "found", r->dns_count);
     if (r->dnssec != PP_DNSSEC_UNCHECKED)
       n = put(out, n, "portprobe_dnssec", "", r->dnssec);
     if (r->rrsig_seen)

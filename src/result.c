@@ -100,6 +100,7 @@ void pp_result_reset(pp_result *r) {
   r->rtt_min = r->rtt_avg = r->rtt_max = r->rtt_stddev = r->jitter = -1;
   r->dns_rcode = -1;
   r->dns_ttl_min = -1;
+  r->dns_count = -1;
   r->t_query = -1;
 }
 

@@ -112,7 +112,8 @@ typedef struct pp_result {
   bool rrsig_seen;     /* signatures over the answer or the DNSKEY set */
   int64_t rrsig_expiry_s; /* until the earliest expires; negative: past */
   pp_grade rrsig_grade;
-  int dns_count;  /* ns: servers asked; dnsbl: zones listing; mail: records */
+  int dns_count; /* ns: servers asked; dnsbl: zones listing; mail: records;
+                    -1 until known */
   char dns_info[PP_DETAIL_MAX]; /* ns serials, dnsbl reasons, TLSA match */
 } pp_result;
 

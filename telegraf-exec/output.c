@@ -212,7 +212,7 @@ static void write_dns_fields(fields *w, const pp_target *t,
     f_int(w, "rrsig_expiry", r->rrsig_expiry_s);
     f_str(w, "rrsig_grade", pp_grade_name(r->rrsig_grade));
   }
-  if (count != NULL && r->dns_rcode >= 0)
+  if (count != NULL && r->dns_count >= 0)
     f_int(w, count, r->dns_count);
   if (info != NULL)
     f_str(w, info, r->dns_info);
