@@ -58,7 +58,8 @@ typedef struct {
   double flap_pct;       /* flapping: weighted percent of state changes */
   pp_grade grade;        /* quality / certificate: the new grade */
   int64_t cert_expiry_s; /* certificate: seconds left (negative: expired) */
-  int64_t rrsig_expiry_s; /* signature: seconds left (negative: expired) */
+  /* signature: seconds until the earliest RRSIG expires (negative: past) */
+  int64_t rrsig_expiry_s;
 } pp_alert;
 
 /* "okay", "warning", "failure" */

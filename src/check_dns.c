@@ -123,9 +123,8 @@ static int system_server(pp_sockaddr *out, char *why, size_t len) {
     return -1;
   }
   size_t size = 0;
-  struct sockaddr_storage *ss =
-      ldns_rdf2native_sockaddr_storage(ldns_resolver_nameservers(res)[0], 0,
-                                       &size);
+  struct sockaddr_storage *ss = ldns_rdf2native_sockaddr_storage(
+      ldns_resolver_nameservers(res)[0], 0, &size);
   ldns_resolver_deep_free(res);
   if (ss == NULL || size > sizeof(*out)) {
     free(ss);
@@ -195,8 +194,8 @@ static void *plan_new(const pp_target *t, char *err, size_t errlen) {
       PFAIL("target \"%s\": option \"query\": \"%s\" is too long", name,
             o->query);
   } else if (ldns_str2rdf_dname(&pl->qname, o->query) != LDNS_STATUS_OK) {
-    PFAIL("target \"%s\": option \"query\": \"%s\" is not a domain name",
-          name, o->query);
+    PFAIL("target \"%s\": option \"query\": \"%s\" is not a domain name", name,
+          o->query);
   }
   if (compile_expects(pl, o, why, sizeof(why)) != 0)
     PFAIL("target \"%s\": %s", name, why);
@@ -242,8 +241,10 @@ static int validate(const pp_target *t, char *err, size_t errlen) {
     return -1;
   }
   if (o->trust_anchor && o->dnssec == PP_DNSSEC_OFF) {
-    snprintf(err, errlen, "target \"%s\": trust_anchor needs dnssec=report "
-                          "or require", name);
+    snprintf(err, errlen,
+             "target \"%s\": trust_anchor needs dnssec=report "
+             "or require",
+             name);
     return -1;
   }
   if (o->dns_check == PP_DNSC_DNSBL && o->dnsbl_zones.n == 0) {
@@ -257,21 +258,24 @@ static int validate(const pp_target *t, char *err, size_t errlen) {
     if (ldns_str2rdf_dname(&z, o->dnsbl_zones.items[i]) != LDNS_STATUS_OK) {
       snprintf(err, errlen,
                "target \"%s\": option \"dnsbl_zone\": \"%s\" is not a "
-               "domain name", name, o->dnsbl_zones.items[i]);
+               "domain name",
+               name, o->dnsbl_zones.items[i]);
       return -1;
     }
     ldns_rdf_deep_free(z);
   }
   if (o->dns_check != PP_DNSC_QUERY && o->steps.n > 0) {
     snprintf(err, errlen,
-             "target \"%s\": option \"expect\" applies to dns_check=query", name);
+             "target \"%s\": option \"expect\" applies to dns_check=query",
+             name);
     return -1;
   }
-  if (o->service_port &&
-      o->dns_check != PP_DNSC_DANE && o->dns_check != PP_DNSC_MTA_STS) {
+  if (o->service_port && o->dns_check != PP_DNSC_DANE &&
+      o->dns_check != PP_DNSC_MTA_STS) {
     snprintf(err, errlen,
              "target \"%s\": service_port applies to dns_check=dane and "
-             "mta_sts", name);
+             "mta_sts",
+             name);
     return -1;
   }
   return 0;

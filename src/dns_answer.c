@@ -94,9 +94,9 @@ static bool dnssec_ede(ldns_pkt *pkt, char *why, size_t len) {
     int info = (d[0] << 8) | d[1];
     if (info == 1 || info == 2 || (info >= 5 && info <= 12)) {
       int n = (int)ldns_edns_get_size(e) - 2;
-      snprintf(why, len, "the resolver's validation failed: extended error %d%s%.*s",
-               info, n > 0 ? ": " : "", n > 100 ? 100 : n,
-               (const char *)d + 2);
+      snprintf(why, len,
+               "the resolver's validation failed: extended error %d%s%.*s",
+               info, n > 0 ? ": " : "", n > 100 ? 100 : n, (const char *)d + 2);
       return true;
     }
   }
@@ -105,8 +105,8 @@ static bool dnssec_ede(ldns_pkt *pkt, char *why, size_t len) {
 
 static void on_cd_answer(dns_check *dc, void *ud, const dnsx_result *r) {
   (void)ud;
-  bool answers = r->status == DNSX_OK &&
-                 ldns_pkt_get_rcode(r->pkt) != LDNS_RCODE_SERVFAIL;
+  bool answers =
+      r->status == DNSX_OK && ldns_pkt_get_rcode(r->pkt) != LDNS_RCODE_SERVFAIL;
   if (r->status == DNSX_OK)
     ldns_pkt_free(r->pkt);
   dc->c->res->dnssec = answers ? PP_DNSSEC_BOGUS : PP_DNSSEC_UNCHECKED;
@@ -128,8 +128,8 @@ static void servfail(dns_check *dc, ldns_pkt *pkt) {
     pp_check_finish(dc->c, PP_R_DNSSEC_BOGUS, "%s", why);
     return;
   }
-  ldns_pkt *q = dns_query_new(dc, dc->pl->qname, dc->pl->qtype,
-                              dc->t->opts.recursion);
+  ldns_pkt *q =
+      dns_query_new(dc, dc->pl->qname, dc->pl->qtype, dc->t->opts.recursion);
   dnsx_opts xo = {.server = &dc->server,
                   .transport = dc->t->opts.transport,
                   .primary = true};

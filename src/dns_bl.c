@@ -83,11 +83,13 @@ static void on_a(dns_check *dc, void *ud, const dnsx_result *r) {
   bl_zone *z = &((bl_check *)dc->mode)->z[i];
   if (r->status != DNSX_OK) {
     snprintf(z->why, sizeof(z->why), "%s",
-             r->status == DNSX_TIMEOUT ? "no answer" : r->why ? r->why : "failed");
+             r->status == DNSX_TIMEOUT ? "no answer"
+             : r->why                  ? r->why
+                                       : "failed");
   } else {
     int rc = ldns_pkt_get_rcode(r->pkt);
-    ldns_rr_list *a = ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_A,
-                                               LDNS_SECTION_ANSWER);
+    ldns_rr_list *a =
+        ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER);
     z->answered = rc == LDNS_RCODE_NOERROR || rc == LDNS_RCODE_NXDOMAIN;
     if (!z->answered)
       snprintf(z->why, sizeof(z->why), "%s", dns_rcode_words(rc));

@@ -50,7 +50,8 @@ static void compare(dns_check *dc) {
   STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
   const char *host = dc->t->opts.query;
   if (cert == NULL) {
-    pp_check_finish(dc->c, PP_R_DANE_MISMATCH, "the server sent no certificate");
+    pp_check_finish(dc->c, PP_R_DANE_MISMATCH,
+                    "the server sent no certificate");
     return;
   }
   for (size_t i = 0; i < ldns_rr_list_rr_count(d->tlsa); i++) {
@@ -250,9 +251,8 @@ static void after_dnssec(dns_check *dc, pp_result_code code, const char *why) {
     pp_check_finish(dc->c, code, "TLSA records: %s", why);
     return;
   }
-  ldns_rr_type ty = dc->t->opts.address_family == PP_AF_IPV6
-                        ? LDNS_RR_TYPE_AAAA
-                        : LDNS_RR_TYPE_A;
+  ldns_rr_type ty = dc->t->opts.address_family == PP_AF_IPV6 ? LDNS_RR_TYPE_AAAA
+                                                             : LDNS_RR_TYPE_A;
   dns_ask(dc, dc->pl->qname, ty, false, 0, on_addr, NULL);
 }
 
@@ -266,8 +266,8 @@ static void on_tlsa(dns_check *dc, void *ud, const dnsx_result *r) {
   d->answer = r->pkt;
   int rc = ldns_pkt_get_rcode(r->pkt);
   dc->c->res->dns_rcode = rc;
-  ldns_rr_list *all = ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_TLSA,
-                                               LDNS_SECTION_ANSWER);
+  ldns_rr_list *all =
+      ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_TLSA, LDNS_SECTION_ANSWER);
   d->tlsa = ldns_rr_list_new();
   for (size_t i = 0; all && d->tlsa && i < ldns_rr_list_rr_count(all); i++) {
     ldns_rr *rr = ldns_rr_list_rr(all, i);

@@ -137,8 +137,8 @@ static int verify_rrsets(dns_check *dc, const ldns_rr_list *rrs, char *why,
           ldns_dname_compare(ldns_rr_owner(rr), ldns_rr_owner(sig)) == 0)
         ldns_rr_list_push_rr(set, rr);
     }
-    ldns_status st = ldns_verify_rrsig_keylist_time(
-        set, sig, s->z[zi].keys, time(NULL), NULL);
+    ldns_status st = ldns_verify_rrsig_keylist_time(set, sig, s->z[zi].keys,
+                                                    time(NULL), NULL);
     ldns_rr_list_free(set);
     if (st != LDNS_STATUS_OK) {
       char *owner = ldns_rdf2str(ldns_rr_owner(sig));
@@ -162,7 +162,7 @@ static void verify_answer(dns_check *dc) {
     return; /* a walk is under way; it calls back */
   pp_result *r = dc->c->res;
   bool require = dc->t->opts.dnssec == PP_DNSSEC_REQUIRE;
-  r->dnssec = rc == 0 ? PP_DNSSEC_SECURE
+  r->dnssec = rc == 0    ? PP_DNSSEC_SECURE
               : rc == -2 ? PP_DNSSEC_INSECURE
                          : PP_DNSSEC_BOGUS;
   if (rc == 0 || !require)
@@ -202,8 +202,7 @@ static ldns_rr_list *records(const ldns_rr_list *l, const ldns_rdf *zone,
 }
 
 /* Keys of the set that an anchor or a DS record vouches for. */
-static ldns_rr_list *vouched(const ldns_rr_list *keys,
-                             const ldns_rr_list *by) {
+static ldns_rr_list *vouched(const ldns_rr_list *keys, const ldns_rr_list *by) {
   ldns_rr_list *out = ldns_rr_list_new();
   for (size_t i = 0; out && i < ldns_rr_list_rr_count(keys); i++) {
     ldns_rr *k = ldns_rr_list_rr(keys, i);
@@ -348,10 +347,11 @@ static void on_ds(dns_check *dc, void *ud, const dnsx_result *r) {
   if (st != LDNS_STATUS_OK) {
     ldns_rr_list_deep_free(ds);
     snprintf(why, sizeof(why), "DS: %s",
-             pi >= 0 && s->z[pi].state != Z_SECURE ? s->z[pi].why
-                                                    : ldns_get_errorstr_by_id(st));
-    zone_done(dc, zi, pi >= 0 && s->z[pi].state == Z_INSECURE ? Z_INSECURE
-                                                               : Z_BOGUS,
+             pi >= 0 && s->z[pi].state != Z_SECURE
+                 ? s->z[pi].why
+                 : ldns_get_errorstr_by_id(st));
+    zone_done(dc, zi,
+              pi >= 0 && s->z[pi].state == Z_INSECURE ? Z_INSECURE : Z_BOGUS,
               why);
     return;
   }
@@ -426,7 +426,8 @@ void dns_dnssec_judge(dns_check *dc, const ldns_pkt *answer,
   note_expiry(r, sec, (uint32_t)time(NULL));
   for (size_t i = 0; i < ldns_rr_list_rr_count(sec) && !s->signer; i++)
     if (ldns_rr_get_type(ldns_rr_list_rr(sec, i)) == LDNS_RR_TYPE_RRSIG)
-      s->signer = ldns_rdf_clone(ldns_rr_rrsig_signame(ldns_rr_list_rr(sec, i)));
+      s->signer =
+          ldns_rdf_clone(ldns_rr_rrsig_signame(ldns_rr_list_rr(sec, i)));
   if (s->signer == NULL) {
     bool ad = ldns_pkt_ad(answer);
     r->dnssec = ad ? PP_DNSSEC_SECURE : PP_DNSSEC_INSECURE;

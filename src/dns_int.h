@@ -80,7 +80,7 @@ struct dns_check {
   dnsx *xs;           /* exchanges in flight, cancelled at cleanup */
   void *mode;         /* the check's own state */
   void (*mode_free)(dns_check *dc);
-  int pending; /* sub-queries awaited by a mode that sends several */
+  int pending;         /* sub-queries awaited by a mode that sends several */
   struct dns_sec *sec; /* a DNSSEC judgement under way (dns_dnssec.c) */
 };
 
@@ -130,11 +130,11 @@ int dns_txt_strings(const ldns_pkt *pkt, char ***out);
 void dns_strings_free(char **v, int n);
 
 /* --- the modes: each starts with the server known --- */
-void dns_query_start(dns_check *dc);  /* dns_answer.c */
-void dns_ns_start(dns_check *dc);     /* dns_ns.c */
-void dns_bl_start(dns_check *dc);     /* dns_bl.c */
-void dns_mail_start(dns_check *dc);   /* dns_mail.c: spf dmarc sts rpt */
-void dns_dane_start(dns_check *dc);   /* dns_dane.c */
+void dns_query_start(dns_check *dc); /* dns_answer.c */
+void dns_ns_start(dns_check *dc);    /* dns_ns.c */
+void dns_bl_start(dns_check *dc);    /* dns_bl.c */
+void dns_mail_start(dns_check *dc);  /* dns_mail.c: spf dmarc sts rpt */
+void dns_dane_start(dns_check *dc);  /* dns_dane.c */
 void dns_mail_engine_free(dns_engine *de);
 
 /* --- dns_dnssec.c --- */
@@ -164,13 +164,12 @@ void ds_connect(dstream *s, dstream_fn fn, void *ud);
  * as the target's TLS options say ends it with tls_verify_failed. */
 void ds_tls(dstream *s, const char *name, bool record, bool verify,
             dstream_fn fn, void *ud);
-void ds_write(dstream *s, const void *buf, size_t len, dstream_fn fn,
-              void *ud);
+void ds_write(dstream *s, const void *buf, size_t len, dstream_fn fn, void *ud);
 /* Reads until complete(buf, len) returns the length of a whole message
  * (0: more needed, (size_t)-1: malformed), at most max bytes. */
-void ds_read(dstream *s, size_t max, size_t (*complete)(const uint8_t *b,
-                                                        size_t n),
-             dstream_fn fn, void *ud);
+void ds_read(dstream *s, size_t max,
+             size_t (*complete)(const uint8_t *b, size_t n), dstream_fn fn,
+             void *ud);
 const uint8_t *ds_data(const dstream *s, size_t *len);
 /* Drops n bytes read (a message handled). */
 void ds_consume(dstream *s, size_t n);

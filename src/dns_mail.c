@@ -116,7 +116,8 @@ static dns_http *http_state(dns_engine *de) {
     return de->http;
   pthread_once(&curl_once, curl_init);
   dns_http *h = calloc(1, sizeof(*h));
-  if (curl_rc != CURLE_OK || h == NULL || (h->multi = curl_multi_init()) == NULL) {
+  if (curl_rc != CURLE_OK || h == NULL ||
+      (h->multi = curl_multi_init()) == NULL) {
     free(h);
     return NULL;
   }
@@ -180,18 +181,18 @@ static void fetch_done(sts_fetch *f, CURLcode rc) {
   curl_easy_getinfo(f->easy, CURLINFO_CONTENT_TYPE, &ctype);
   c->res->http_status = (int)status;
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR) {
-    pp_check_finish(c, rc == CURLE_SSL_CONNECT_ERROR
-                           ? PP_R_TLS_HANDSHAKE_FAILED
-                           : PP_R_TLS_VERIFY_FAILED,
+    pp_check_finish(c,
+                    rc == CURLE_SSL_CONNECT_ERROR ? PP_R_TLS_HANDSHAKE_FAILED
+                                                  : PP_R_TLS_VERIFY_FAILED,
                     "policy at %s: %s", f->hostname,
                     f->errbuf[0] ? f->errbuf : curl_easy_strerror(rc));
     return;
   }
   if (rc != CURLE_OK) {
-    pp_check_finish(c, rc == CURLE_COULDNT_CONNECT ? PP_R_REFUSED
-                                                   : PP_R_PROTOCOL_ERROR,
-                    "policy at %s: %s", f->hostname,
-                    f->errbuf[0] ? f->errbuf : curl_easy_strerror(rc));
+    pp_check_finish(
+        c, rc == CURLE_COULDNT_CONNECT ? PP_R_REFUSED : PP_R_PROTOCOL_ERROR,
+        "policy at %s: %s", f->hostname,
+        f->errbuf[0] ? f->errbuf : curl_easy_strerror(rc));
     return;
   }
   if (status != 200) {
@@ -255,8 +256,8 @@ static void on_host(dns_check *dc, void *ud, const dnsx_result *r) {
   sts_fetch *f = dc->mode;
   char addr[64] = "";
   if (r->status == DNSX_OK) {
-    ldns_rr_list *a = ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_A,
-                                               LDNS_SECTION_ANSWER);
+    ldns_rr_list *a =
+        ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_A, LDNS_SECTION_ANSWER);
     char *s = a ? ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(a, 0), 0)) : NULL;
     snprintf(addr, sizeof(addr), "%s", s ? s : "");
     free(s);
@@ -264,8 +265,8 @@ static void on_host(dns_check *dc, void *ud, const dnsx_result *r) {
     ldns_pkt_free(r->pkt);
   }
   if (!addr[0]) {
-    pp_check_finish(dc->c, PP_R_DNS_FAILED,
-                    "no address for the policy host %s", f->hostname);
+    pp_check_finish(dc->c, PP_R_DNS_FAILED, "no address for the policy host %s",
+                    f->hostname);
     return;
   }
   if (fetch_start(dc, f, addr) != 0)
@@ -283,8 +284,8 @@ static void fetch_policy(dns_check *dc) {
   dc->mode_free = fetch_free;
   const char *q = dc->t->opts.query;
   size_t n = strlen(q);
-  snprintf(f->hostname, sizeof(f->hostname), "mta-sts.%.*s", (int)n -
-           (n && q[n - 1] == '.'), q);
+  snprintf(f->hostname, sizeof(f->hostname), "mta-sts.%.*s",
+           (int)n - (n && q[n - 1] == '.'), q);
   if (ldns_str2rdf_dname(&f->host, f->hostname) != LDNS_STATUS_OK) {
     pp_check_finish(dc->c, PP_R_DNS_FAILED, "%s is no name", f->hostname);
     return;

@@ -85,7 +85,8 @@ static void report(dns_check *dc) {
       else if (s->serial != first)
         agree = false;
     } else {
-      snprintf(what, sizeof(what), "%s", s->st == NS_SILENT ? "silent" : "lame");
+      snprintf(what, sizeof(what), "%s",
+               s->st == NS_SILENT ? "silent" : "lame");
       if (bad < 0)
         bad = i;
     }
@@ -122,8 +123,8 @@ static void on_soa(dns_check *dc, void *ud, const dnsx_result *r) {
     snprintf(s->why, sizeof(s->why), "%s",
              r->status == DNSX_ERRNO ? strerror(r->err) : r->why);
   } else {
-    ldns_rr_list *soa = ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_SOA,
-                                                 LDNS_SECTION_ANSWER);
+    ldns_rr_list *soa =
+        ldns_pkt_rr_list_by_type(r->pkt, LDNS_RR_TYPE_SOA, LDNS_SECTION_ANSWER);
     int rc = ldns_pkt_get_rcode(r->pkt);
     if (rc != LDNS_RCODE_NOERROR || !ldns_pkt_aa(r->pkt) || soa == NULL) {
       s->st = NS_LAME;
@@ -131,8 +132,8 @@ static void on_soa(dns_check *dc, void *ud, const dnsx_result *r) {
                rc == LDNS_RCODE_NOERROR ? ", not authoritative" : "");
     } else {
       s->st = NS_SERIAL;
-      s->serial = ldns_rdf2native_int32(
-          ldns_rr_rdf(ldns_rr_list_rr(soa, 0), 2));
+      s->serial =
+          ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(soa, 0), 2));
     }
     ldns_rr_list_deep_free(soa);
     ldns_pkt_free(r->pkt);
@@ -218,10 +219,9 @@ static void on_ns(dns_check *dc, void *ud, const dnsx_result *r) {
   if (rc != LDNS_RCODE_NOERROR || ns == NULL) {
     free(ns);
     ldns_pkt_free(r->pkt);
-    pp_check_finish(c, rc != LDNS_RCODE_NOERROR ? PP_R_DNS_RCODE
-                                                : PP_R_SOCKET_ERROR,
-                    "%s for the NS set of %s", dns_rcode_words(rc),
-                    c->target->opts.query);
+    pp_check_finish(
+        c, rc != LDNS_RCODE_NOERROR ? PP_R_DNS_RCODE : PP_R_SOCKET_ERROR,
+        "%s for the NS set of %s", dns_rcode_words(rc), c->target->opts.query);
     return;
   }
   dc->mode = ns;
@@ -234,9 +234,9 @@ static void on_ns(dns_check *dc, void *ud, const dnsx_result *r) {
     return;
   }
   /* names without glue: their address from the server */
-  ldns_rr_type ty =
-      c->target->opts.address_family == PP_AF_IPV6 ? LDNS_RR_TYPE_AAAA
-                                                   : LDNS_RR_TYPE_A;
+  ldns_rr_type ty = c->target->opts.address_family == PP_AF_IPV6
+                        ? LDNS_RR_TYPE_AAAA
+                        : LDNS_RR_TYPE_A;
   dc->pending = 1;
   for (int i = 0; i < n; i++) {
     ldns_rdf *name = NULL;
@@ -245,7 +245,7 @@ static void on_ns(dns_check *dc, void *ud, const dnsx_result *r) {
       continue;
     dc->pending++; /* before: a failure may call back at once */
     int sent = dns_ask(dc, name, ty, false, dns_sub_deadline(dc), on_addr,
-                     (void *)(intptr_t)i);
+                       (void *)(intptr_t)i);
     ldns_rdf_deep_free(name);
     if (sent != 0)
       return; /* the check has ended */

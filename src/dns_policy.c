@@ -103,10 +103,10 @@ static int spf_term(const char *t, int *lookups, int *redirects, char *why,
   static const struct {
     const char *name;
     bool lookup, arg; /* costs a lookup; takes ":" */
-  } mech[] = {{"all", false, false},    {"include", true, true},
-              {"a", true, true},        {"mx", true, true},
-              {"ptr", true, true},      {"ip4", false, true},
-              {"ip6", false, true},     {"exists", true, true}};
+  } mech[] = {{"all", false, false}, {"include", true, true},
+              {"a", true, true},     {"mx", true, true},
+              {"ptr", true, true},   {"ip4", false, true},
+              {"ip6", false, true},  {"exists", true, true}};
   size_t n = strcspn(m, ":/");
   for (size_t i = 0; i < sizeof(mech) / sizeof(mech[0]); i++) {
     if (strlen(mech[i].name) != n || strncasecmp(m, mech[i].name, n) != 0)

@@ -24,7 +24,7 @@ int pp_sts_txt_check(const char *rec, char *why, size_t len);
 int pp_tlsrpt_check(const char *rec, char *why, size_t len);
 /* The policy file of RFC 8461 section 3.2; mode receives "enforce",
  * "testing" or "none" when found (at least 16 bytes). */
-int pp_sts_policy_check(const char *body, size_t blen, char *mode,
-                        char *why, size_t len);
+int pp_sts_policy_check(const char *body, size_t blen, char *mode, char *why,
+                        size_t len);
 
 #endif

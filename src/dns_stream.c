@@ -91,8 +91,8 @@ void ds_connect(dstream *s, dstream_fn fn, void *ud) {
   s->fn = fn;
   s->ud = ud;
   s->state = ST_CONNECT;
-  s->fd = socket(s->to.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                 0);
+  s->fd =
+      socket(s->to.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (s->fd < 0) {
     fail_errno(s, errno);
     return;
@@ -123,9 +123,9 @@ static void tls_step(dstream *s, pp_tls_rc rc) {
   default:
     s->err = pp_tls_errno(s->tls);
     snprintf(s->why, sizeof(s->why), "%s", pp_tls_why(s->tls));
-    done(s, s->err ? pp_result_from_errno(s->err)
-                   : s->state == ST_HANDSHAKE ? PP_R_TLS_HANDSHAKE_FAILED
-                                              : PP_R_PROTOCOL_ERROR);
+    done(s, s->err                     ? pp_result_from_errno(s->err)
+            : s->state == ST_HANDSHAKE ? PP_R_TLS_HANDSHAKE_FAILED
+                                       : PP_R_PROTOCOL_ERROR);
     return;
   case PP_TLS_DONE:
     break;
@@ -189,16 +189,15 @@ static void do_write(dstream *s) {
   while (s->woff < s->wlen) {
     size_t n = 0;
     if (s->tls != NULL) {
-      pp_tls_rc rc =
-          pp_tls_write(s->tls, (const char *)s->wbuf + s->woff,
-                       s->wlen - s->woff, &n);
+      pp_tls_rc rc = pp_tls_write(s->tls, (const char *)s->wbuf + s->woff,
+                                  s->wlen - s->woff, &n);
       if (rc != PP_TLS_DONE) {
         tls_step(s, rc);
         return;
       }
     } else {
-      ssize_t w = send(s->fd, s->wbuf + s->woff, s->wlen - s->woff,
-                       MSG_NOSIGNAL);
+      ssize_t w =
+          send(s->fd, s->wbuf + s->woff, s->wlen - s->woff, MSG_NOSIGNAL);
       if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
         watch(s, PP_EV_WRITE);
         return;
@@ -287,9 +286,9 @@ static void do_read(dstream *s) {
   }
 }
 
-void ds_read(dstream *s, size_t max, size_t (*complete)(const uint8_t *b,
-                                                        size_t n),
-             dstream_fn fn, void *ud) {
+void ds_read(dstream *s, size_t max,
+             size_t (*complete)(const uint8_t *b, size_t n), dstream_fn fn,
+             void *ud) {
   s->fn = fn;
   s->ud = ud;
   s->state = ST_READ;

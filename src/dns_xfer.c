@@ -271,8 +271,8 @@ static void on_timer(pp_loop *loop, pp_timer *t, void *ud) {
 static void udp_start(dnsx *x) {
   if (x->o.primary)
     pp_check_phase(x->dc->c, PP_PHASE_QUERY);
-  x->fd = socket(x->server.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                 0);
+  x->fd = socket(x->server.sa.sa_family,
+                 SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (x->fd < 0 || connect(x->fd, &x->server.sa, pp_sockaddr_len(&x->server)) ||
       send(x->fd, x->wire + 2, x->wlen, 0) < 0) {
     int err = errno;

@@ -20,11 +20,10 @@ static const char *const httpv_choices[] = {"auto", "1.0", "1.1", "2", NULL};
 static const char *const auth_choices[] = {"auto", "plain", "login", NULL};
 static const char *const transport_choices[] = {"udp", "tcp", "tls", NULL};
 static const char *const match_choices[] = {"all", "any", NULL};
-static const char *const dnssec_choices[] = {"off", "report", "require",
-                                             NULL};
+static const char *const dnssec_choices[] = {"off", "report", "require", NULL};
 static const char *const dns_check_choices[] = {
-    "query", "ns_consistency", "dnsbl", "spf", "dmarc", "mta_sts", "tls_rpt",
-    "dane", NULL};
+    "query",   "ns_consistency", "dnsbl", "spf", "dmarc",
+    "mta_sts", "tls_rpt",        "dane",  NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -159,8 +158,8 @@ const pp_option pp_options[] = {
      "Jitter above which quality is critical."},
 
     /* DNS */
-    {"dns_check", PP_OPT_ENUM, "query", 0, 0, dns_check_choices,
-     OFF(dns_check), PP_APPLY_DNS,
+    {"dns_check", PP_OPT_ENUM, "query", 0, 0, dns_check_choices, OFF(dns_check),
+     PP_APPLY_DNS,
      "What a dns target checks: query, ns_consistency, dnsbl, spf, dmarc, "
      "mta_sts, tls_rpt or dane (docs/dns.md)."},
     {"query", PP_OPT_STRING, NULL, 1, 253, NULL, OFF(query), PP_APPLY_DNS,
@@ -171,18 +170,18 @@ const pp_option pp_options[] = {
      "TLSA, DNSKEY, DS, ..."},
     {"class", PP_OPT_STRING, "IN", 1, 8, NULL, OFF(qclass), PP_APPLY_DNS,
      "Query class: IN, CH or HS."},
-    {"recursion", PP_OPT_BOOL, "yes", 0, 0, NULL, OFF(recursion),
-     PP_APPLY_DNS, "Set the recursion desired (RD) flag."},
+    {"recursion", PP_OPT_BOOL, "yes", 0, 0, NULL, OFF(recursion), PP_APPLY_DNS,
+     "Set the recursion desired (RD) flag."},
     {"transport", PP_OPT_ENUM, "udp", 0, 0, transport_choices, OFF(transport),
      PP_APPLY_DNS,
      "udp (TCP when the answer is truncated), tcp, or tls (DNS over TLS, "
      "port 853 unless the URL names one)."},
-    {"expect_rcode", PP_OPT_STRING, "NOERROR", 1, 16, NULL,
-     OFF(expect_rcode), PP_APPLY_DNS,
+    {"expect_rcode", PP_OPT_STRING, "NOERROR", 1, 16, NULL, OFF(expect_rcode),
+     PP_APPLY_DNS,
      "Response code that is success: NOERROR, NXDOMAIN, ...; another is the "
      "failure dns_rcode."},
-    {"expect_match", PP_OPT_ENUM, "all", 0, 0, match_choices,
-     OFF(expect_match), PP_APPLY_DNS,
+    {"expect_match", PP_OPT_ENUM, "all", 0, 0, match_choices, OFF(expect_match),
+     PP_APPLY_DNS,
      "all: every expect must match the answer set; any: one is enough."},
     {"dnssec", PP_OPT_ENUM, "report", 0, 0, dnssec_choices, OFF(dnssec),
      PP_APPLY_DNS,
@@ -199,8 +198,9 @@ const pp_option pp_options[] = {
      OFF(rrsig_crit_ms), PP_APPLY_DNS,
      "Time before the earliest RRSIG expires that grades it critical."},
     {"dnsbl_zone", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(dnsbl_zones),
-     PP_APPLY_DNS, "A DNS blocklist zone to look the query up in "
-                   "(repeatable)."},
+     PP_APPLY_DNS,
+     "A DNS blocklist zone to look the query up in "
+     "(repeatable)."},
     {"service_port", PP_OPT_INT, NULL, 1, 65535, NULL, OFF(service_port),
      PP_APPLY_DNS,
      "Port of the service a dane (default 25) or mta_sts (default 443) "

@@ -104,12 +104,12 @@ typedef struct pp_result {
   pp_grade quality;
 
   /* DNS */
-  int dns_rcode;       /* the answer's response code, -1 without one */
-  int dns_answers;     /* records in the answer section */
-  int64_t dns_ttl_min; /* lowest TTL in the answer, -1 without records */
-  double t_query;      /* query sent to answer read, seconds */
-  int dnssec;          /* PP_DNSSEC_* */
-  bool rrsig_seen;     /* signatures over the answer or the DNSKEY set */
+  int dns_rcode;          /* the answer's response code, -1 without one */
+  int dns_answers;        /* records in the answer section */
+  int64_t dns_ttl_min;    /* lowest TTL in the answer, -1 without records */
+  double t_query;         /* query sent to answer read, seconds */
+  int dnssec;             /* PP_DNSSEC_* */
+  bool rrsig_seen;        /* signatures over the answer or the DNSKEY set */
   int64_t rrsig_expiry_s; /* until the earliest expires; negative: past */
   pp_grade rrsig_grade;
   int dns_count; /* ns: servers asked; dnsbl: zones listing; mail: records;
