@@ -10,7 +10,7 @@ import datetime
 import json
 
 import pytest
-from fixtures import certs, dnsd, dnszones, procs, smtp
+from fixtures import certs, dnsd, dnszones, netns, procs, smtp
 
 DAY = datetime.timedelta(days=1)
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -142,7 +142,15 @@ def world():
             ("dbl.test", "dnset", {"dbl": DBL}), ("clean.test", "ip4set", {"clean": ""})])
         yield {"nsd": nsd, "unbound": unbound, "ns_port": ns_port, "rbl": rbl, "ca": ca,
                "anchor": work / "anchor.ds", "postfix": postfix, "sts_port": sts_port,
-               "work": work}
+               "work": work, "files": files, "anchor_ds": anchor}
+
+
+@pytest.fixture(scope="module")
+def old_resolver(world):
+    """A validating Unbound that sends no extended DNS errors."""
+    with procs.Registry() as reg:
+        yield dnsd.start_unbound(reg, world["work"] / "unbound-no-ede", list(world["files"]),
+                                 world["nsd"].port, world["anchor_ds"], ede=False)
 
 
 def run(portprobe, url, *opts, extra=()):
@@ -242,6 +250,13 @@ def test_bogus_data_behind_a_validating_resolver_is_dnssec_bogus(portprobe, worl
     assert r["result"] == "dnssec_bogus", r
     without = run(portprobe, resolver(world), f"query={name}")
     assert without["result"] == "dns_rcode" and without["dns_rcode_name"] == "SERVFAIL"
+
+
+@pytest.mark.parametrize("name", ["www.expired.test", "www.broken.test"])
+def test_without_extended_errors_checking_disabled_tells_bogus(portprobe, old_resolver, name):
+    r = run(portprobe, f"dns://127.0.0.1:{old_resolver.port}", f"query={name}",
+            "dnssec=require")
+    assert r["result"] == "dnssec_bogus" and "checking disabled" in r["detail"], r
 
 
 def test_unsigned_answer_is_dnssec_insecure(portprobe, world):
@@ -406,3 +421,17 @@ def test_bad_options_name_the_target_and_the_key(portprobe, opts, words):
     done = portprobe("dns://127.0.0.1:53", "name=bad", *opts)
     assert done.returncode == 2
     assert 'target "bad"' in done.stderr and words in done.stderr, done.stderr
+
+
+# --- the system's resolver ---
+
+def test_dns_without_a_server_asks_resolv_conf(portprobe, world):
+    """In a namespace whose /etc/resolv.conf names an NSD there."""
+    with procs.Registry() as reg:
+        pair = netns.create_pair(reg, "10.250.7.1", "10.250.7.2", prefix=24)
+        dnsd.start_nsd(reg, world["work"] / "nsd-netns", {"good.test.": world["files"]["good.test."]},
+                       host=pair.server_addr, port=53, netns=pair.server)
+        netns.set_resolver(pair.client, pair.server_addr)
+        done = portprobe("--format", "json", "dns://", "query=www.good.test", netns=pair.client)
+        r = json.loads(done.stdout)
+        assert r["result"] == "ok" and r["address"] == "10.250.7.2" and r["dns_answers"] == 2
