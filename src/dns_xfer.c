@@ -64,6 +64,11 @@ static void deliver(dnsx *x, dnsx_result *r) {
   dnsx_cb cb = x->cb;
   void *ud = x->ud;
   dns_check *dc = x->dc;
+  char why[PP_DETAIL_MAX]; /* may point into the stream, freed below */
+  if (r->why != NULL) {
+    snprintf(why, sizeof(why), "%s", r->why);
+    r->why = why;
+  }
   release(x);
   cb(dc, ud, r);
 }
