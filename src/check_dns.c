@@ -283,6 +283,28 @@ static int validate(const pp_target *t, char *err, size_t errlen) {
 
 /* --- helpers of every mode --- */
 
+int dns_bind_source(const dns_check *dc, int fd, int family, char *why,
+                    size_t len) {
+  const char *src = dc->t->opts.source_address;
+  if (src == NULL)
+    return 0;
+  pp_sockaddr sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa.sa_family = (sa_family_t)family;
+  void *where =
+      family == AF_INET6 ? (void *)&sa.in6.sin6_addr : (void *)&sa.in.sin_addr;
+  if (inet_pton(family, src, where) != 1) {
+    snprintf(why, len, "source_address %s is not an %s address", src,
+             family == AF_INET6 ? "IPv6" : "IPv4");
+    return -1;
+  }
+  if (bind(fd, &sa.sa, pp_sockaddr_len(&sa)) != 0) {
+    snprintf(why, len, "source_address %s: %s", src, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
 const char *pp_dns_rcode_name(int rcode) {
   static __thread char buf[16];
   ldns_lookup_table *lt = ldns_lookup_by_id(ldns_rcodes, rcode);

@@ -394,11 +394,9 @@ static void on_fact(dns_check *dc, void *ud, const dnsx_result *r) {
   ldns_rr_type type = (ldns_rr_type)(intptr_t)ud;
   if (r->status == DNSX_OK) {
     ldns_rr_list *a = ldns_pkt_answer(r->pkt);
-    int64_t ttl;
     int n = 0;
     for (size_t i = 0; i < ldns_rr_list_rr_count(a); i++)
       n += ldns_rr_get_type(ldns_rr_list_rr(a, i)) == type;
-    (void)ttl;
     if (type == LDNS_RR_TYPE_DNSKEY) {
       s->ndnskey = n;
       note_expiry(dc->c->res, a, (uint32_t)time(NULL));

@@ -104,6 +104,11 @@ void dnsx_cancel_all(dns_check *dc);
 
 /* --- check_dns.c: helpers every mode uses --- */
 
+/* Binds fd to source_address when one is set. -1 with why when the address
+ * is not of the family or cannot be bound. */
+int dns_bind_source(const dns_check *dc, int fd, int family, char *why,
+                    size_t len);
+
 /* A query for name: RD from the recursion option, DO unless dnssec=off,
  * CD when the check validates itself. NULL when out of memory. */
 ldns_pkt *dns_query_new(const dns_check *dc, const ldns_rdf *name,

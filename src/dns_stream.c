@@ -97,6 +97,11 @@ void ds_connect(dstream *s, dstream_fn fn, void *ud) {
     fail_errno(s, errno);
     return;
   }
+  if (dns_bind_source(s->dc, s->fd, s->to.sa.sa_family, s->why,
+                      sizeof(s->why)) != 0) {
+    done(s, PP_R_SOCKET_ERROR);
+    return;
+  }
   if (connect(s->fd, &s->to.sa, pp_sockaddr_len(&s->to)) == 0) {
     done(s, 0);
     return;

@@ -278,6 +278,12 @@ static void udp_start(dnsx *x) {
     pp_check_phase(x->dc->c, PP_PHASE_QUERY);
   x->fd = socket(x->server.sa.sa_family,
                  SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  char why[PP_DETAIL_MAX];
+  if (x->fd >= 0 && dns_bind_source(x->dc, x->fd, x->server.sa.sa_family, why,
+                                    sizeof(why)) != 0) {
+    fail(x, DNSX_MALFORMED, 0, PP_R_SOCKET_ERROR, why);
+    return;
+  }
   if (x->fd < 0 || connect(x->fd, &x->server.sa, pp_sockaddr_len(&x->server)) ||
       send(x->fd, x->wire + 2, x->wlen, 0) < 0) {
     int err = errno;

@@ -237,6 +237,13 @@ def test_dns_over_tls_is_verified_and_reports_tls_facts(portprobe, world):
     assert untrusted["cert_expiry"] > 300 * 86400  # facts even when verification fails
 
 
+def test_source_address_is_used_and_checked(portprobe, world):
+    ok = run(portprobe, auth(world), "query=www.good.test", "source_address=127.0.0.9")
+    assert ok["result"] == "ok"
+    wrong = run(portprobe, auth(world), "query=www.good.test", "source_address=::1")
+    assert wrong["result"] == "socket_error" and "source_address ::1" in wrong["detail"]
+
+
 # --- DNSSEC ---
 
 def test_validating_resolver_sets_ad(portprobe, world):
