@@ -99,6 +99,25 @@ static bool ours(const dnsx *x, const ldns_pkt *pkt) {
          ldns_dname_compare(ldns_rr_owner(rr), x->qname) == 0;
 }
 
+/* Whether every record carries the fields its type must have: a record
+ * with its rdata cut short (rdlength 0) parses, and would leave later code
+ * a field that is not there. */
+static bool well_formed(const ldns_pkt *pkt) {
+  const ldns_rr_list *secs[] = {ldns_pkt_answer(pkt), ldns_pkt_authority(pkt),
+                                ldns_pkt_additional(pkt)};
+  for (size_t s = 0; s < 3; s++)
+    for (size_t i = 0; i < ldns_rr_list_rr_count(secs[s]); i++) {
+      const ldns_rr *rr = ldns_rr_list_rr(secs[s], i);
+      const ldns_rr_descriptor *d = ldns_rr_descript(ldns_rr_get_type(rr));
+      if (d != NULL && ldns_rr_rd_count(rr) < ldns_rr_descriptor_minimum(d))
+        return false;
+      for (size_t j = 0; j < ldns_rr_rd_count(rr); j++)
+        if (ldns_rr_rdf(rr, j) == NULL)
+          return false;
+    }
+  return true;
+}
+
 /* --- TCP and TLS --- */
 
 static size_t tcp_complete(const uint8_t *b, size_t n) {
@@ -133,10 +152,12 @@ static void on_tcp_read(dstream *s, void *ud, int status) {
     fail(x, DNSX_MALFORMED, 0, PP_R_PROTOCOL_ERROR, "malformed DNS message");
     return;
   }
-  if (!ours(x, pkt)) {
+  if (!ours(x, pkt) || !well_formed(pkt)) {
+    bool mine = ours(x, pkt);
     ldns_pkt_free(pkt);
     fail(x, DNSX_MALFORMED, 0, PP_R_PROTOCOL_ERROR,
-         "answer does not match the query (ID or question)");
+         mine ? "a record of the answer lacks fields its type must have"
+              : "answer does not match the query (ID or question)");
     return;
   }
   dnsx_result r = {.status = DNSX_OK, .pkt = pkt};
@@ -236,6 +257,12 @@ static void on_udp(pp_loop *loop, int fd, unsigned ev, void *ud) {
     if (!ours(x, pkt)) {
       ldns_pkt_free(pkt);
       continue;
+    }
+    if (!well_formed(pkt)) {
+      ldns_pkt_free(pkt);
+      fail(x, DNSX_MALFORMED, 0, PP_R_PROTOCOL_ERROR,
+           "a record of the answer lacks fields its type must have");
+      return;
     }
     if (ldns_pkt_tc(pkt) && !x->over_tcp) {
       /* truncated: the same query over TCP (RFC 7766) */

@@ -442,3 +442,33 @@ def test_dns_without_a_server_asks_resolv_conf(portprobe, world):
         done = portprobe("--format", "json", "dns://", "query=www.good.test", netns=pair.client)
         r = json.loads(done.stdout)
         assert r["result"] == "ok" and r["address"] == "10.250.7.2" and r["dns_answers"] == 2
+
+
+# --- a hostile server (a fault no real server makes) ---
+
+def test_a_record_without_its_data_is_a_protocol_error(portprobe):
+    """An answer whose A record has rdlength 0 parses, but carries no address: a
+    protocol_error, never a crash."""
+    import socket
+    import struct
+    import threading
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(10)
+
+    def answer():
+        data, peer = sock.recvfrom(4096)
+        qid, qlen = data[:2], data[12:].index(b"\0") + 5  # the question: name, type, class
+        header = qid + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0)
+        record = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 0)  # A IN, TTL 60, no rdata
+        sock.sendto(header + data[12:12 + qlen] + record, peer)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    try:
+        r = run(portprobe, f"dns://127.0.0.1:{sock.getsockname()[1]}", "query=x.test",
+                "dnssec=off", "timeout=3s")
+    finally:
+        thread.join(5)
+        sock.close()
+    assert r["result"] == "protocol_error" and "lacks fields" in r["detail"], r
