@@ -72,7 +72,7 @@ static void report(dns_check *dc) {
   size_t used = 0;
   int bad = -1, answered = 0;
   bool agree = true;
-  uint32_t first = 0;
+  uint32_t first = 0, lo = 0, hi = 0;
   for (int i = 0; i < ns->n; i++) {
     ns_server *s = &ns->s[i];
     char addr[48] = "-", what[32];
@@ -81,9 +81,10 @@ static void report(dns_check *dc) {
     if (s->st == NS_SERIAL) {
       snprintf(what, sizeof(what), "%u", s->serial);
       if (answered++ == 0)
-        first = s->serial;
-      else if (s->serial != first)
-        agree = false;
+        first = lo = hi = s->serial;
+      agree = agree && s->serial == first;
+      lo = s->serial < lo ? s->serial : lo;
+      hi = s->serial > hi ? s->serial : hi;
     } else {
       snprintf(what, sizeof(what), "%s",
                s->st == NS_SILENT ? "silent" : "lame");
@@ -104,8 +105,8 @@ static void report(dns_check *dc) {
                     s->why, answered, ns->n);
   } else if (!agree) {
     pp_check_finish(dc->c, PP_R_NS_MISMATCH,
-                    "the %d servers disagree on the serial: %s", ns->n,
-                    r->dns_info);
+                    "the %d servers disagree on the serial (%u to %u)", ns->n,
+                    lo, hi);
   } else {
     pp_check_finish(dc->c, PP_R_OK, "%d servers agree on serial %u", ns->n,
                     first);

@@ -472,3 +472,11 @@ def test_a_record_without_its_data_is_a_protocol_error(portprobe):
         thread.join(5)
         sock.close()
     assert r["result"] == "protocol_error" and "lacks fields" in r["detail"], r
+
+
+def test_nagios_status_follows_the_signature_grade(portprobe, world):
+    done = portprobe("--format", "nagios", auth(world), "query=www.soon.test")
+    assert done.returncode == 1, done.stdout  # WARNING
+    assert done.stdout.startswith("PORTPROBE WARNING")
+    assert "DNSSEC signature expires in" in done.stdout
+    assert "rrsig_time_left=" in done.stdout
