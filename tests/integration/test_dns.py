@@ -480,3 +480,29 @@ def test_nagios_status_follows_the_signature_grade(portprobe, world):
     assert done.stdout.startswith("PORTPROBE WARNING")
     assert "DNSSEC signature expires in" in done.stdout
     assert "rrsig_time_left=" in done.stdout
+
+
+def test_collectd_dispatches_the_dns_values(tmp_path, world):
+    """The real collectd with the plugin: a dns target's values read back through unixsock."""
+    from test_collectd import Collectd  # the harness of the collectd tests
+    cd = Collectd(tmp_path, f"""
+LoadPlugin portprobe
+<Plugin portprobe>
+  Timeout 2
+  <Target "soon">
+    URL "{auth(world)}"
+    Query "www.soon.test"
+  </Target>
+</Plugin>
+""")
+    cd.start()
+    try:
+        cd.wait_rounds("portprobe-soon/bool-up", 1, 20)
+        assert cd.getval("portprobe-soon/bool-up") == 1
+        assert cd.getval("portprobe-soon/portprobe_dns_rcode") == 0
+        assert cd.getval("portprobe-soon/count-answers") == 1
+        assert 0 < cd.getval("portprobe-soon/response_time-query") < 1
+        assert 2 * 86400 < cd.getval("portprobe-soon/timeleft-rrsig_expiry") <= 3 * 86400
+        assert cd.getval("portprobe-soon/portprobe_dnssec") == 4  # signed, not validated
+    finally:
+        cd.stop()
