@@ -399,9 +399,11 @@ static void on_fact(dns_check *dc, void *ud, const dnsx_result *r) {
       n += ldns_rr_get_type(ldns_rr_list_rr(a, i)) == type;
     if (type == LDNS_RR_TYPE_DNSKEY) {
       s->ndnskey = n;
+      dc->c->res->dns_dnskeys = n;
       note_expiry(dc->c->res, a, (uint32_t)time(NULL));
     } else {
       s->nds = n;
+      dc->c->res->dns_ds = n;
     }
     ldns_pkt_free(r->pkt);
   }

@@ -102,6 +102,7 @@ void pp_result_reset(pp_result *r) {
   r->dns_rcode = -1;
   r->dns_ttl_min = -1;
   r->dns_count = -1;
+  r->dns_dnskeys = r->dns_ds = -1;
   r->t_query = -1;
 }
 

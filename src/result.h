@@ -115,6 +115,7 @@ typedef struct pp_result {
   int dns_count; /* ns: servers asked; dnsbl: zones listing; mail: records;
                     -1 until known */
   char dns_info[PP_DETAIL_MAX]; /* ns serials, dnsbl reasons, TLSA match */
+  int dns_dnskeys, dns_ds;      /* the signer's DNSKEY and DS records, -1 */
 } pp_result;
 
 /* What DNSSEC said of a dns check's answer. */

@@ -212,6 +212,10 @@ static void write_dns_fields(fields *w, const pp_target *t,
     f_int(w, "rrsig_expiry", r->rrsig_expiry_s);
     f_str(w, "rrsig_grade", pp_grade_name(r->rrsig_grade));
   }
+  if (r->dns_dnskeys >= 0)
+    f_int(w, "dnskey_records", r->dns_dnskeys);
+  if (r->dns_ds >= 0)
+    f_int(w, "ds_records", r->dns_ds);
   if (count != NULL && r->dns_count >= 0)
     f_int(w, count, r->dns_count);
   if (info != NULL)

@@ -180,6 +180,7 @@ def test_answer_reports_rcode_count_ttl_time_and_signature_expiry(portprobe, wor
     assert 0 < r["query_time"] < 1
     assert 29 * 86400 < r["rrsig_expiry"] <= 30 * 86400 and r["rrsig_grade"] == "good"
     assert r["dnssec"] == "signed"  # an authoritative server does not validate
+    assert (r["dnskey_records"], r["ds_records"]) == (2, 1)  # KSK and ZSK; DS in test.
     assert "192.0.2.10" in r["excerpt"] and "192.0.2.11" in r["excerpt"]
 
 
