@@ -44,7 +44,7 @@ typedef struct {
   void (*engine_free)(pp_engine *e);
 } pp_check_ops;
 
-enum { PP_KIND_COUNT = PP_KIND_ICMP + 1 };
+enum { PP_KIND_COUNT = PP_KIND_DNS + 1 };
 
 /* The descriptor of a kind. */
 const pp_check_ops *pp_kind_ops(pp_check_kind kind);
@@ -92,6 +92,7 @@ extern const pp_check_ops pp_tcp_ops;
 extern const pp_check_ops pp_dialog_ops;
 extern const pp_check_ops pp_http_ops;
 extern const pp_check_ops pp_icmp_ops;
+extern const pp_check_ops pp_dns_ops;
 
 void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -20,6 +20,7 @@ static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
     [PP_KIND_DIALOG] = &pp_dialog_ops,
     [PP_KIND_HTTP] = &pp_http_ops,
     [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_DNS] = &pp_dns_ops,
 };
 
 const pp_check_ops *pp_kind_ops(pp_check_kind kind) {

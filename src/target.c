@@ -109,14 +109,18 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
       port_str = colon + 1;
   }
   size_t hlen = (size_t)(host_end - host_start);
-  if (hlen == 0)
+  /* dns:// with no server asks the system's resolver (resolv.conf) */
+  bool system_resolver = hlen == 0 && t->kind == PP_KIND_DNS && *p != '[';
+  if (hlen == 0 && !system_resolver)
     URLFAIL("URL \"%s\": missing host", url);
   if ((t->host = strndup(host_start, hlen)) == NULL)
     URLFAIL("out of memory");
 
   struct in6_addr a6;
   struct in_addr a4;
-  if (*p == '[') {
+  if (system_resolver) {
+    /* no name to check: the kind reads the servers */
+  } else if (*p == '[') {
     if (inet_pton(AF_INET6, t->host, &a6) != 1)
       URLFAIL("URL \"%s\": \"%s\" is not an IPv6 address", url, t->host);
     t->host_is_ip = true;
@@ -145,6 +149,7 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
     if (port < 1 || port > 65535)
       URLFAIL("URL \"%s\": expected a port from 1 to 65535", url);
     t->port = (uint16_t)port;
+    t->port_given = true;
   } else {
     t->port = t->scheme->default_port;
     if (t->port == 0 && t->kind != PP_KIND_ICMP)

@@ -13,6 +13,7 @@ typedef enum {
   PP_KIND_DIALOG, /* connect, [TLS], a step table */
   PP_KIND_HTTP,   /* libcurl */
   PP_KIND_ICMP,   /* echo requests */
+  PP_KIND_DNS,    /* DNS queries, DNSSEC, mail-domain records (ldns) */
 } pp_check_kind;
 
 typedef enum { PP_TLS_NONE, PP_TLS_IMPLICIT, PP_TLS_STARTTLS } pp_tls_mode;
@@ -61,6 +62,7 @@ typedef struct pp_target {
    * target; the check that runs the target may change what it points to */
   void *check_data;
   void (*check_data_free)(void *);
+  bool port_given; /* the URL named the port (dns: 853 for tls otherwise) */
 } pp_target;
 
 /* Parses url. Returns NULL and a message in err on a bad URL. The message

@@ -395,3 +395,7 @@ X509_STORE *pp_tls_store(pp_tls_ctxs *ctxs, const char *ca_file, char *why,
   SSL_CTX *ctx = get_ctx(ctxs, ca_file, why, whylen);
   return ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
 }
+
+struct ssl_st *pp_tls_ssl(pp_tls *t) {
+  return t->ssl;
+}

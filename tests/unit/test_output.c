@@ -285,6 +285,35 @@ START_TEST(line_of_icmp_has_integer_counts_and_float_figures) {
 }
 END_TEST
 
+START_TEST(line_of_dns_has_rcode_answers_and_signature_time_left) {
+  const char *kv[] = {"query", "www.example.com", NULL};
+  pp_target *t = target("dns://192.0.2.53", kv);
+  pp_result r;
+  pp_result_reset(&r);
+  r.code = PP_R_DNS_RCODE;
+  r.phase = PP_PHASE_QUERY;
+  r.time_ns = 1;
+  r.dns_rcode = 3;
+  r.t_query = 0.002;
+  r.rrsig_seen = true;
+  r.rrsig_expiry_s = -86400;
+  r.rrsig_grade = PP_GRADE_CRITICAL;
+  char *s = lines(t, &r, PP_FMT_INFLUX);
+  ck_assert_ptr_nonnull(strstr(s, "result=dns_rcode,scheme=dns"));
+  ck_assert_ptr_nonnull(strstr(s, "dns_rcode=3i,dns_rcode_name=\"NXDOMAIN\","
+                                  "dns_answers=0i,query_time=0.002000,"
+                                  "rrsig_expiry=-86400i,"
+                                  "rrsig_grade=\"critical\""));
+  ck_assert_ptr_null(strstr(s, "dns_ttl_min")); /* no records, no TTL */
+  free(s);
+  s = lines(t, &r, PP_FMT_TEXT);
+  ck_assert_ptr_nonnull(strstr(s, "dns_rcode NXDOMAIN"));
+  ck_assert_ptr_nonnull(strstr(s, "rrsig expired 1.0 days ago (critical)"));
+  free(s);
+  pp_target_free(t);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("output");
   TCase *tc = tcase_create("influx");
@@ -313,6 +342,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, line_leaves_out_timings_not_measured);
   tcase_add_test(tc, line_has_one_newline_whatever_the_server_said);
   tcase_add_test(tc, line_of_icmp_has_integer_counts_and_float_figures);
+  tcase_add_test(tc, line_of_dns_has_rcode_answers_and_signature_time_left);
   suite_add_tcase(s, tc);
   return s;
 }
