@@ -225,6 +225,9 @@ void pp_dlg_begin_read(dlg *d, pp_frame frame, pcre2_code *re,
 void pp_dlg_consume(dlg *d, size_t len) {
   if (len > d->rlen)
     len = d->rlen;
+  if (d->traced < len) /* a raw match may end inside a line */
+    pp_dlg_trace(d, "S", d->rbuf + d->traced, len - d->traced);
+  d->traced = d->traced > len ? d->traced - len : 0;
   memmove(d->rbuf, d->rbuf + len, d->rlen - len);
   d->rlen -= len;
 }
@@ -267,10 +270,10 @@ static void do_read(dlg *d) {
       d->got_byte = true;
       c->res->t_first_byte = (double)(pp_now_us() - d->t0_us) / 1e6;
     }
-    pp_dlg_trace(d, "S", d->rbuf + d->rlen, n);
     d->rlen += n;
     if (d->rlen > d->rhigh)
       d->rhigh = d->rlen;
+    pp_dlg_trace_read(d, d->rlen - n, false);
     try_parse(d);
     if (c->done || d->gen != gen)
       return;
