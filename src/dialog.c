@@ -328,6 +328,7 @@ static void after_quit_sent(dlg *d) {
   pp_timer_start_at(c->engine->loop, &d->judge, due);
   pp_dlg_trace_read(d, 0, true);
   d->rlen = d->traced = 0; /* what came before QUIT no longer matters */
+  memset(&d->cur, 0, sizeof(d->cur));
   pp_dlg_begin_read(d, d->step->frame, NULL, NULL, on_quit_reply);
 }
 

@@ -99,7 +99,10 @@ struct dlg {
   bool wsecret;
   void (*after_write)(dlg *d);
   pp_frame frame;
-  pcre2_code *re; /* what a RAW read waits for */
+  pp_reply_cursor cur; /* where the reply's parse stopped */
+  size_t re_from;      /* RAW: no match can start before this */
+  size_t re_seen;      /* RAW: rlen when the regex last ran */
+  pcre2_code *re;      /* what a RAW read waits for */
   const char *re_text;
   reply_fn on_reply;
   bool got_byte;

@@ -106,3 +106,117 @@ def test_a_password_file_readable_by_others_is_warned_about(portprobe, bad, tmp_
     assert (f'warning: target "imap://127.0.0.1:{server.port}": password_file {private} is '
             "readable by others (mode 0644)") in proc.stderr, proc.stderr
     assert not leaked([proc.stdout, proc.stderr])
+
+
+# --- the loop never blocks: files that block when opened ---
+
+def fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+def test_a_fifo_as_password_file_or_ca_file_is_refused_at_once(portprobe, tmp_path):
+    pipe = fifo(tmp_path / "pipe")
+    cases = (("imap://127.0.0.1:1", "username=alice", f"password_file={pipe}",
+              "auth_plaintext=yes"),
+             ("imaps://127.0.0.1:1", f"ca_file={pipe}"),
+             ("https://127.0.0.1:1/", f"ca_file={pipe}"))
+    for words in cases:
+        p = portprobe(*words, timeout=10)
+        key = words[-1].split("=")[0] if "ca_file" in words[-1] else "password_file"
+        assert p.returncode == 2, p
+        assert (f'target "{words[0]}": option "{key}": {pipe} is a FIFO, not a regular '
+                "file") in p.stderr, p.stderr
+
+
+def test_a_file_that_becomes_a_fifo_fails_its_own_check_and_not_the_round(
+        pp_bin, bad, certs, tmp_path):
+    """The files are regular when the targets are read and FIFOs (with no writer) when the
+    second round opens them: that round ends on time, each check says why."""
+    from test_influx import Execd
+    echo, tls = bad("echo-imap"), bad("smtp-no-starttls", leaf=certs.good)
+    secret, ca = write_password_file(tmp_path), tmp_path / "ca.pem"
+    ca.write_bytes(certs.ca.cert.read_bytes())
+    words = [f"imap://127.0.0.1:{echo.port}", "name=login", f"username={USERNAME}",
+             f"password_file={secret}", "auth_plaintext=yes",
+             f"smtps://127.0.0.1:{tls.port}", "name=tls", f"ca_file={ca}", "timeout=3s"]
+    session = Execd([pp_bin, "--execd", "--format", "json", *words], tmp_path / "err.log")
+    try:
+        session.request()
+        first = {r["target"]: r for r in map(json.loads, session.read_lines(2))}
+        assert first["login"]["result"] == "auth_failed" and first["tls"]["result"] == "ok"
+        for path in (secret, ca):
+            path.unlink()
+            fifo(path)
+        started = time.monotonic()
+        session.request()
+        second = {r["target"]: r for r in map(json.loads, session.read_lines(2, timeout=8))}
+        assert time.monotonic() - started < 4
+        assert second["login"]["result"] == "socket_error"
+        assert second["login"]["detail"] == f"password_file {secret}: a FIFO, not a regular file"
+        assert second["tls"]["result"] == "socket_error"
+        assert second["tls"]["detail"] == f"ca_file {ca}: a FIFO, not a regular file"
+        session.proc.stdin.close()
+        assert session.wait(5) == 0
+    finally:
+        session.close()
+
+
+# --- names that say what happened: replies that start with a bare line feed ---
+
+@pytest.mark.parametrize("scheme,banner", [
+    ("smtp", r"\n220 hostile.test ESMTP\r\n"),
+    ("pop3", r"\n+OK hostile.test POP3\r\n"),
+    ("imap", r"\n* OK hostile.test IMAP\r\n"),
+    ("ftp", r"\n220 hostile.test FTP\r\n"),
+])
+def test_a_greeting_after_a_bare_line_feed_is_refused_at_once(portprobe, bad, scheme, banner):
+    server = bad("say", banner=banner)
+    started = time.monotonic()
+    r, _ = probe(portprobe, f"{scheme}://127.0.0.1:{server.port}", "timeout=3s")
+    assert time.monotonic() - started < 1.5
+    assert r["result"] == "banner_mismatch" and r["phase"] == "banner", r
+    assert r["detail"].startswith("not a"), r["detail"]
+    # the line feed the server began with is shown, not hidden
+    assert r["excerpt"].startswith("\\x0a"), r["excerpt"]
+    assert "hostile.test" in r["excerpt"]
+
+
+def test_a_code_alone_on_its_line_is_a_whole_smtp_reply(portprobe, bad):
+    """RFC 5321 allows a reply of a code alone; here with bare line feeds, as the greeting and
+    as the answer to EHLO."""
+    server = bad("say", banner=r"220\n", reply=r"250\n")
+    started = time.monotonic()
+    r, proc = probe(portprobe, f"smtp://127.0.0.1:{server.port}", "timeout=3s", verbose=True)
+    assert time.monotonic() - started < 1.5
+    assert r["result"] == "ok", r
+    assert r["excerpt"] == "220"
+    assert "C: EHLO" in proc.stderr and "C: QUIT" in proc.stderr
+
+
+# --- the dialog parses from where the last read left off ---
+
+def cpu_seconds_of(run):
+    """CPU time (user + system) the child processes of run() used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return result, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+@pytest.mark.parametrize("scheme,banner,words", [
+    ("smtp", "220 ", []),
+    ("pop3", "+OK ", []),
+    ("imap", "* OK ", []),
+    ("tcp", "", ["expect=^220 [a-z]+[0-9]"]),
+])
+def test_a_server_trickling_a_long_line_costs_little_cpu(portprobe, bad, scheme, banner, words):
+    """64 bytes a millisecond and never a line end, for 5 s, with max_reply=1M: the reply
+    grows to 320 kB in 5000 reads; judging all of it at each read cost 0.6 s of CPU."""
+    server = bad("trickle", banner=banner or "220 ")
+    (r, _), cpu = cpu_seconds_of(lambda: probe(
+        portprobe, f"{scheme}://127.0.0.1:{server.port}", *words, "max_reply=1M",
+        "timeout=5s", timeout=20))
+    assert r["result"] in ("timeout", "expect_mismatch"), r
+    assert r["excerpt"].startswith((banner or "220 ") + "xxxx")
+    assert cpu < 0.25, f"{cpu:.2f} s of CPU"
