@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const pp_scheme pp_schemes[] = {
     {"tcp", 0, PP_TLS_NONE, 0, PP_KIND_TCP, "tcp"},
@@ -275,9 +276,29 @@ int pp_target_set(pp_target *t, const char *key, const char *value, char *err,
   return 0;
 }
 
+/* A file option naming something that exists must name a regular file: a
+ * FIFO would block the check that opens it (and its round) until a writer
+ * came. A missing file is the check's failure, when it reads the file. */
+static int regular_or_absent(const pp_target *t, const char *key,
+                             const char *path, char *err, size_t errlen) {
+  struct stat st;
+  if (path == NULL || stat(path, &st) != 0 || S_ISREG(st.st_mode))
+    return 0;
+  snprintf(err, errlen,
+           "target \"%s\": option \"%s\": %s is %s, not a regular file",
+           pp_target_name(t), key, path,
+           S_ISDIR(st.st_mode)    ? "a directory"
+           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                  : "a device or socket");
+  return -1;
+}
+
 int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
   const pp_opts *o = &t->opts;
   const char *name = pp_target_name(t);
+  if (regular_or_absent(t, "ca_file", o->ca_file, err, errlen) != 0 ||
+      regular_or_absent(t, "password_file", o->password_file, err, errlen) != 0)
+    return -1;
   if (o->connect_timeout_ms > o->timeout_ms) {
     snprintf(err, errlen,
              "target \"%s\": connect_timeout (%lldms) is longer than timeout "
