@@ -220,3 +220,81 @@ def test_a_server_trickling_a_long_line_costs_little_cpu(portprobe, bad, scheme,
     assert r["result"] in ("timeout", "expect_mismatch"), r
     assert r["excerpt"].startswith((banner or "220 ") + "xxxx")
     assert cpu < 0.25, f"{cpu:.2f} s of CPU"
+
+
+# --- resolution: one bad exchange fails only its own query; names that say what happened ---
+
+@pytest.fixture
+def listener():
+    """A TCP port on 127.0.0.1 that accepts every connection (and closes it)."""
+    from fixtures.sockets import Listener
+    server = Listener()
+    server.start()
+    yield server.port
+    server.stop()
+
+
+SLOW = 0.5  # the other names answer after the bad one has failed
+
+
+def many_names(count=12):
+    return {f"n{i}.test": ["@delay:%g" % SLOW, "127.0.0.1"] for i in range(count)}
+
+
+def resolve_round(portprobe, resolver_port, port, names, *extra):
+    words = ["--resolver", f"127.0.0.1:{resolver_port}", "--format", "json"]
+    for name in names:
+        words += [f"tcp://{name}:{port}", "address_family=ipv4", "timeout=4s", *extra]
+    p = portprobe(*words, timeout=30)
+    assert p.returncode in (0, 1), p.stderr
+    return {json.loads(l)["url"].split("//")[1].split(":")[0]: json.loads(l)
+            for l in p.stdout.splitlines()}
+
+
+# 60 A records, more than 512 bytes: the first is where the test's listener is
+BIG = ["127.0.0.1"] + [f"127.0.1.{i}" for i in range(1, 60)]
+
+
+@pytest.mark.parametrize("tcp", ["no", "garbage"])
+def test_a_truncated_answer_whose_tcp_retry_fails_fails_only_its_own_lookup(
+        portprobe, registry, tmp_path, listener, tcp):
+    """A UDP-only resolver (TCP/53 refused, as behind a firewall) or one whose TCP side
+    speaks no DNS: the name whose answer needs TCP fails, the twelve others resolve."""
+    records = {"big.test": BIG, **many_names()}
+    server = dns.start_dns(registry, tmp_path / "dns", records, tcp=tcp, udp_limit=512)
+    got = resolve_round(portprobe, server.port, listener, ["big.test", *many_names()])
+    others = {name: r["result"] for name, r in got.items() if name != "big.test"}
+    assert others == {name: "ok" for name in many_names()}, got
+    assert got["big.test"]["result"] in ("dns_failed", "timeout"), got["big.test"]
+    assert got["big.test"]["phase"] == "dns"
+
+
+def test_a_truncated_answer_is_asked_again_over_tcp(portprobe, registry, tmp_path, listener):
+    server = dns.start_dns(registry, tmp_path / "dns", {"big.test": BIG}, udp_limit=512)
+    got = resolve_round(portprobe, server.port, listener, ["big.test"])
+    assert got["big.test"]["result"] == "ok" and got["big.test"]["address"] in BIG
+
+
+@pytest.mark.parametrize("word,detail", [
+    ("@servfail", "server failure (SERVFAIL)"),
+    ("@refused", "query refused by the resolver"),
+])
+def test_servfail_and_refused_are_named_as_such(portprobe, registry, tmp_path, listener,
+                                                word, detail):
+    records = {"bad.test": [word], **many_names(4)}
+    server = dns.start_dns(registry, tmp_path / "dns", records)
+    got = resolve_round(portprobe, server.port, listener, ["bad.test", *many_names(4)])
+    assert got["bad.test"]["result"] == "dns_failed", got["bad.test"]
+    assert got["bad.test"]["detail"] == f"bad.test: {detail}"
+    assert {r["result"] for name, r in got.items() if name != "bad.test"} == {"ok"}
+
+
+def test_cname_chains_resolve_and_loops_fail_on_time(portprobe, registry, tmp_path, listener):
+    records = {"alias.test": ["@cname:real.test"], "real.test": ["127.0.0.1"],
+               "loop1.test": ["@cname:loop2.test"], "loop2.test": ["@cname:loop1.test"]}
+    server = dns.start_dns(registry, tmp_path / "dns", records)
+    started = time.monotonic()
+    got = resolve_round(portprobe, server.port, listener, ["alias.test", "loop1.test"])
+    assert time.monotonic() - started < 4.5
+    assert got["alias.test"]["result"] == "ok", got["alias.test"]
+    assert got["loop1.test"]["result"] == "dns_failed" and got["loop1.test"]["phase"] == "dns"
