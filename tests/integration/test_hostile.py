@@ -298,3 +298,74 @@ def test_cname_chains_resolve_and_loops_fail_on_time(portprobe, registry, tmp_pa
     assert time.monotonic() - started < 4.5
     assert got["alias.test"]["result"] == "ok", got["alias.test"]
     assert got["loop1.test"]["result"] == "dns_failed" and got["loop1.test"]["phase"] == "dns"
+
+
+# --- limits: a descriptor limit far below the round's size ---
+
+def limited_to(fds):
+    """preexec_fn: soft and hard RLIMIT_NOFILE of the child set to fds."""
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))
+
+
+class BannerServer:
+    """A TCP server on 127.0.0.1 that greets every connection with an SSH banner and closes it
+    once the client has answered or gone (a thread per connection; backlog 1024)."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                return
+            threading.Thread(target=self._greet, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _greet(conn):
+        with conn:
+            try:
+                conn.settimeout(5)
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2p1\r\n")
+                conn.recv(100)
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize("scheme,options", [
+    ("tcp", []),                        # the default concurrency fits the limit
+    ("ssh", ["--concurrency", "500"]),  # more than fits: the rest wait for a descriptor
+])
+def test_five_hundred_targets_under_a_limit_of_64_descriptors_all_get_their_result(
+        pp_bin, scheme, options):
+    """ulimit -n 64 (hard): the default concurrency leaves room for what the process holds
+    itself, and a check that finds no descriptor left waits for one: none fails for want of
+    one (before: 441 of 500 were "socket: Too many open files")."""
+    server, closed = BannerServer(), procs.free_port()
+    words = ["--format", "json", *options]
+    for i in range(500):
+        words += [f"{scheme}://127.0.0.1:{server.port if i % 2 == 0 else closed}",
+                  f"name=t{i}", "timeout=5s"]
+    try:
+        p = subprocess.run([str(pp_bin), *words], capture_output=True, text=True, timeout=60,
+                           preexec_fn=limited_to(64))
+    finally:
+        server.close()
+    records = [json.loads(line) for line in p.stdout.splitlines()]
+    assert len(records) == 500, p.stderr
+    starved = [r for r in records if "Too many open files" in r.get("detail", "")]
+    assert not starved, f"{len(starved)} checks had no descriptor: {starved[0]}"
+    results = {}
+    for r in records:
+        results[r["result"]] = results.get(r["result"], 0) + 1
+    assert results == {"ok": 250, "refused": 250}, results
