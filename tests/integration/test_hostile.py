@@ -369,3 +369,90 @@ def test_five_hundred_targets_under_a_limit_of_64_descriptors_all_get_their_resu
     for r in records:
         results[r["result"]] = results.get(r["result"], 0) + 1
     assert results == {"ok": 250, "refused": 250}, results
+
+
+# --- held (issue 24's list of what held): the shapes that had no test yet ---
+
+def test_a_server_that_half_closes_after_its_greeting_is_closed_in_the_dialog(portprobe, bad):
+    server = bad("half-close")
+    r, _ = probe(portprobe, f"smtp://127.0.0.1:{server.port}", "timeout=3s")
+    assert r["result"] == "closed" and r["phase"] == "dialog", r
+    assert r["detail"] == "server closed the connection before answering EHLO"
+
+
+def test_a_huge_imap_literal_is_a_protocol_error_at_once(portprobe, bad):
+    server = bad("say", banner=r"* OK ready\r\n", reply=r"* CAPABILITY {99999999}\r\n")
+    started = time.monotonic()
+    r, _ = probe(portprobe, f"imap://127.0.0.1:{server.port}", "timeout=3s")
+    assert time.monotonic() - started < 1.5
+    assert r["result"] == "protocol_error" and r["detail"] == "IMAP literal too large", r
+
+
+def test_tls_to_a_silent_or_garbage_server_fails_in_the_handshake(portprobe, bad):
+    silent, garbage = bad("silent"), bad("garbage", size=4096)
+    r, _ = probe(portprobe, f"smtps://127.0.0.1:{silent.port}", "timeout=1s")
+    assert r["result"] == "timeout" and r["phase"] == "tls", r
+    r, _ = probe(portprobe, f"imaps://127.0.0.1:{garbage.port}", "timeout=3s")
+    assert r["result"] == "tls_handshake_failed" and r["phase"] == "tls", r
+
+
+def test_two_processes_writing_one_state_file_leave_it_whole(pp_bin, tmp_path):
+    state = tmp_path / "state"
+    argv = [str(pp_bin), "--format", "influx", "--state-file", str(state),
+            *[w for i in range(20) for w in (f"tcp://127.0.0.1:{procs.free_port()}",
+                                             f"name=t{i}", "down_after=1")]]
+    runs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for _ in range(8)]
+    errors = [p.communicate(timeout=60)[1].decode() for p in runs]
+    assert all(p.returncode == 0 for p in runs), errors
+    assert not [e for e in errors if "warning" in e], errors
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert again.stderr == "", again.stderr  # the file read back whole
+    assert state.read_text().startswith("portprobe-state 1\n")
+
+
+def test_a_state_file_on_a_full_tmpfs_is_a_warning_and_the_data_still_comes(pp_bin, tmp_path):
+    """A tmpfs of 4 kB filled to the last byte, in a mount namespace of the test's own."""
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    targets = " ".join(f"tcp://127.0.0.1:{procs.free_port()} name=t{i}" for i in range(50))
+    script = (f"mount -t tmpfs -o size=4k tmpfs {mnt} && "
+              f"(dd if=/dev/zero of={mnt}/filler bs=1k count=64 2>/dev/null; true) && "
+              f"exec {pp_bin} --format influx --state-file {mnt}/state {targets}")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "state file" in p.stderr and "No space left on device" in p.stderr, p.stderr
+    assert p.stdout.count("portprobe,") == 50
+    assert "portprobe_state_file saved=0i" in p.stdout
+
+
+def sanitized(binary):
+    """Whether binary is built with AddressSanitizer, whose shadow memory no RLIMIT_AS fits."""
+    out = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    return "libasan" in out
+
+
+def test_a_memory_limit_gives_out_of_memory_results_not_a_crash(pp_bin, bad):
+    """Under RLIMIT_AS of 40 MB, 64 servers each holding the prober to 900 kB of an endless
+    line (max_reply=1M): the checks whose buffer cannot grow say so, the process lives on."""
+    if sanitized(pp_bin):
+        pytest.skip("AddressSanitizer reserves more address space than any limit here")
+    server = bad("hold", size=900_000)
+    words = ["--format", "json"]
+    for i in range(64):
+        words += [f"smtp://127.0.0.1:{server.port}", f"name=t{i}", "max_reply=1M",
+                  "timeout=3s"]
+    limit = 40 << 20
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    p = subprocess.run([str(pp_bin), *words], capture_output=True, text=True, timeout=60,
+                       preexec_fn=cap)
+    assert p.returncode == 1, (p.returncode, p.stderr[-500:])
+    records = [json.loads(line) for line in p.stdout.splitlines()]
+    assert len(records) == 64
+    kinds = {(r["result"], r["phase"], r["detail"].split(" within")[0]) for r in records}
+    assert kinds <= {("socket_error", "banner", "out of memory"),
+                     ("timeout", "banner", "no progress")}, kinds
+    assert ("socket_error", "banner", "out of memory") in kinds, kinds
