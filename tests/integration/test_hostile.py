@@ -251,8 +251,8 @@ def resolve_round(portprobe, resolver_port, port, names, *extra):
             for l in p.stdout.splitlines()}
 
 
-# 60 A records, more than 512 bytes: the first is where the test's listener is
-BIG = ["127.0.0.1"] + [f"127.0.1.{i}" for i in range(1, 60)]
+# 600 A records, far more than 512 bytes: the first is where the test's listener is
+BIG = ["127.0.0.1"] + [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(599)]
 
 
 @pytest.mark.parametrize("tcp", ["no", "garbage"])
@@ -269,7 +269,8 @@ def test_a_truncated_answer_whose_tcp_retry_fails_fails_only_its_own_lookup(
     assert got["big.test"]["phase"] == "dns"
 
 
-def test_a_truncated_answer_is_asked_again_over_tcp(portprobe, registry, tmp_path, listener):
+def test_a_truncated_answer_of_600_records_is_asked_again_over_tcp(portprobe, registry,
+                                                                   tmp_path, listener):
     server = dns.start_dns(registry, tmp_path / "dns", {"big.test": BIG}, udp_limit=512)
     got = resolve_round(portprobe, server.port, listener, ["big.test"])
     assert got["big.test"]["result"] == "ok" and got["big.test"]["address"] in BIG
