@@ -446,6 +446,31 @@ pp_dns_query *pp_dns_resolve(pp_dns *d, const char *host, int family,
 }
 
 void pp_dns_cancel(pp_dns_query *q) {
-  if (q != NULL)
-    q->cb = NULL;
+  if (q == NULL)
+    return;
+  q->cb = NULL;
+  pp_dns *d = q->d;
+  for (pp_dns_query **p = &d->retry; *p != NULL; p = &(*p)->next)
+    if (*p == q) { /* not asked again yet: forgotten now */
+      *p = q->next;
+      query_free(q);
+      return;
+    }
+  chan *c = q->alone;
+  if (c == NULL || c->answered)
+    return;
+  /* a lone channel serves this lookup only: it goes now, with its socket
+   * (its callback, with ARES_EDESTRUCTION, frees q) */
+  for (chan **p = &d->lone; *p != NULL; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
+  chan_destroy(c);
+  free(c);
+}
+
+void pp_dns_tidy(pp_dns *d) {
+  on_work(d->loop, &d->work, d);
+  pp_timer_stop(d->loop, &d->work);
 }

@@ -775,6 +775,7 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
   if (e->interrupted)
     rc = -1;
   pp_loop_unwatch(e->loop, e->wake_fd);
+  pp_dns_tidy(e->dns);
   round_end(e, &q, configured);
   return rc;
 }

@@ -276,6 +276,29 @@ def test_a_truncated_answer_of_600_records_is_asked_again_over_tcp(portprobe, re
     assert got["big.test"]["result"] == "ok" and got["big.test"]["address"] in BIG
 
 
+def test_a_lookup_asked_again_alone_leaves_no_socket_when_its_check_ends(
+        pp_bin, registry, tmp_path, listener):
+    """The victims of a broken TCP exchange are asked again on channels of their own; when
+    their checks time out first, those channels go with them: between rounds the process
+    holds no socket."""
+    from test_influx import Execd
+    slow = {f"n{i}.test": ["@delay:3", "127.0.0.1"] for i in range(4)}
+    server = dns.start_dns(registry, tmp_path / "dns", {"big.test": BIG, **slow}, tcp="no",
+                           udp_limit=512)
+    words = ["--resolver", f"127.0.0.1:{server.port}"]
+    for name in ["big.test", *slow]:
+        words += [f"tcp://{name}:{listener}", "address_family=ipv4", "timeout=1s"]
+    session = Execd([pp_bin, "--execd", "--format", "json", *words], tmp_path / "err.log")
+    try:
+        session.request()
+        records = [json.loads(line) for line in session.read_lines(5)]
+        assert {r["phase"] for r in records} == {"dns"}, records
+        time.sleep(0.2)
+        assert session.sockets() == 0
+    finally:
+        session.close()
+
+
 @pytest.mark.parametrize("word,detail", [
     ("@servfail", "server failure (SERVFAIL)"),
     ("@refused", "query refused by the resolver"),
