@@ -9,7 +9,7 @@ import time
 import pytest
 
 from hostile_support import USERNAME, leaked, write_password_file
-from test_collectd import Collectd, ExecSink, wait_for  # noqa: F401 (pytest fixtures below)
+from test_collectd import Collectd, ExecSink, pytestmark, wait_for  # noqa: F401 (skip w/o collectd)
 
 hostile = pytest.importorskip("fixtures.hostile")
 procs = pytest.importorskip("fixtures.procs")
