@@ -61,6 +61,12 @@ struct pp_engine {
   size_t active;                   /* checks in flight */
   int wake_fd;                     /* eventfd: pp_engine_interrupt */
   volatile sig_atomic_t interrupted;
+  /* descriptors: max_concurrent made to fit them (auto_concurrency: at each
+   * round); a check that finds none left waits in fdq for one that ends */
+  bool auto_concurrency;
+  pp_check *round;   /* the round's checks, while it runs */
+  size_t *fdq, nfdq; /* ring of target indices, of the round's size */
+  size_t fdq_head, fdq_tail;
 };
 
 struct pp_check {

@@ -647,13 +647,21 @@ static void expected_duration(const pp_option *opt, char *buf, size_t len) {
            opt->min, opt->max / 1000);
 }
 
+/* Text that goes into a request, a tag or a log line: a line break there
+ * would start another (a second HTTP header, a forged log line). */
+static bool has_control(const char *v) {
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return true;
+  return false;
+}
+
 static int set_string(setting *s, void *field) {
   size_t len = strlen(s->value);
   if (len < s->opt->min || len > s->opt->max)
     return -1;
-  for (const char *p = s->value; *p; p++)
-    if ((unsigned char)*p < 0x20)
-      return say(s, "control characters are not allowed");
+  if (has_control(s->value))
+    return say(s, "control characters are not allowed");
   return set_dup(s, field);
 }
 
@@ -712,6 +720,8 @@ static void expected_status(const pp_option *opt, char *buf, size_t len) {
 static int set_list(setting *s, void *field) {
   if (*s->value == 0)
     return -1;
+  if (has_control(s->value))
+    return say(s, "control characters are not allowed");
   if (s->opt->offset == OFF(headers) && strchr(s->value, ':') == NULL)
     return say(s, "expected \"Name: value\" (a colon is missing)");
   if (list_append(field, s->value) != 0)
@@ -767,6 +777,8 @@ static int set_label(setting *s, void *field) {
   const char *value = s->value, *eq = strchr(value, '=');
   if (eq == NULL || eq == value || eq[1] == 0)
     return -1;
+  if (has_control(value))
+    return say(s, "control characters are not allowed");
   for (const char *p = value; p < eq; p++)
     if (!isalnum((unsigned char)*p) && *p != '_')
       return -1;

@@ -142,12 +142,18 @@ void pp_result_summary(const pp_result *r, char *buf, size_t len) {
     snprintf(buf, len, "%s", pp_result_name(r->code));
 }
 
+/* Line ends and tabs become one space between words; before the first
+ * word they are shown as \xNN, since a space there would hide them (a reply
+ * that starts with a bare line feed is not the reply it looks like). */
 void pp_result_set_excerpt(pp_result *r, const char *data, size_t len) {
   size_t o = 0, max = sizeof(r->excerpt) - 4; /* room for "..." */
   size_t i;
+  bool lead = true;
   for (i = 0; i < len && o < max; i++) {
     unsigned char c = (unsigned char)data[i];
-    if (c == '\r' || c == '\n' || c == '\t') {
+    bool blank = c == '\r' || c == '\n' || c == '\t';
+    lead = lead && blank;
+    if (blank && !lead) {
       if (o > 0 && r->excerpt[o - 1] != ' ')
         r->excerpt[o++] = ' ';
     } else if (c >= 0x20 && c < 0x7f) {

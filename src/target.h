@@ -68,6 +68,10 @@ typedef struct pp_target {
 /* Parses url. Returns NULL and a message in err on a bad URL. The message
  * names the URL and what is wrong. */
 pp_target *pp_target_new(const char *url, char *err, size_t errlen);
+
+/* url as a message may show it: anything between the scheme and its last
+ * '@' (credentials, which may hold '@', '/', '?' or '#') is "****". */
+void pp_url_shown(const char *url, char *out, size_t len);
 void pp_target_free(pp_target *t);
 
 /* Sets one option. On failure returns -1 with a message naming the target,

@@ -26,6 +26,45 @@ int pp_format_parse(const char *s, pp_format *fmt) {
   return 0;
 }
 
+/* --- text that is not UTF-8 ---
+ * Names and labels are the user's bytes (an INI section, a collectd block)
+ * and need not be UTF-8, which JSON and line protocol must be: a byte that
+ * starts no valid sequence is written as U+FFFD, the replacement character,
+ * as a decoder would show it. */
+
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* The length of the valid UTF-8 sequence at s (left bytes there), 0 when
+ * there is none (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t left) {
+  size_t n = s[0] < 0x80                    ? 1
+             : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+             : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                            : 0;
+  if (n == 0 || n > left)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+      (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+    return 0;
+  return n;
+}
+
+/* Writes the sequence at s (or U+FFFD for a bad byte); returns its length. */
+static size_t put_utf8(FILE *f, const char *s, size_t left) {
+  size_t n = utf8_len((const unsigned char *)s, left);
+  if (n == 0) {
+    fputs(REPLACEMENT, f);
+    return 1;
+  }
+  fwrite(s, 1, n, f);
+  return n;
+}
+
 /* Line protocol, as InfluxDB 1.x and Telegraf's parser read it: in names,
  * tag keys and tag values a backslash escapes only the separators (comma,
  * space, and in tags the equals sign); any other backslash is itself. A
@@ -33,6 +72,10 @@ int pp_format_parse(const char *s, pp_format *fmt) {
 static void influx_escaped(FILE *f, const char *s, size_t len, bool is_tag) {
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
+    if (c >= 0x80) {
+      i += put_utf8(f, s + i, len - i) - 1;
+      continue;
+    }
     if (c < 0x20 || c == 0x7f)
       c = ' ';
     if (c == ',' || c == ' ' || (is_tag && c == '='))
@@ -60,6 +103,10 @@ void pp_influx_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
+    if (c >= 0x80) {
+      s += put_utf8(f, s, 4) - 1; /* stops at the NUL */
+      continue;
+    }
     if (c == '"' || c == '\\')
       fputc('\\', f);
     fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
@@ -124,6 +171,10 @@ void pp_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
+    if (c >= 0x80) {
+      s += put_utf8(f, s, 4) - 1; /* stops at the NUL */
+      continue;
+    }
     if (c == '"' || c == '\\')
       fprintf(f, "\\%c", c);
     else if (c < 0x20)

@@ -102,6 +102,27 @@ START_TEST(string_utf8_passes_through) {
 }
 END_TEST
 
+#define JSON(s) capture(pp_json_string, s)
+
+START_TEST(bytes_that_are_not_utf8_become_the_replacement_character) {
+  /* Latin-1, a lone continuation byte, an overlong form, a surrogate, a
+   * sequence cut by the end of the string */
+  const char *bad = "caf\xe9 \x80 \xc0\xaf \xed\xa0\x80 \xe2\x82";
+  const char *fffd = "\xef\xbf\xbd";
+  char want[128];
+  snprintf(want, sizeof(want), "\"caf%s %s %s%s %s%s%s %s%s\"", fffd, fffd,
+           fffd, fffd, fffd, fffd, fffd, fffd, fffd);
+  ck_assert_str_eq(JSON(bad), want);
+  ck_assert_str_eq(STR(bad), want);
+  snprintf(want, sizeof(want), "caf%s\\ %s", fffd, fffd);
+  ck_assert_str_eq(TAG("caf\xe9 \xff"), want);
+  ck_assert_str_eq(NAME("caf\xe9 \xff"), want);
+  /* valid UTF-8 of every length passes through */
+  ck_assert_str_eq(JSON("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"),
+                   "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+}
+END_TEST
+
 /* --- series: measurement and tags --- */
 
 static char *series(const pp_influx_kv *tags, size_t n,
@@ -332,6 +353,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, string_keeps_comma_equals_and_space);
   tcase_add_test(tc, string_control_characters_become_spaces);
   tcase_add_test(tc, string_utf8_passes_through);
+  tcase_add_test(tc, bytes_that_are_not_utf8_become_the_replacement_character);
   tcase_add_test(tc, series_sorts_tags_by_key);
   tcase_add_test(tc, series_leaves_out_empty_tags);
   tcase_add_test(tc, series_keeps_the_first_of_a_repeated_key);
