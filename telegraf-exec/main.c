@@ -77,7 +77,7 @@ static void usage(FILE *f) {
 static void list_options(void) {
   for (size_t i = 0; i < pp_options_count; i++) {
     const pp_option *o = &pp_options[i];
-    printf("%-16s %-22s %-10s %s\n", o->key, pp_option_type_name(o),
+    printf("%-20s %-22s %-10s %s\n", o->key, pp_option_type_name(o),
            o->def ? o->def : "-", o->help);
   }
 }

@@ -11,8 +11,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def listed(portprobe):
     """(key, type, default, help) per option, from the command's columns."""
     out = portprobe("--list-options").stdout
-    return [(line[:16].strip(), line[17:39].strip(), line[40:50].strip(),
-             line[51:].strip()) for line in out.splitlines()]
+    return [(line[:20].strip(), line[21:43].strip(), line[44:54].strip(),
+             line[55:].strip()) for line in out.splitlines()]
 
 
 def documented():
