@@ -375,8 +375,8 @@ void pp_dlg_begin_handshake(dlg *d) {
     return;
   }
   pp_tls_peer peer = {.ca_file = o->ca_file,
-                      .host = d->t->host,
-                      .host_is_ip = d->t->host_is_ip,
+                      .host = d->c->host, /* an MX host's own name */
+                      .host_is_ip = d->c->host_is_ip,
                       .sni = o->sni};
   char why[PP_DETAIL_MAX];
   d->tls = pp_tls_new(ctxs, c->fd, &peer, why, sizeof(why));
