@@ -585,6 +585,8 @@ void pp_check_resolve_and_connect(pp_check *c) {
 
 /* What a target's own check runs: its kind, or a parent of child checks. */
 static const pp_check_ops *top_ops(const pp_target *t) {
+  if (pp_fanout_wanted(t))
+    return &pp_fanout_ops;
   return kind_ops[t->kind];
 }
 

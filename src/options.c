@@ -18,6 +18,7 @@ static const char *const starttls_choices[] = {"default", "no", "try",
 static const char *const method_choices[] = {"GET", "HEAD", NULL};
 static const char *const httpv_choices[] = {"auto", "1.0", "1.1", "2", NULL};
 static const char *const auth_choices[] = {"auto", "plain", "login", NULL};
+static const char *const addresses_choices[] = {"any", "all", NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -148,6 +149,18 @@ const pp_option pp_options[] = {
     {"jitter_crit", PP_OPT_DURATION, "100ms", 0, 60000, NULL,
      OFF(jitter_crit_ms), PP_APPLY_ICMP,
      "Jitter above which quality is critical."},
+
+    /* every address, every MX host */
+    {"addresses", PP_OPT_ENUM, "any", 0, 0, addresses_choices, OFF(addresses),
+     TCPISH,
+     "Which addresses of a name are checked: any (in turn, up when one "
+     "answers) or all (every A and AAAA at once, each reported)."},
+    {"require", PP_OPT_INT, NULL, 1, 64, NULL, OFF(require), TCPISH,
+     "With addresses=all or mx=yes: how many addresses or MX hosts must be "
+     "up for the target to be up (default: all)."},
+    {"mx", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(mx), PP_APPLY_DIALOG,
+     "smtp targets: the host is a mail domain; every MX host is checked, in "
+     "preference order (no MX: the domain itself)."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 
@@ -405,8 +418,8 @@ static int step_append(pp_steplist *l, pp_step_kind kind, const char *v) {
 static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen);
 
 /* Tag names the front ends set themselves ("time" is InfluxDB's own). */
-static const char *const reserved_labels[] = {"time", "target", "scheme",
-                                              "result", NULL};
+static const char *const reserved_labels[] = {
+    "time", "target", "scheme", "result", "address", "family", "mx", NULL};
 
 /* --- one descriptor per option type ---
  * set parses s->value into the field; on failure it returns -1 and either

@@ -72,6 +72,7 @@ enum {
 enum { PP_METHOD_GET, PP_METHOD_HEAD };
 enum { PP_HTTPV_AUTO, PP_HTTPV_1_0, PP_HTTPV_1_1, PP_HTTPV_2 };
 enum { PP_AUTH_AUTO, PP_AUTH_PLAIN, PP_AUTH_LOGIN };
+enum { PP_ADDRESSES_ANY, PP_ADDRESSES_ALL };
 
 /* Typed storage of every option. Owned by the target; freed with it. */
 typedef struct pp_opts {
@@ -128,6 +129,19 @@ typedef struct pp_opts {
   double loss_warn, loss_bad, loss_crit;
   int64_t rtt_warn_ms, rtt_bad_ms, rtt_crit_ms;
   int64_t jitter_warn_ms, jitter_bad_ms, jitter_crit_ms;
+
+  /* every address, every MX host (fanout.c) */
+  int addresses; /* PP_ADDRESSES_* */
+  int require;   /* 0: all of them */
+  bool mx;
+
+  /* the mail round trip (mail_trip.c) */
+  char *mail_to;
+  char *mail_from;
+  char *fetch; /* imap|imaps|pop3|pop3s://host[:port] */
+  char *fetch_username;
+  char *fetch_password_file;
+  int64_t delivery_timeout_ms;
 } pp_opts;
 
 typedef struct {

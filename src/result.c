@@ -35,6 +35,9 @@ static const struct {
     [PP_R_TOO_MANY_REDIRECTS] = {"too_many_redirects", "too many redirects"},
     [PP_R_SOCKET_ERROR] = {"socket_error", "local socket error"},
     [PP_R_UNSUPPORTED] = {"unsupported", "check not supported by this build"},
+    [PP_R_NOT_DELIVERED] = {"not_delivered",
+                            "message accepted but never delivered"},
+    [PP_R_NULL_MX] = {"null_mx", "the domain accepts no mail (null MX)"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {
@@ -44,6 +47,7 @@ static const char *const phases[PP_PHASE_COUNT] = {
     [PP_PHASE_STARTTLS] = "starttls", [PP_PHASE_AUTH] = "auth",
     [PP_PHASE_REQUEST] = "request",   [PP_PHASE_FIRST_BYTE] = "first_byte",
     [PP_PHASE_BODY] = "body",         [PP_PHASE_ICMP] = "icmp",
+    [PP_PHASE_DELIVERY] = "delivery", [PP_PHASE_FETCH] = "fetch",
 };
 
 const char *pp_result_name(pp_result_code code) {
@@ -77,6 +81,22 @@ void pp_result_reset(pp_result *r) {
   memset(r, 0, sizeof(*r));
   r->t_dns = r->t_connect = r->t_tls = r->t_first_byte = r->t_total = -1;
   r->rtt_min = r->rtt_avg = r->rtt_max = r->rtt_stddev = r->jitter = -1;
+  r->t_delivery = r->t_smtp = r->t_fetch = -1;
+}
+
+const char *pp_result_family(const pp_result *r) {
+  if (r->address[0] == 0)
+    return NULL;
+  return strchr(r->address, ':') ? "ipv6" : "ipv4";
+}
+
+void pp_part_name(const pp_part *p, char *buf, size_t len) {
+  if (p->mx == NULL)
+    snprintf(buf, len, "%s", p->r.address);
+  else if (p->one_address && p->r.address[0])
+    snprintf(buf, len, "%s[%s]", p->mx, p->r.address);
+  else
+    snprintf(buf, len, "%s", p->mx);
 }
 
 void pp_result_summary(const pp_result *r, char *buf, size_t len) {

@@ -28,8 +28,10 @@ typedef enum {
   PP_R_KEYWORD_MISSING,
   PP_R_KEYWORD_PRESENT,
   PP_R_TOO_MANY_REDIRECTS,
-  PP_R_SOCKET_ERROR, /* a local failure: no descriptors, no permission */
-  PP_R_UNSUPPORTED,  /* this build cannot run that kind of check */
+  PP_R_SOCKET_ERROR,  /* a local failure: no descriptors, no permission */
+  PP_R_UNSUPPORTED,   /* this build cannot run that kind of check */
+  PP_R_NOT_DELIVERED, /* a round trip's message never reached the mailbox */
+  PP_R_NULL_MX,       /* the mail domain says it takes no mail (RFC 7505) */
   PP_R_COUNT
 } pp_result_code;
 
@@ -46,6 +48,8 @@ typedef enum {
   PP_PHASE_FIRST_BYTE,
   PP_PHASE_BODY,
   PP_PHASE_ICMP,
+  PP_PHASE_DELIVERY, /* a round trip waits for its message */
+  PP_PHASE_FETCH,    /* a round trip's mailbox session */
   PP_PHASE_COUNT
 } pp_phase;
 
@@ -90,7 +94,31 @@ typedef struct pp_result {
   int icmp_sent, icmp_received;
   double loss_pct, rtt_min, rtt_avg, rtt_max, rtt_stddev, jitter;
   pp_grade quality;
+
+  /* Checked on every address or every MX host: one record per address or
+   * host (parts[0..nparts-1], in the order checked), which this one
+   * summarises; parts_up of them were up. The engine keeps them until its
+   * next round. NULL and 0 otherwise. */
+  const struct pp_part *parts;
+  uint16_t nparts, parts_up;
+
+  /* Mail round trip: SMTP accepted the message -> seen in the mailbox,
+   * the SMTP session, the mailbox session that found it. */
+  double t_delivery, t_smtp, t_fetch;
 } pp_result;
+
+/* One address (or MX host, or address of an MX host) of a target. */
+typedef struct pp_part {
+  pp_result r;       /* its own record; r.address is the address */
+  const char *mx;    /* the MX host it belongs to, or NULL */
+  int mx_preference; /* -1: no MX record (the domain itself) */
+  bool one_address;  /* one address (addresses=all), not a whole host */
+} pp_part;
+
+/* The part's name: "2001:db8::1", "mx1.example.com" (a host, whichever
+ * address answered), "mx1.example.com[192.0.2.1]" (one of its addresses),
+ * as Postfix writes a relay. */
+void pp_part_name(const pp_part *p, char *buf, size_t len);
 
 /* "ok", "refused", ...: stable identifiers for tags and documents. */
 const char *pp_result_name(pp_result_code code);
@@ -98,6 +126,9 @@ const char *pp_result_name(pp_result_code code);
 const char *pp_result_describe(pp_result_code code);
 const char *pp_phase_name(pp_phase phase);
 const char *pp_grade_name(pp_grade grade);
+
+/* "ipv4" or "ipv6" for a record's address, NULL when it has none. */
+const char *pp_result_family(const pp_result *r);
 
 /* Clears a record: no timings, no facts. */
 void pp_result_reset(pp_result *r);

@@ -2,6 +2,7 @@
  * per-target data come from its descriptor (check_core.h). */
 #include "target.h"
 #include "check_core.h"
+#include "fanout.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -319,7 +320,8 @@ static int resolve_starttls(pp_target *t, char *err, size_t errlen) {
 
 int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
   if (check_common(t, err, errlen) != 0 ||
-      resolve_starttls(t, err, errlen) != 0)
+      resolve_starttls(t, err, errlen) != 0 ||
+      pp_fanout_validate(t, err, errlen) != 0)
     return -1;
   const pp_check_ops *kind = pp_kind_ops(t->kind);
   if (kind->validate != NULL && kind->validate(t, err, errlen) != 0)

@@ -61,6 +61,10 @@ typedef struct pp_target {
    * target; the check that runs the target may change what it points to */
   void *check_data;
   void (*check_data_free)(void *);
+  /* a mail round trip (mail_trip.c): the mailbox it fetches from, made
+   * when finalized and owned; fetch_leg marks that mailbox target */
+  struct pp_target *fetch;
+  bool fetch_leg;
 } pp_target;
 
 /* Parses url. Returns NULL and a message in err on a bad URL. The message
