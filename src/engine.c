@@ -587,6 +587,8 @@ void pp_check_resolve_and_connect(pp_check *c) {
 static const pp_check_ops *top_ops(const pp_target *t) {
   if (pp_fanout_wanted(t))
     return &pp_fanout_ops;
+  if (t->fetch != NULL)
+    return &pp_mailtrip_ops;
   return kind_ops[t->kind];
 }
 

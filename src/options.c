@@ -161,6 +161,29 @@ const pp_option pp_options[] = {
     {"mx", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(mx), PP_APPLY_DIALOG,
      "smtp targets: the host is a mail domain; every MX host is checked, in "
      "preference order (no MX: the domain itself)."},
+
+    /* the mail round trip */
+    {"mail_to", PP_OPT_STRING, NULL, 3, 254, NULL, OFF(mail_to),
+     PP_APPLY_DIALOG,
+     "smtp targets: send a message to this address and find it in the "
+     "fetch mailbox (a round trip)."},
+    {"mail_from", PP_OPT_STRING, NULL, 3, 254, NULL, OFF(mail_from),
+     PP_APPLY_DIALOG,
+     "Sender of the round trip's message (default: portprobe@ the EHLO "
+     "name)."},
+    {"fetch", PP_OPT_STRING, NULL, 8, 1024, NULL, OFF(fetch), PP_APPLY_DIALOG,
+     "Mailbox the round trip's message is fetched from and deleted: "
+     "imap|imaps|pop3|pop3s://host[:port]."},
+    {"fetch_username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(fetch_username),
+     PP_APPLY_DIALOG, "Login of the fetch mailbox (default: username)."},
+    {"fetch_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(fetch_password_file), PP_APPLY_DIALOG,
+     "Password file of the fetch mailbox (default: password_file); never "
+     "logged or reported."},
+    {"delivery_timeout", PP_OPT_DURATION, "60s", 1000, 3600000, NULL,
+     OFF(delivery_timeout_ms), PP_APPLY_DIALOG,
+     "How long after SMTP accepted the round trip's message the mailbox is "
+     "polled for it."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 

@@ -3,6 +3,7 @@
 #include "target.h"
 #include "check_core.h"
 #include "fanout.h"
+#include "mail_trip.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -194,6 +195,7 @@ void pp_target_free(pp_target *t) {
   if (t->check_data_free && t->check_data)
     t->check_data_free(t->check_data);
   pp_opts_free(&t->opts);
+  pp_target_free(t->fetch);
   free(t->group);
   free(t->url);
   free(t->host);
@@ -321,7 +323,8 @@ static int resolve_starttls(pp_target *t, char *err, size_t errlen) {
 int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
   if (check_common(t, err, errlen) != 0 ||
       resolve_starttls(t, err, errlen) != 0 ||
-      pp_fanout_validate(t, err, errlen) != 0)
+      pp_fanout_validate(t, err, errlen) != 0 ||
+      pp_mail_prepare(t, err, errlen) != 0)
     return -1;
   const pp_check_ops *kind = pp_kind_ops(t->kind);
   if (kind->validate != NULL && kind->validate(t, err, errlen) != 0)
