@@ -454,8 +454,14 @@ static void write_row(FILE *f, const pp_target *t, const pp_result *r,
 static void write_text(FILE *f, pp_target *const *targets,
                        const pp_result *results, size_t n) {
   size_t wname = 6;
+  char name[300] = "  "; /* a part's: indented under its target */
   for (size_t i = 0; i < n; i++) {
     size_t l = strlen(pp_target_name(targets[i]));
+    for (size_t k = 0; k < results[i].nparts; k++) {
+      pp_part_name(&results[i].parts[k], name + 2, sizeof(name) - 2);
+      if (strlen(name) > l)
+        l = strlen(name);
+    }
     if (l > wname)
       wname = l;
   }
@@ -467,7 +473,6 @@ static void write_text(FILE *f, pp_target *const *targets,
     const pp_result *r = &results[i];
     write_row(f, targets[i], r, pp_target_name(targets[i]), wname);
     for (size_t k = 0; k < r->nparts; k++) {
-      char name[300] = "  ";
       pp_part_name(&r->parts[k], name + 2, sizeof(name) - 2);
       write_row(f, targets[i], &r->parts[k].r, name, wname);
     }
