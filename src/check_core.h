@@ -167,10 +167,11 @@ int pp_check_source_family(const pp_target *t);
  * another such as the mailbox of a round trip), resolving host (NULL: the
  * target's) or connecting to addr alone (NULL: resolve), into res; it ends
  * by its own timeout or the parent's deadline (or deadline_us), whichever
- * comes first, and
- * then done(ud, child) is called, last. The caller owns child and res;
- * both must stay until done has run. A parent that ends first ends its
- * running children in its cleanup hook. */
+ * comes first, and then done(ud, child) is called from the loop (never from
+ * inside the code that ended it, so done may free child). The caller owns
+ * child and res; both must stay until done has run or pp_check_end_child.
+ * A parent that ends first ends its children in its cleanup hook with
+ * pp_check_end_child. */
 typedef struct {
   const pp_target *target;
   const char *host;
@@ -182,6 +183,12 @@ typedef struct {
 } pp_child_spec;
 void pp_check_start_child(pp_check *parent, pp_check *child,
                           const pp_child_spec *spec);
+
+/* Ends a child that is still running with code and detail, or forgets one
+ * whose done is due: either way done is not called, and child may be
+ * freed. Nothing for a child never started (child->engine NULL). */
+void pp_check_end_child(pp_check *child, pp_result_code code,
+                        const char *detail);
 
 /* Memory that lasts until the engine's next round or pp_engine_free: the
  * per-address records a summary points to. Zeroed; NULL when out of

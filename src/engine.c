@@ -123,6 +123,13 @@ static void on_wake(pp_loop *loop, int fd, unsigned ev, void *ud) {
 static bool attempt_timed_out(pp_check *c);
 static void describe_attempts(pp_check *c);
 
+static void on_child_done(pp_loop *loop, pp_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  pp_check *c = ud;
+  c->done_cb(c->done_ud, c);
+}
+
 static void on_deadline(pp_loop *loop, pp_timer *t, void *ud) {
   (void)loop;
   (void)t;
@@ -229,9 +236,21 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
   if (!r->up)
     pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": %s%s%s", pp_target_name(t),
            pp_result_name(code), r->detail[0] ? ": " : "", r->detail);
-  /* last: the parent may end, and free c, in it */
-  if (c->done_cb != NULL)
-    c->done_cb(c->done_ud, c);
+  /* a child tells its parent from the loop, not from here: whoever ended
+   * it may still look at it on the way out, and the parent may free it */
+  if (c->done_cb != NULL) {
+    pp_timer_init(&c->deadline, on_child_done, c);
+    pp_timer_start(c->engine->loop, &c->deadline, 0);
+  }
+}
+
+void pp_check_end_child(pp_check *child, pp_result_code code,
+                        const char *detail) {
+  if (child->engine == NULL)
+    return; /* never started */
+  child->done_cb = NULL;
+  pp_check_finish(child, code, "%s", detail);
+  pp_timer_stop(child->engine->loop, &child->deadline);
 }
 
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len) {

@@ -105,8 +105,6 @@ static void summarise(fanout *f) {
 static void kid_done(void *ud, pp_check *kid) {
   (void)kid;
   fanout *f = ud;
-  if (f->c->done) /* the parent is ending them */
-    return;
   if (--f->left == 0 && !f->starting)
     summarise(f);
 }
@@ -318,8 +316,7 @@ static void fanout_cleanup(pp_check *c) {
   /* ended early (deadline, interrupted round): so do the children, and
    * their records stay */
   for (size_t i = 0; i < f->n; i++)
-    if (f->kids[i].engine != NULL)
-      pp_check_finish(&f->kids[i], c->res->code, "%s", c->res->detail);
+    pp_check_end_child(&f->kids[i], c->res->code, c->res->detail);
   if (c->res->parts == NULL && f->n > 0) {
     c->res->parts = f->parts;
     c->res->nparts = (uint16_t)f->n;

@@ -155,8 +155,6 @@ static void smtp_done(void *ud, pp_check *leg) {
   (void)leg;
   pp_mail_trip *m = ud;
   pp_check *c = m->c;
-  if (c->done)
-    return;
   const pp_result *lr = &m->leg_res;
   take_smtp_leg(c->res, lr);
   if (!lr->up) {
@@ -185,8 +183,6 @@ static void fetch_done(void *ud, pp_check *leg) {
   (void)leg;
   pp_mail_trip *m = ud;
   pp_check *c = m->c;
-  if (c->done)
-    return;
   const pp_result *lr = &m->leg_res;
   const char *url = c->target->fetch->url;
   m->sessions++;
@@ -284,8 +280,7 @@ static void trip_cleanup(pp_check *c) {
   if (m == NULL)
     return;
   pp_timer_stop(c->engine->loop, &m->poll);
-  if (m->leg.engine != NULL && !m->leg.done)
-    pp_check_finish(&m->leg, c->res->code, "%s", c->res->detail);
+  pp_check_end_child(&m->leg, c->res->code, c->res->detail);
   free(m->message);
   free(m);
   c->priv = NULL;
