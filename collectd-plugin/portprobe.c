@@ -269,13 +269,22 @@ static int start_group(group *g) {
   cdtime_t interval = g->interval_ms > 0
                           ? MS_TO_CDTIME_T((uint64_t)g->interval_ms)
                           : plugin_get_interval();
-  for (size_t i = 0; i < g->n; i++)
-    if (MS_TO_CDTIME_T((uint64_t)g->targets[i]->opts.timeout_ms) > interval)
+  for (size_t i = 0; i < g->n; i++) {
+    const pp_target *t = g->targets[i];
+    int64_t longest = pp_target_longest_ms(t);
+    if (MS_TO_CDTIME_T((uint64_t)longest) <= interval)
+      continue;
+    if (t->fetch != NULL)
+      WARNING(PLUGIN_NAME ": target \"%s\": a round trip can take %" PRId64
+                          "ms (two timeouts and delivery_timeout), longer "
+                          "than its interval (%.3gs): rounds will run late",
+              pp_target_name(t), longest, CDTIME_T_TO_DOUBLE(interval));
+    else
       WARNING(PLUGIN_NAME ": target \"%s\": timeout (%" PRId64
                           "ms) is longer than its interval (%.3gs): rounds "
                           "will run late",
-              pp_target_name(g->targets[i]), g->targets[i]->opts.timeout_ms,
-              CDTIME_T_TO_DOUBLE(interval));
+              pp_target_name(t), longest, CDTIME_T_TO_DOUBLE(interval));
+  }
   if ((g->state = pp_state_table_new()) == NULL ||
       (g->hosts = pp_hosts_new(g->targets, g->n)) == NULL) {
     ERROR(PLUGIN_NAME ": out of memory");

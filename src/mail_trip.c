@@ -251,9 +251,7 @@ static void trip_start(pp_check *c) {
   /* each session has timeout; the mailbox is watched for delivery_timeout
    * after the SMTP session, and the last look may take a session more */
   const pp_opts *o = &t->opts;
-  c->deadline_us =
-      c->t_start_us +
-      (uint64_t)(2 * o->timeout_ms + o->delivery_timeout_ms + 1000) * 1000u;
+  c->deadline_us = c->t_start_us + (uint64_t)pp_target_longest_ms(t) * 1000u;
   pp_check_phase(c, PP_PHASE_NONE);
   m->grace_s = STALE_INTERVALS *
                (o->interval_ms ? o->interval_ms : o->delivery_timeout_ms) /

@@ -212,6 +212,13 @@ int pp_target_set_group(pp_target *t, const char *group) {
   return 0;
 }
 
+int64_t pp_target_longest_ms(const pp_target *t) {
+  const pp_opts *o = &t->opts;
+  if (t->fetch != NULL) /* the last mailbox session may start at the end */
+    return 2 * o->timeout_ms + o->delivery_timeout_ms + 1000;
+  return o->timeout_ms;
+}
+
 const char *pp_target_name(const pp_target *t) {
   return t->opts.name ? t->opts.name : t->url;
 }

@@ -88,6 +88,10 @@ bool pp_target_option_applies(const pp_target *t, const pp_option *opt);
  * are diagnosed together. Returns -1 when out of memory. */
 int pp_target_set_group(pp_target *t, const char *group);
 
+/* The longest its check can run, in ms: timeout, or for a mail round trip
+ * its two sessions' timeouts and delivery_timeout (mail_trip.c). */
+int64_t pp_target_longest_ms(const pp_target *t);
+
 /* The name shown for the target: the name option, else the URL. */
 const char *pp_target_name(const pp_target *t);
 
