@@ -154,14 +154,24 @@ static void parse_search(pp_mail_trip *m, const char *buf, size_t len) {
   }
 }
 
-/* POP3: "+OK" then "1 uid" lines then ".": what an earlier session of this
- * round read of a message is kept (one TOP per message and round). */
+/* POP3: "+OK" then "1 uid" lines then ".": the newest PP_MAIL_MAX_MSGS
+ * (ours is among the last); what an earlier session of this round read of
+ * a message is kept (one TOP per message and round). */
 static void parse_uidl(pp_mail_trip *m, const char *buf, size_t len) {
+  size_t lines = 0, skip;
+  for (size_t off = next_line(buf, len, 0); off < len;
+       off = next_line(buf, len, off))
+    lines += isdigit((unsigned char)buf[off]) != 0;
+  skip = lines > PP_MAIL_MAX_MSGS ? lines - PP_MAIL_MAX_MSGS : 0;
   for (size_t off = next_line(buf, len, 0), end; off < len; off = end) {
     end = next_line(buf, len, off);
     char *sp = memchr(buf + off, ' ', end - off);
     if (sp == NULL || !isdigit((unsigned char)buf[off]))
       continue;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
     size_t ul = (size_t)(buf + end - (sp + 1));
     while (ul > 0 && isspace((unsigned char)sp[ul]))
       ul--;
