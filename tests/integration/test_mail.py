@@ -220,6 +220,43 @@ def test_text_output_names_the_leg_and_hides_the_password(portprobe, mailsys, em
     assert row.startswith("DOWN") and "auth_failed" in row and "fetch imap://" in row
 
 
+def test_round_trip_in_collectd_has_its_legs_as_values(mailsys, empty_mailbox, certs,
+                                                       password_file, tmp_path):
+    """The real collectd: a round trip target of its own interval dispatches its legs'
+    times; collectd warns at start that it may outlast that interval."""
+    from test_collectd import Collectd
+    post, dove = mailsys
+    cd = Collectd(tmp_path, f"""
+LoadPlugin portprobe
+<Plugin portprobe>
+  <Target "trip">
+    URL "submission://127.0.0.1:{post.submission_port}"
+    CAFile "{certs.ca.cert}"
+    Username "{USER}"
+    PasswordFile "{password_file}"
+    MailTo "{USER}"
+    Fetch "pop3://127.0.0.1:{dove.pop3_port}"
+    DeliveryTimeout "20s"
+    Interval 2
+  </Target>
+</Plugin>
+""")
+    cd.start()
+    try:
+        cd.wait_rounds("portprobe-trip/response_time-delivery", 2, 30)
+        assert cd.getval("portprobe-trip/bool-up") == 1
+        delivery = cd.getval("portprobe-trip/response_time-delivery")
+        smtp_time = cd.getval("portprobe-trip/response_time-smtp")
+        assert 0 < delivery < 20 and 0 < smtp_time < 5
+        assert 0 < cd.getval("portprobe-trip/response_time-fetch") < 5
+        assert delivery + smtp_time <= cd.getval("portprobe-trip/response_time-total")
+        assert 'target "trip": a round trip can take 31000ms' in cd.log()
+        assert PASSWORD not in cd.log()
+    finally:
+        cd.stop()
+    assert probe_messages(dove) == []
+
+
 @pytest.mark.parametrize("words,message", [
     (["mail_to=probe@mail.test"], r'option "mail_to" needs fetch'),
     (["fetch=imap://127.0.0.1"], r"belong to a mail round trip: set mail_to too"),
