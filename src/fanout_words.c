@@ -84,13 +84,8 @@ static void first_expiry(const pp_part *parts, size_t n, pp_result *r) {
     if (parts[i].r.cert_seen &&
         (best == NULL || parts[i].r.cert_expiry_s < best->cert_expiry_s))
       best = &parts[i].r;
-  if (best == NULL)
-    return;
-  r->cert_seen = true;
-  r->cert_expiry_s = best->cert_expiry_s;
-  r->cert_grade = best->cert_grade;
-  r->tls_used = best->tls_used;
-  memcpy(r->tls_version, best->tls_version, sizeof(r->tls_version));
+  if (best != NULL)
+    pp_result_copy_tls(r, best);
 }
 
 pp_result_code pp_fanout_summary(const pp_target *t, const pp_part *parts,

@@ -116,23 +116,13 @@ static int make_message(pp_mail_trip *m) {
 
 static void fetch_done(void *ud, pp_check *leg);
 
-/* What the SMTP leg measured and saw becomes the round trip's. */
+/* What the SMTP leg measured and saw (address, timings, TLS facts, the
+ * 250's words) becomes the round trip's record; its start stays. */
 static void take_smtp_leg(pp_result *r, const pp_result *leg) {
-  memcpy(r->address, leg->address, sizeof(r->address));
-  r->port = leg->port;
-  r->addresses_tried = leg->addresses_tried;
-  r->sys_errno = leg->sys_errno;
-  r->t_dns = leg->t_dns;
-  r->t_connect = leg->t_connect;
-  r->t_tls = leg->t_tls;
-  r->t_first_byte = leg->t_first_byte;
+  int64_t started = r->time_ns;
+  *r = *leg;
+  r->time_ns = started;
   r->t_smtp = leg->t_total;
-  r->tls_used = leg->tls_used;
-  memcpy(r->tls_version, leg->tls_version, sizeof(r->tls_version));
-  r->cert_seen = leg->cert_seen;
-  r->cert_expiry_s = leg->cert_expiry_s;
-  r->cert_grade = leg->cert_grade;
-  memcpy(r->excerpt, leg->excerpt, sizeof(r->excerpt));
 }
 
 static void start_session(pp_loop *loop, pp_timer *t, void *ud) {

@@ -35,6 +35,16 @@ static const struct {
     [PP_R_TOO_MANY_REDIRECTS] = {"too_many_redirects", "too many redirects"},
     [PP_R_SOCKET_ERROR] = {"socket_error", "local socket error"},
     [PP_R_UNSUPPORTED] = {"unsupported", "check not supported by this build"},
+    [PP_R_INSECURE_REDIRECT] = {"insecure_redirect",
+                                "redirected from https to http"},
+    [PP_R_CERT_REVOKED] = {"cert_revoked", "certificate revoked"},
+    [PP_R_PIN_MISMATCH] = {"pin_mismatch", "public key not pinned"},
+    [PP_R_OCSP_MISSING] = {"ocsp_missing", "no good stapled OCSP response"},
+    [PP_R_TLS_WEAK_PROTOCOL] = {"tls_weak_protocol",
+                                "TLS protocol version too old"},
+    [PP_R_HEADER_MISMATCH] = {"header_mismatch",
+                              "response header missing or unexpected"},
+    [PP_R_JSON_MISMATCH] = {"json_mismatch", "unexpected JSON answer"},
     [PP_R_NOT_DELIVERED] = {"not_delivered",
                             "message accepted but never delivered"},
     [PP_R_NULL_MX] = {"null_mx", "the domain accepts no mail (null MX)"},
@@ -77,11 +87,48 @@ const char *pp_grade_name(pp_grade grade) {
   }
 }
 
+const char *pp_ocsp_name(pp_ocsp_status status) {
+  switch (status) {
+  case PP_OCSP_GOOD:
+    return "good";
+  case PP_OCSP_REVOKED:
+    return "revoked";
+  case PP_OCSP_UNKNOWN:
+    return "unknown";
+  case PP_OCSP_INVALID:
+    return "invalid";
+  default:
+    return "none";
+  }
+}
+
 void pp_result_reset(pp_result *r) {
   memset(r, 0, sizeof(*r));
   r->t_dns = r->t_connect = r->t_tls = r->t_first_byte = r->t_total = -1;
   r->rtt_min = r->rtt_avg = r->rtt_max = r->rtt_stddev = r->jitter = -1;
   r->t_delivery = r->t_smtp = r->t_fetch = -1;
+}
+
+void pp_result_copy_tls(pp_result *to, const pp_result *from) {
+  to->tls_used = from->tls_used;
+  memcpy(to->tls_version, from->tls_version, sizeof(to->tls_version));
+  to->cert_seen = from->cert_seen;
+  to->cert_expiry_s = from->cert_expiry_s;
+  to->cert_grade = from->cert_grade;
+  memcpy(to->tls_cipher, from->tls_cipher, sizeof(to->tls_cipher));
+  memcpy(to->cert_subject, from->cert_subject, sizeof(to->cert_subject));
+  memcpy(to->cert_serial, from->cert_serial, sizeof(to->cert_serial));
+  memcpy(to->cert_sha256, from->cert_sha256, sizeof(to->cert_sha256));
+  memcpy(to->cert_pin, from->cert_pin, sizeof(to->cert_pin));
+  memcpy(to->cert_key_type, from->cert_key_type, sizeof(to->cert_key_type));
+  to->cert_key_bits = from->cert_key_bits;
+  memcpy(to->cert_signature, from->cert_signature, sizeof(to->cert_signature));
+  to->chain_seen = from->chain_seen;
+  to->chain_expiry_s = from->chain_expiry_s;
+  memcpy(to->chain_expiry_subject, from->chain_expiry_subject,
+         sizeof(to->chain_expiry_subject));
+  to->ocsp_status = from->ocsp_status;
+  to->ocsp_next_update_s = from->ocsp_next_update_s;
 }
 
 const char *pp_result_family(const pp_result *r) {

@@ -4,6 +4,7 @@
 #include "check_core.h"
 #include "fanout.h"
 #include "mail_trip.h"
+#include "tls_check.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -333,6 +334,8 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
       pp_fanout_validate(t, err, errlen) != 0 ||
       pp_mail_prepare(t, err, errlen) != 0)
     return -1;
+  if (t->kind != PP_KIND_ICMP && pp_tls_validate(t, err, errlen) != 0)
+    return -1; /* TLS options: one rule for every kind that speaks TLS */
   const pp_check_ops *kind = pp_kind_ops(t->kind);
   if (kind->validate != NULL && kind->validate(t, err, errlen) != 0)
     return -1;
