@@ -3,7 +3,7 @@
 one run. Prints a table of measured figures and ratios.
 
     bench/run.py [--builddir build] [--sizes 1000,10000]
-                 [--only tcp,smtp,icmp,https,tls,mixed] [--repeat 3]
+                 [--only tcp,smtp,icmp,https,dns,tls,mixed] [--repeat 3]
 
 Figures: CPU seconds (user+system) per 1,000 checks, wall time per round,
 peak RSS, and memory per target (the growth of peak RSS between the small and
@@ -345,7 +345,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--builddir", default=str(HERE.parent / "build"))
     ap.add_argument("--sizes", default="1000,10000")
-    ap.add_argument("--only", default="tcp,smtp,icmp,https,tls,mixed")
+    ap.add_argument("--only", default="tcp,smtp,icmp,https,dns,tls,mixed")
     ap.add_argument("--repeat", type=int, default=3, help="runs of every scenario")
     ap.add_argument("--process-limit", type=int, default=1000,
                     help="largest round for one-process-per-check peers")
@@ -373,6 +373,8 @@ def main():
                 __import__("bench_icmp").run(args, tmp, table)
             if "https" in only or "tls" in only:
                 __import__("bench_https").run(args, tmp, table, only)
+            if "dns" in only:
+                __import__("bench_dns").run(args, tmp, table)
             if "mixed" in only:
                 __import__("bench_mixed").run(args, tmp, table, helpers)
     took = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - started

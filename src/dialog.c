@@ -120,7 +120,7 @@ static void *plan_new(const pp_target *t, char *err, size_t errlen) {
     snprintf(err, errlen, "target \"%s\": out of memory", pp_target_name(t));
     return NULL;
   }
-  pl->proto = t->scheme->protocol;
+  pl->proto = pp_protocol_of(t);
   bool ok = pl->proto != NULL;
   pl->nuser = t->opts.steps.n;
   if (ok && pl->nuser > 0) {
@@ -333,7 +333,9 @@ static void after_quit_sent(dlg *d) {
   if (due > c->deadline_us - JUDGE_MARGIN_US)
     due = c->deadline_us - JUDGE_MARGIN_US;
   pp_timer_start_at(c->engine->loop, &d->judge, due);
-  d->rlen = 0; /* what came before QUIT no longer matters */
+  pp_dlg_trace_read(d, 0, true);
+  d->rlen = d->traced = 0; /* what came before QUIT no longer matters */
+  memset(&d->cur, 0, sizeof(d->cur));
   pp_dlg_begin_read(d, d->step->frame, NULL, NULL, on_quit_reply);
 }
 
@@ -387,6 +389,12 @@ void pp_dlg_run(dlg *d) {
       d->quitting = true;
       pp_dlg_send_command(d, s, after_quit_sent);
       break;
+    case PP_DOP_MESSAGE:
+    case PP_DOP_LIST:
+    case PP_DOP_INSPECT:
+    case PP_DOP_DELETE:
+      rc = pp_dlg_mail_step(d, s);
+      break;
     }
     if (rc == STEP_WAIT)
       return;
@@ -400,7 +408,7 @@ void pp_dlg_run(dlg *d) {
 static void dialog_start(pp_check *c) {
   const pp_target *t = c->target;
   dlg_engine *de = engine_state(c->engine);
-  if (de == NULL || proto_regexes(de, t->scheme->protocol) == NULL) {
+  if (de == NULL || proto_regexes(de, pp_protocol_of(t)) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "cannot prepare the %s dialog (out of memory)",
                     t->scheme->name);
@@ -451,6 +459,7 @@ static void dialog_cleanup(pp_check *c) {
   if (d == NULL)
     return;
   pp_timer_stop(c->engine->loop, &d->judge);
+  pp_dlg_trace_read(d, 0, true); /* a line the server never ended */
   /* a failure without its own excerpt shows what had arrived so far */
   if (!c->res->up && !d->excerpt_final && d->rlen > 0)
     pp_dlg_excerpt_from(d, d->rbuf, d->rlen);

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,9 @@
 #include <unistd.h>
 
 static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
-    [PP_KIND_TCP] = &pp_tcp_ops,
-    [PP_KIND_DIALOG] = &pp_dialog_ops,
-    [PP_KIND_HTTP] = &pp_http_ops,
-    [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_TCP] = &pp_tcp_ops,   [PP_KIND_DIALOG] = &pp_dialog_ops,
+    [PP_KIND_HTTP] = &pp_http_ops, [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_DNS] = &pp_dns_ops,
 };
 
 const pp_check_ops *pp_kind_ops(pp_check_kind kind) {
@@ -38,14 +39,35 @@ void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...) {
   e->log(e->log_ud, level, msg);
 }
 
+static void round_mem_free(pp_engine *e);
+
+/* Descriptors the process holds now (the host's own, the engine's loop,
+ * libraries'): /proc/self/fd lists them; probing each is the fallback. */
+static size_t held_descriptors(size_t limit) {
+  size_t n = 0;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir != NULL) {
+    for (struct dirent *de; (de = readdir(dir)) != NULL;)
+      n += de->d_name[0] != '.';
+    closedir(dir);
+    return n > 0 ? n - 1 : 0; /* the listing's own */
+  }
+  for (int fd = 0; (size_t)fd < limit && fd < 65536; fd++)
+    n += fcntl(fd, F_GETFD) != -1;
+  return n;
+}
+
+/* Checks in flight that fit the descriptor limit: one each, after what the
+ * process holds and a reserve for what it opens along the way (resolver
+ * sockets, a CA or password file being read, libcurl's redirects). */
 static size_t default_concurrency(void) {
   struct rlimit rl;
-  size_t n = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    /* leave room for the host process's own descriptors */
-    n = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
-  }
-  return n > 16384 ? 16384 : n;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+      rl.rlim_cur > 16384 + 1024)
+    return 16384;
+  size_t limit = (size_t)rl.rlim_cur;
+  size_t room = held_descriptors(limit) + 16 + limit / 16;
+  return limit > room ? limit - room : 1;
 }
 
 static pp_engine *engine_new_one(const pp_engine_config *cfg, char *err,
@@ -57,8 +79,9 @@ static pp_engine *engine_new_one(const pp_engine_config *cfg, char *err,
   }
   e->log = cfg ? cfg->log : NULL;
   e->log_ud = cfg ? cfg->log_ud : NULL;
+  e->auto_concurrency = cfg == NULL || cfg->max_concurrent == 0;
   e->max_concurrent =
-      cfg && cfg->max_concurrent ? cfg->max_concurrent : default_concurrency();
+      e->auto_concurrency ? default_concurrency() : cfg->max_concurrent;
   e->max_concurrent_http = cfg && cfg->max_concurrent_http
                                ? cfg->max_concurrent_http
                                : PP_HTTP_CONCURRENCY_DEFAULT;
@@ -90,6 +113,7 @@ static void engine_free_one(pp_engine *e) {
   pp_dns_free(e->dns);
   pp_loop_free(e->loop);
   close(e->wake_fd);
+  round_mem_free(e);
   free(e);
 }
 
@@ -158,6 +182,13 @@ static void on_wake(pp_loop *loop, int fd, unsigned ev, void *ud) {
 
 static bool attempt_timed_out(pp_check *c);
 static void describe_attempts(pp_check *c);
+
+static void on_child_done(pp_loop *loop, pp_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  pp_check *c = ud;
+  c->done_cb(c->done_ud, c);
+}
 
 static void on_deadline(pp_loop *loop, pp_timer *t, void *ud) {
   (void)loop;
@@ -249,9 +280,8 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
   r->phase = code == PP_R_OK ? PP_PHASE_NONE : c->phase;
   r->t_total = (double)(pp_now_us() - c->t_start_us) / 1e6;
 
-  const pp_check_ops *ops = kind_ops[t->kind];
-  if (ops->cleanup)
-    ops->cleanup(c);
+  if (c->ops->cleanup)
+    c->ops->cleanup(c);
   pp_tls_probe_free(c);
   pp_timer_stop(c->engine->loop, &c->deadline);
   pp_dns_cancel(c->dnsq);
@@ -262,11 +292,26 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
     c->fd = -1;
   }
   c->engine->active--;
-  if (t->kind == PP_KIND_HTTP)
+  if (c->counts_http)
     c->engine->active_http--;
   if (!r->up)
     pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": %s%s%s", pp_target_name(t),
            pp_result_name(code), r->detail[0] ? ": " : "", r->detail);
+  /* a child tells its parent from the loop, not from here: whoever ended
+   * it may still look at it on the way out, and the parent may free it */
+  if (c->done_cb != NULL) {
+    pp_timer_init(&c->deadline, on_child_done, c);
+    pp_timer_start(c->engine->loop, &c->deadline, 0);
+  }
+}
+
+void pp_check_end_child(pp_check *child, pp_result_code code,
+                        const char *detail) {
+  if (child->engine == NULL)
+    return; /* never started */
+  child->done_cb = NULL;
+  pp_check_finish(child, code, "%s", detail);
+  pp_timer_stop(child->engine->loop, &child->deadline);
 }
 
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len) {
@@ -312,7 +357,7 @@ static void set_addr(pp_check *c, const pp_sockaddr *sa) {
   c->res->port = c->target->port;
 }
 
-static int family_of(const pp_target *t) {
+int pp_check_family(const pp_target *t) {
   switch (t->opts.address_family) {
   case PP_AF_IPV4:
     return AF_INET;
@@ -325,7 +370,7 @@ static int family_of(const pp_target *t) {
 
 /* The family of source_address, AF_UNSPEC when none is set or it is not an
  * address (bind_source then says so). */
-static int source_family(const pp_target *t) {
+int pp_check_source_family(const pp_target *t) {
   const char *src = t->opts.source_address;
   struct in6_addr a;
   if (src == NULL)
@@ -335,13 +380,13 @@ static int source_family(const pp_target *t) {
   return inet_pton(AF_INET6, src, &a) == 1 ? AF_INET6 : AF_UNSPEC;
 }
 
-static int literal_addr(const pp_target *t, pp_sockaddr *sa) {
+int pp_parse_address(const char *host, pp_sockaddr *sa) {
   memset(sa, 0, sizeof(*sa));
-  if (inet_pton(AF_INET, t->host, &sa->in.sin_addr) == 1) {
+  if (inet_pton(AF_INET, host, &sa->in.sin_addr) == 1) {
     sa->in.sin_family = AF_INET;
     return 0;
   }
-  if (inet_pton(AF_INET6, t->host, &sa->in6.sin6_addr) == 1) {
+  if (inet_pton(AF_INET6, host, &sa->in6.sin6_addr) == 1) {
     sa->in6.sin6_family = AF_INET6;
     return 0;
   }
@@ -353,7 +398,7 @@ static int literal_addr(const pp_target *t, pp_sockaddr *sa) {
  * to try; addrs[0] when none is usable, for bind_source to name. */
 static const pp_sockaddr *usable_addresses(pp_check *c,
                                            const pp_sockaddr *addrs, size_t n) {
-  int fam = source_family(c->target);
+  int fam = pp_check_source_family(c->target);
   size_t usable = 0, first = 0;
   for (size_t i = n; i-- > 0;)
     if (fam == AF_UNSPEC || addrs[i].sa.sa_family == fam) {
@@ -379,7 +424,7 @@ static void on_resolved(void *ud, int status, const pp_sockaddr *addrs,
   c->dnsq = NULL;
   c->res->t_dns = pp_check_phase_elapsed(c);
   if (status != 0) {
-    pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->target->host, why);
+    pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->host, why);
     return;
   }
   const pp_sockaddr *first = &addrs[0];
@@ -391,13 +436,18 @@ static void on_resolved(void *ud, int status, const pp_sockaddr *addrs,
 
 static void resolve(pp_check *c, next_fn next, bool keep_addresses) {
   const pp_target *t = c->target;
-  if (t->host_is_ip) {
+  if (c->has_fixed) { /* one address of several, resolved by the parent */
+    set_addr(c, &c->fixed);
+    next(c);
+    return;
+  }
+  if (c->host_is_ip) {
     pp_sockaddr sa;
-    literal_addr(t, &sa);
-    int want = family_of(t);
+    pp_parse_address(c->host, &sa);
+    int want = pp_check_family(t);
     if (want != AF_UNSPEC && want != sa.sa.sa_family) {
       pp_check_finish(c, PP_R_DNS_FAILED,
-                      "%s is not an %s address (address_family)", t->host,
+                      "%s is not an %s address (address_family)", c->host,
                       want == AF_INET ? "IPv4" : "IPv6");
       return;
     }
@@ -408,8 +458,8 @@ static void resolve(pp_check *c, next_fn next, bool keep_addresses) {
   pp_check_phase(c, PP_PHASE_DNS);
   c->after_resolve = next;
   c->keep_addresses = keep_addresses;
-  c->dnsq =
-      pp_dns_resolve(c->engine->dns, t->host, family_of(t), on_resolved, c);
+  c->dnsq = pp_dns_resolve(c->engine->dns, c->host, pp_check_family(t),
+                           on_resolved, c);
 }
 
 void pp_check_resolve(pp_check *c, void (*next)(pp_check *c)) {
@@ -494,7 +544,7 @@ static void on_connected(pp_check *c) {
     c->attempts->done = true;
     pp_timer_start_at(c->engine->loop, &c->deadline, c->deadline_us);
   }
-  kind_ops[c->target->kind]->connected(c);
+  c->ops->connected(c);
 }
 
 static void on_connect_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
@@ -572,6 +622,32 @@ static void arm_attempt(pp_check *c) {
   pp_timer_start_at(c->engine->loop, &c->deadline, due);
 }
 
+/* socket() found no descriptor left while other checks hold some: the
+ * check is taken back, as if not started, and starts again once one of
+ * them has ended; the round's concurrency shrinks to what fits. false when
+ * no other check would free one: then it is this check's failure. */
+static bool wait_for_descriptor(pp_check *c) {
+  pp_engine *e = c->engine;
+  if (e->round == NULL || e->fdq == NULL || e->active < 2)
+    return false;
+  const pp_check_ops *ops = kind_ops[c->target->kind];
+  if (ops->cleanup)
+    ops->cleanup(c);
+  pp_timer_stop(e->loop, &c->deadline);
+  pp_dns_cancel(c->dnsq);
+  free(c->attempts);
+  c->attempts = NULL;
+  c->done = true;
+  c->engine = NULL; /* not started, should the round end first */
+  e->active--;
+  if (c->target->kind == PP_KIND_HTTP)
+    e->active_http--;
+  if (e->max_concurrent > e->active)
+    e->max_concurrent = e->active;
+  e->fdq[e->fdq_tail++ % e->nfdq] = (size_t)(c - e->round);
+  return true;
+}
+
 static void connect_attempt(pp_check *c) {
   c->t_attempt_us = pp_now_us();
   if (c->res->addresses_tried < UINT8_MAX)
@@ -579,6 +655,8 @@ static void connect_attempt(pp_check *c) {
   arm_attempt(c);
   int fd =
       socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && wait_for_descriptor(c))
+    return;
   if (fd < 0) {
     c->res->sys_errno = errno;
     pp_check_finish(c, PP_R_SOCKET_ERROR, "socket: %s", strerror(errno));
@@ -613,13 +691,26 @@ void pp_check_resolve_and_connect(pp_check *c) {
 
 /* --- the round --- */
 
-static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
-                        pp_result *r) {
+/* What a target's own check runs: its kind, or a parent of child checks. */
+static const pp_check_ops *top_ops(const pp_target *t) {
+  if (pp_fanout_wanted(t))
+    return &pp_fanout_ops;
+  if (t->fetch != NULL)
+    return &pp_mailtrip_ops;
+  return kind_ops[t->kind];
+}
+
+/* Makes c ready to start: record cleared, clocks and deadline set. */
+static void init_check(pp_engine *e, pp_check *c, const pp_target *t,
+                       pp_result *r, const pp_check_ops *ops) {
   memset(c, 0, sizeof(*c));
   c->engine = e;
   c->target = t;
   c->res = r;
   c->fd = -1;
+  c->ops = ops;
+  c->host = t->host;
+  c->host_is_ip = t->host_is_ip;
   pp_result_reset(r);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -629,70 +720,175 @@ static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
   c->deadline_us = c->t_start_us + (uint64_t)t->opts.timeout_ms * 1000u;
   pp_timer_init(&c->deadline, on_deadline, c);
   e->active++;
-  if (t->kind == PP_KIND_HTTP)
-    e->active_http++;
-  pp_check_phase(c, PP_PHASE_NONE);
-  kind_ops[t->kind]->start(c);
 }
 
-/* The targets of a round that one engine runs: targets[idx[k]] for k <
- * n (idx NULL: targets[k]), their records in results[] at the same
- * index, and at most max checks (max_http HTTP ones) in flight. */
+static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
+                        pp_result *r) {
+  init_check(e, c, t, r, top_ops(t));
+  if (t->kind == PP_KIND_HTTP) {
+    c->counts_http = true;
+    e->active_http++;
+  }
+  pp_check_phase(c, PP_PHASE_NONE);
+  c->ops->start(c);
+}
+
+void pp_check_start_child(pp_check *parent, pp_check *child,
+                          const pp_child_spec *spec) {
+  init_check(parent->engine, child, spec->target, spec->res,
+             kind_ops[spec->target->kind]);
+  child->parent = parent;
+  child->done_cb = spec->done;
+  child->done_ud = spec->ud;
+  if (spec->host != NULL) {
+    pp_sockaddr sa;
+    child->host = spec->host;
+    child->host_is_ip = pp_parse_address(spec->host, &sa) == 0;
+  }
+  if (spec->addr != NULL) {
+    child->has_fixed = true;
+    child->fixed = *spec->addr;
+  }
+  uint64_t cap = spec->deadline_us ? spec->deadline_us : parent->deadline_us;
+  if (child->deadline_us > cap)
+    child->deadline_us = cap;
+  pp_check_phase(child, PP_PHASE_NONE);
+  child->ops->start(child);
+}
+
+/* --- memory for one round's records --- */
+
+struct pp_round_mem {
+  struct pp_round_mem *next;
+  max_align_t data[];
+};
+
+void *pp_engine_round_alloc(pp_engine *e, size_t size) {
+  struct pp_round_mem *m = calloc(1, sizeof(*m) + size);
+  if (m == NULL)
+    return NULL;
+  m->next = e->round_mem;
+  e->round_mem = m;
+  return m->data;
+}
+
+static void round_mem_free(pp_engine *e) {
+  for (struct pp_round_mem *m = e->round_mem, *next; m != NULL; m = next) {
+    next = m->next;
+    free(m);
+  }
+  e->round_mem = NULL;
+}
+
+/* What a round has still to start. */
 typedef struct {
   pp_target *const *targets;
-  const size_t *idx;
-  size_t n;
   pp_result *results;
-  size_t max, max_http;
-} part;
+  const size_t *idx; /* this engine's targets: targets[idx[k]] (NULL: all) */
+  pp_check *checks;  /* checks[k] runs targets[at(q, k)] */
+  size_t n, next;
+  /* HTTP(S) targets beyond max_concurrent_http wait here, in order, while
+   * later targets of other kinds start */
+  size_t *held, hhead, htail;
+} round_queue;
 
-static size_t at(const part *p, size_t k) {
-  return p->idx ? p->idx[k] : k;
+static size_t at(const round_queue *q, size_t k) {
+  return q->idx ? q->idx[k] : k;
 }
 
-static void start_at(pp_engine *e, pp_check *checks, const part *p, size_t k) {
-  size_t i = at(p, k);
-  start_check(e, &checks[k], p->targets[i], &p->results[i]);
+static void start_at(pp_engine *e, round_queue *q, size_t k) {
+  size_t i = at(q, k);
+  start_check(e, &q->checks[k], q->targets[i], &q->results[i]);
+}
+
+static bool may_start(const pp_engine *e, const pp_target *t) {
+  return e->active < e->max_concurrent && !e->interrupted &&
+         (t->kind != PP_KIND_HTTP || e->active_http < e->max_concurrent_http);
+}
+
+static bool anything_to_start(const pp_engine *e, const round_queue *q) {
+  return q->next < q->n || q->hhead < q->htail || e->fdq_head < e->fdq_tail;
+}
+
+/* Starts what may start now: checks that waited for a descriptor, then
+ * held HTTP(S) checks, then the next targets in order. */
+static void start_ready(pp_engine *e, round_queue *q) {
+  while (e->fdq_head < e->fdq_tail) {
+    size_t k = e->fdq[e->fdq_head % e->nfdq];
+    if (!may_start(e, q->targets[at(q, k)]))
+      break;
+    e->fdq_head++;
+    start_at(e, q, k);
+  }
+  while (q->hhead < q->htail &&
+         may_start(e, q->targets[at(q, q->held[q->hhead])]))
+    start_at(e, q, q->held[q->hhead++]);
+  while (q->next < q->n && e->active < e->max_concurrent && !e->interrupted) {
+    size_t k = q->next++;
+    if (q->targets[at(q, k)]->kind == PP_KIND_HTTP &&
+        (q->hhead < q->htail || e->active_http >= e->max_concurrent_http)) {
+      q->held[q->htail++] = k;
+      continue;
+    }
+    start_at(e, q, k);
+  }
+}
+
+/* The round's memory: its checks, the held and descriptor queues. */
+static int round_begin(pp_engine *e, round_queue *q) {
+  size_t n = q->n, nhttp = 0;
+  for (size_t k = 0; k < n; k++)
+    nhttp += q->targets[at(q, k)]->kind == PP_KIND_HTTP;
+  q->checks = calloc(n ? n : 1, sizeof(*q->checks));
+  q->held =
+      nhttp > e->max_concurrent_http ? malloc(nhttp * sizeof(size_t)) : NULL;
+  e->fdq = malloc((n ? n : 1) * sizeof(*e->fdq));
+  if (q->checks == NULL || e->fdq == NULL ||
+      (nhttp > e->max_concurrent_http && q->held == NULL)) {
+    free(q->checks);
+    free(q->held);
+    free(e->fdq);
+    e->fdq = NULL;
+    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+    return -1;
+  }
+  e->round = q->checks;
+  e->nfdq = n ? n : 1;
+  e->fdq_head = e->fdq_tail = 0;
+  e->active = e->active_http = 0;
+  return 0;
+}
+
+static void round_end(pp_engine *e, round_queue *q, size_t configured) {
+  free(q->held);
+  free(q->checks);
+  free(e->fdq);
+  e->fdq = NULL;
+  e->round = NULL;
+  e->max_concurrent = configured; /* a round may have shrunk it */
 }
 
 /* The round ended early: checks in flight end now, and targets not started
  * get a record that says so. */
-static void end_early(pp_check *checks, const part *p, const char *why) {
-  for (size_t k = 0; k < p->n; k++) {
-    if (checks[k].engine != NULL) {
-      pp_check_finish(&checks[k], PP_R_SOCKET_ERROR, "%s",
+static void end_early(round_queue *q, const char *why) {
+  for (size_t k = 0; k < q->n; k++) {
+    if (q->checks[k].engine != NULL) {
+      pp_check_finish(&q->checks[k], PP_R_SOCKET_ERROR, "%s",
                       why ? why : "round interrupted");
     } else {
-      pp_result *r = &p->results[at(p, k)];
+      pp_result *r = &q->results[at(q, k)];
       pp_result_reset(r);
       r->code = PP_R_SOCKET_ERROR;
     }
   }
 }
 
-/* The loop of one engine's part of a round. HTTP(S) targets beyond
- * max_http wait in held[], in order, while later targets of other kinds
- * start. */
-static int run_loop(pp_engine *e, pp_check *checks, const part *p,
-                    size_t *held) {
-  size_t next = 0, hhead = 0, htail = 0;
+static int run_loop(pp_engine *e, round_queue *q) {
   int rc = 0;
   const char *why = NULL; /* the round ends early */
-  e->active = e->active_http = 0;
   for (;;) {
-    while (hhead < htail && e->active < p->max &&
-           e->active_http < p->max_http && !e->interrupted)
-      start_at(e, checks, p, held[hhead++]);
-    while (next < p->n && e->active < p->max && !e->interrupted) {
-      size_t k = next++;
-      if (p->targets[at(p, k)]->kind == PP_KIND_HTTP &&
-          (hhead < htail || e->active_http >= p->max_http)) {
-        held[htail++] = k;
-        continue;
-      }
-      start_at(e, checks, p, k);
-    }
-    if (e->active == 0 && ((next == p->n && hhead == htail) || e->interrupted))
+    start_ready(e, q);
+    if (e->active == 0 && (!anything_to_start(e, q) || e->interrupted))
       break;
     if (pp_loop_run_once(e->loop, -1) < 0) {
       pp_log(e, PP_LOG_ERR, "event loop failed: %s", strerror(errno));
@@ -706,8 +902,9 @@ static int run_loop(pp_engine *e, pp_check *checks, const part *p,
     if (why != NULL)
       break;
   }
-  if (e->active > 0 || next < p->n || hhead < htail || e->interrupted)
-    end_early(checks, p, why);
+  /* the loop failed or the round was interrupted */
+  if (e->active > 0 || anything_to_start(e, q) || e->interrupted)
+    end_early(q, why);
   return e->interrupted ? -1 : rc;
 }
 
@@ -716,31 +913,35 @@ int pp_engine_run_part(pp_engine *e, pp_target *const *targets,
                        size_t max, size_t max_http) {
   if (e->interrupted)
     return -1;
-  part p = {targets, idx, n, results, max, max_http};
-  pp_check *checks = calloc(n ? n : 1, sizeof(*checks));
-  size_t nhttp = 0;
-  for (size_t k = 0; k < n; k++)
-    nhttp += targets[at(&p, k)]->kind == PP_KIND_HTTP;
-  size_t *held = NULL;
-  if (checks == NULL ||
-      (nhttp > max_http && (held = malloc(nhttp * sizeof(*held))) == NULL)) {
-    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
-    free(checks);
-    return -1;
-  }
+  round_mem_free(e); /* the last round's records are read by now */
+  size_t configured = e->max_concurrent,
+         configured_http = e->max_concurrent_http;
+  e->max_concurrent = max;
+  e->max_concurrent_http = max_http;
+  round_queue q = {.targets = targets, .results = results, .idx = idx, .n = n};
+  int rc = -1;
+  if (round_begin(e, &q) != 0)
+    goto out;
   /* watched during the round only, so that between rounds the loop holds
    * no descriptor of the engine's own */
   if (pp_loop_watch(e->loop, e->wake_fd, PP_EV_READ, on_wake, e) != 0) {
     pp_log(e, PP_LOG_ERR, "event loop: %s", strerror(errno));
-    free(held);
-    free(checks);
-    return -1;
+  } else {
+    rc = run_loop(e, &q);
+    pp_loop_unwatch(e->loop, e->wake_fd);
+    pp_dns_tidy(e->dns);
   }
-  int rc = run_loop(e, checks, &p, held);
-  pp_loop_unwatch(e->loop, e->wake_fd);
-  free(held);
-  free(checks);
+  round_end(e, &q, max);
+out:
+  e->max_concurrent = configured;
+  e->max_concurrent_http = configured_http;
   return rc;
+}
+
+size_t pp_engine_concurrency(pp_engine *e) {
+  if (e->auto_concurrency) /* what the process holds changes between rounds */
+    e->max_concurrent = default_concurrency();
+  return e->max_concurrent;
 }
 
 int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
@@ -755,6 +956,6 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     return -1;
   if (e->nhelpers > 0)
     return pp_spread_run(e, targets, n, results);
-  return pp_engine_run_part(e, targets, NULL, n, results, e->max_concurrent,
-                            e->max_concurrent_http);
+  return pp_engine_run_part(e, targets, NULL, n, results,
+                            pp_engine_concurrency(e), e->max_concurrent_http);
 }

@@ -15,26 +15,48 @@
 
 /* --- expected cost --- */
 
-enum { COST_TCP = 4, COST_DIALOG = 6, COST_HTTP = 8, COST_TLS = 80 };
+enum {
+  COST_TCP = 4,
+  COST_DIALOG = 6,
+  COST_HTTP = 8,
+  COST_DNS = 3,         /* one query and its answer */
+  COST_DNSSEC = 20,     /* validating the answer's signatures */
+  COST_TLS = 80,        /* a handshake with verification */
+  FANOUT_EXPECTED = 2,  /* addresses = all, mx = yes: children per target */
+  ROUND_TRIP_POLLS = 2, /* a mail round trip's mailbox logins */
+};
 
 static bool expects_tls(const pp_target *t) {
+  if (t->kind == PP_KIND_DNS)
+    return t->opts.transport == PP_DNS_TLS;
   if (t->scheme->tls == PP_TLS_IMPLICIT)
     return true;
   return t->scheme->tls == PP_TLS_STARTTLS && t->starttls != PP_STARTTLS_NO;
 }
 
-unsigned pp_target_cost(const pp_target *t) {
+static unsigned one_check(const pp_target *t) {
   switch (t->kind) {
   case PP_KIND_TCP:
     return COST_TCP;
   case PP_KIND_DIALOG:
-    return COST_DIALOG + (expects_tls(t) ? COST_TLS : 0);
+    return COST_DIALOG;
   case PP_KIND_HTTP:
-    return COST_HTTP + (expects_tls(t) ? COST_TLS : 0);
-  case PP_KIND_ICMP:
+    return COST_HTTP;
+  case PP_KIND_ICMP: /* paced, not CPU-bound: its echoes */
     return t->opts.count > 0 ? (unsigned)t->opts.count : 1;
+  case PP_KIND_DNS:
+    return COST_DNS + (t->opts.dnssec != PP_DNSSEC_OFF ? COST_DNSSEC : 0);
   }
   return COST_TCP;
+}
+
+unsigned pp_target_cost(const pp_target *t) {
+  unsigned c = one_check(t) + (expects_tls(t) ? COST_TLS : 0);
+  if (t->opts.addresses == PP_ADDRESSES_ALL || t->opts.mx)
+    c *= FANOUT_EXPECTED;
+  if (t->fetch != NULL && !t->fetch_leg)
+    c += ROUND_TRIP_POLLS * pp_target_cost(t->fetch);
+  return c;
 }
 
 /* --- the division --- */
@@ -210,9 +232,9 @@ static size_t share(size_t total, size_t used) {
 
 int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
                   pp_result *results) {
-  size_t parts = 1 + e->nhelpers;
-  if (parts > e->max_concurrent) /* a part runs at least one check at once */
-    parts = e->max_concurrent;
+  size_t max = pp_engine_concurrency(e), parts = 1 + e->nhelpers;
+  if (parts > max) /* a part runs at least one check at once */
+    parts = max;
   size_t *part_of = malloc((n ? n : 1) * sizeof(*part_of));
   size_t *idx = malloc((n ? n : 1) * sizeof(*idx));
   job *jobs = calloc(parts, sizeof(*jobs));
@@ -221,7 +243,7 @@ int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
     used = pp_spread(targets, n, NULL, PP_SPREAD_ICMP_FIRST, parts, part_of);
   int rc;
   if (used <= 1) { /* a small round (or no memory to divide it): one loop */
-    rc = pp_engine_run_part(e, targets, NULL, n, results, e->max_concurrent,
+    rc = pp_engine_run_part(e, targets, NULL, n, results, max,
                             e->max_concurrent_http);
   } else {
     fill_jobs(jobs, used, part_of, n, idx);
@@ -230,7 +252,7 @@ int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
       jobs[p].targets = targets;
       jobs[p].results = results;
       /* the descriptor limit and HTTP's memory bound are the process's */
-      jobs[p].max = share(e->max_concurrent, used);
+      jobs[p].max = share(max, used);
       jobs[p].max_http = share(e->max_concurrent_http, used);
     }
     pp_log(e, PP_LOG_DEBUG, "round of %zu targets divided among %zu loops", n,
