@@ -173,6 +173,10 @@ int pp_engine_run_part(pp_engine *e, pp_target *const *targets,
  * what the descriptor limit allows now (auto_concurrency). */
 size_t pp_engine_concurrency(pp_engine *e);
 
+/* The checks in flight the descriptor limit allows now, after what the
+ * process holds. */
+size_t pp_descriptors_fit(void);
+
 /* A round over e and its helpers (spread.c). */
 int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
                   pp_result *results);

@@ -938,6 +938,10 @@ out:
   return rc;
 }
 
+size_t pp_descriptors_fit(void) {
+  return default_concurrency();
+}
+
 size_t pp_engine_concurrency(pp_engine *e) {
   if (e->auto_concurrency) /* what the process holds changes between rounds */
     e->max_concurrent = default_concurrency();

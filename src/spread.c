@@ -198,17 +198,30 @@ static void fill_jobs(job *jobs, size_t used, const size_t *part_of, size_t n,
   }
 }
 
+/* A loop's thread needs little stack (no recursion; OpenSSL, libcurl and
+ * c-ares are shallow): 1 MiB instead of the default 8, which under an
+ * address-space limit (RLIMIT_AS) leaves the checks their memory. */
+#define THREAD_STACK (1u << 20)
+
 /* Parts 1.. on threads of their own, which take no signal: the caller's
  * thread handles them, and pp_engine_interrupt wakes every engine. */
 static void start_threads(job *jobs, size_t used) {
+  pthread_attr_t attr;
+  bool sized = pthread_attr_init(&attr) == 0;
+  if (sized && pthread_attr_setstacksize(&attr, THREAD_STACK) != 0) {
+    pthread_attr_destroy(&attr);
+    sized = false;
+  }
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   for (size_t p = 1; p < used; p++)
     if (jobs[p].n > 0)
-      jobs[p].started =
-          pthread_create(&jobs[p].thread, NULL, job_thread, &jobs[p]) == 0;
+      jobs[p].started = pthread_create(&jobs[p].thread, sized ? &attr : NULL,
+                                       job_thread, &jobs[p]) == 0;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (sized)
+    pthread_attr_destroy(&attr);
 }
 
 static int run_jobs(job *jobs, size_t used) {
@@ -247,12 +260,15 @@ int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
                             e->max_concurrent_http);
   } else {
     fill_jobs(jobs, used, part_of, n, idx);
+    /* the descriptor limit and HTTP's memory bound are the process's: a
+     * check that finds no descriptor waits for one its own loop frees, so
+     * each loop gets its share of what fits, whatever was asked for */
+    size_t fit = pp_descriptors_fit();
     for (size_t p = 0; p < used; p++) {
       jobs[p].e = p == 0 ? e : e->helpers[p - 1];
       jobs[p].targets = targets;
       jobs[p].results = results;
-      /* the descriptor limit and HTTP's memory bound are the process's */
-      jobs[p].max = share(max, used);
+      jobs[p].max = share(max < fit ? max : fit, used);
       jobs[p].max_http = share(e->max_concurrent_http, used);
     }
     pp_log(e, PP_LOG_DEBUG, "round of %zu targets divided among %zu loops", n,
