@@ -44,7 +44,7 @@ typedef struct {
   void (*engine_free)(pp_engine *e);
 } pp_check_ops;
 
-enum { PP_KIND_COUNT = PP_KIND_ICMP + 1 };
+enum { PP_KIND_COUNT = PP_KIND_UDP + 1 };
 
 /* The descriptor of a kind. */
 const pp_check_ops *pp_kind_ops(pp_check_kind kind);
@@ -90,6 +90,8 @@ extern const pp_check_ops pp_tcp_ops;
 extern const pp_check_ops pp_dialog_ops;
 extern const pp_check_ops pp_http_ops;
 extern const pp_check_ops pp_icmp_ops;
+extern const pp_check_ops pp_wire_ops;
+extern const pp_check_ops pp_udp_ops;
 
 void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -125,6 +127,10 @@ void pp_check_resolve(pp_check *c, void (*next)(pp_check *c));
  * to c->addr, or finishes with the last address's failure; the record names
  * the address that answered and what the others did. */
 void pp_check_resolve_and_connect(pp_check *c);
+
+/* Binds fd to source_address, if one is set; -1 with the check ended when
+ * that fails. */
+int pp_check_bind_source(pp_check *c, int fd);
 
 /* Formats sa as text, without port. */
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len);
