@@ -27,6 +27,7 @@ enum {
   PP_DF_TOLERANT = 1 << 2,  /* a negative reply is not a failure */
   PP_DF_SECRET = 1 << 3,    /* the command carries a credential */
   PP_DF_IF_BANNER = 1 << 4, /* only when expect_banner is set */
+  PP_DF_VERSION = 1 << 5,   /* expect's first group: the server's version */
 };
 
 /* One step. Command templates expand: %t a fresh IMAP tag, %e the EHLO

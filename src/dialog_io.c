@@ -288,8 +288,31 @@ int pp_dlg_re_match(dlg *d, pcre2_code *re, const char *s, size_t len,
   return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
+/* A binary protocol's message (check_wire.c frames it). */
+static void try_frame(dlg *d) {
+  pp_reply r = {0};
+  switch (d->framer(d, &r)) {
+  case PP_REPLY_COMPLETE:
+    d->io = IO_IDLE;
+    d->on_reply(d, &r);
+    return;
+  case PP_REPLY_MALFORMED:
+    pp_dlg_fail_with(d, d->rbuf, d->rlen, PP_R_PROTOCOL_ERROR, "%s", r.why);
+    return;
+  case PP_REPLY_INCOMPLETE:
+    if (d->rlen == d->rcap)
+      pp_dlg_fail_with(d, d->rbuf, d->rlen, PP_R_PROTOCOL_ERROR,
+                       "reply longer than %zu bytes (max_reply)", d->rcap);
+    return;
+  }
+}
+
 static void try_parse(dlg *d) {
   pp_reply r;
+  if (d->framer != NULL) {
+    try_frame(d);
+    return;
+  }
   if (d->frame == PP_FRAME_RAW) {
     size_t end = 0;
     int m = d->re ? pp_dlg_re_match(d, d->re, d->rbuf, d->rlen, &end) : 1;
@@ -414,6 +437,10 @@ static void do_handshake(dlg *d) {
   if (!verified)
     pp_dlg_note(d, "not verified (verify=no): %s", why);
   d->t0_us = pp_now_us();
+  if (d->after_tls != NULL) { /* a binary protocol goes on */
+    d->after_tls(d);
+    return;
+  }
   if (d->step == NULL) { /* implicit TLS: the dialog starts now */
     pp_dlg_run(d);
     return;

@@ -189,7 +189,7 @@ void pp_dlg_send_command(dlg *d, const pp_dstep *s, void (*after)(dlg *d)) {
 
 /* --- login --- */
 
-static int read_password(dlg *d, char *why, size_t whylen) {
+int pp_dlg_read_password(dlg *d, char *why, size_t whylen) {
   const char *path = d->t->opts.password_file;
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
@@ -299,7 +299,7 @@ step_rc pp_dlg_login_begin(dlg *d) {
     pp_dlg_fail_with(d, d->last, d->lastlen, PP_R_AUTH_FAILED, "%s", why);
     return STEP_WAIT;
   }
-  if (read_password(d, why, sizeof(why)) != 0) {
+  if (pp_dlg_read_password(d, why, sizeof(why)) != 0) {
     pp_check_finish(d->c, PP_R_SOCKET_ERROR, "%s", why);
     return STEP_WAIT;
   }
