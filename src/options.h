@@ -30,6 +30,8 @@ enum {
   PP_APPLY_DIALOG = 1 << 2, /* send/expect and protocol dialogs */
   PP_APPLY_HTTP = 1 << 3,
   PP_APPLY_ICMP = 1 << 4,
+  PP_APPLY_WIRE = 1 << 5, /* binary protocols over TCP (postgres, ...) */
+  PP_APPLY_UDP = 1 << 6,  /* datagram checks (udp, ntp) */
   PP_APPLY_ALL = 0xff,
 };
 
@@ -128,6 +130,10 @@ typedef struct pp_opts {
   double loss_warn, loss_bad, loss_crit;
   int64_t rtt_warn_ms, rtt_bad_ms, rtt_crit_ms;
   int64_t jitter_warn_ms, jitter_bad_ms, jitter_crit_ms;
+
+  /* binary protocols and UDP */
+  char *database;
+  int retries;
 } pp_opts;
 
 typedef struct {

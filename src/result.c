@@ -35,6 +35,7 @@ static const struct {
     [PP_R_TOO_MANY_REDIRECTS] = {"too_many_redirects", "too many redirects"},
     [PP_R_SOCKET_ERROR] = {"socket_error", "local socket error"},
     [PP_R_UNSUPPORTED] = {"unsupported", "check not supported by this build"},
+    [PP_R_UNAVAILABLE] = {"unavailable", "server answers but refuses service"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {
@@ -112,4 +113,14 @@ void pp_result_set_excerpt(pp_result *r, const char *data, size_t len) {
     /* cut: say so */
     memcpy(r->excerpt + o, "...", 4);
   }
+}
+
+void pp_result_set_version(pp_result *r, const char *data, size_t len) {
+  pp_result tmp;
+  pp_result_set_excerpt(&tmp, data, len);
+  size_t n = strlen(tmp.excerpt);
+  if (n >= sizeof(r->server_version))
+    n = sizeof(r->server_version) - 1;
+  memcpy(r->server_version, tmp.excerpt, n);
+  r->server_version[n] = 0;
 }

@@ -30,6 +30,8 @@ typedef enum {
   PP_R_TOO_MANY_REDIRECTS,
   PP_R_SOCKET_ERROR, /* a local failure: no descriptors, no permission */
   PP_R_UNSUPPORTED,  /* this build cannot run that kind of check */
+  PP_R_UNAVAILABLE,  /* the server answers in its protocol but refuses
+                        service: starting up, too many clients, blocked */
   PP_R_COUNT
 } pp_result_code;
 
@@ -59,6 +61,8 @@ typedef enum {
 
 #define PP_EXCERPT_MAX 160
 #define PP_DETAIL_MAX 200
+#define PP_VERSION_MAX 64
+#define PP_INFO_MAX 160
 
 /* Timings are seconds; a negative value means the phase did not happen. */
 typedef struct pp_result {
@@ -90,6 +94,16 @@ typedef struct pp_result {
   int icmp_sent, icmp_received;
   double loss_pct, rtt_min, rtt_avg, rtt_max, rtt_stddev, jitter;
   pp_grade quality;
+
+  /* What a server says about itself (databases, directories, NTP...):
+   * its version, and protocol facts in words ("writable primary, replica
+   * set rs0"); empty when the protocol does not say. */
+  char server_version[PP_VERSION_MAX];
+  char info[PP_INFO_MAX];
+  /* NTP: the server's clock against ours, and its stratum */
+  bool clock_seen;
+  double clock_offset; /* seconds, positive when the server is ahead */
+  int stratum;
 } pp_result;
 
 /* "ok", "refused", ...: stable identifiers for tags and documents. */
@@ -108,5 +122,9 @@ void pp_result_summary(const pp_result *r, char *buf, size_t len);
 /* Copies what a server said into r->excerpt, printable ASCII only: control
  * bytes become spaces, other bytes \xNN, and long input is cut with "...". */
 void pp_result_set_excerpt(pp_result *r, const char *data, size_t len);
+
+/* Copies a server's version into r->server_version, sanitised as an
+ * excerpt and cut to fit. */
+void pp_result_set_version(pp_result *r, const char *data, size_t len);
 
 #endif
