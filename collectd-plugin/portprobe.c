@@ -62,13 +62,18 @@ static int ppc_config_cb(oconfig_item_t *ci) {
   return 0;
 }
 
-/* The checked host and the target's labels, as meta data of every value
- * (write plugins such as portprobe_mongodb store them; NULL if no memory). */
-static meta_data_t *target_meta(const pp_target *t) {
+/* The checked host, what the server said about itself (version, facts)
+ * and the target's labels, as meta data of every value (write plugins
+ * such as portprobe_mongodb store them; NULL if no memory). */
+static meta_data_t *target_meta(const pp_target *t, const pp_result *r) {
   meta_data_t *md = meta_data_create();
   if (md == NULL)
     return NULL;
   meta_data_add_string(md, "target_host", t->host);
+  if (r->server_version[0])
+    meta_data_add_string(md, "server_version", r->server_version);
+  if (r->info[0])
+    meta_data_add_string(md, "server_info", r->info);
   for (size_t i = 0; i < t->opts.labels.n; i++) {
     const char *kv = t->opts.labels.items[i];
     const char *eq = strchr(kv, '=');
@@ -83,7 +88,7 @@ static void dispatch_values(const pp_target *t, const pp_result *r,
                             const pp_state_info *st) {
   ppc_value vals[PPC_VALUES_MAX];
   size_t n = ppc_values(t, r, st, vals);
-  meta_data_t *md = target_meta(t); /* copied by each dispatch */
+  meta_data_t *md = target_meta(t, r); /* copied by each dispatch */
   for (size_t k = 0; k < n; k++) {
     value_t v = {.gauge = vals[k].value};
     value_list_t vl = VALUE_LIST_INIT;

@@ -165,6 +165,14 @@ static void f_float(fields *w, const char *key, double v) {
   fprintf(w->f, "%.6f", v);
 }
 
+/* A measured figure that may be negative (a clock offset). */
+static void f_signed(fields *w, const char *key, double v) {
+  if (!isfinite(v))
+    return;
+  field_key(w, key);
+  fprintf(w->f, "%.6f", v);
+}
+
 static void f_str(fields *w, const char *key, const char *v) {
   if (v == NULL || *v == 0)
     return;
@@ -201,6 +209,12 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
   if (t->kind == PP_KIND_HTTP && r->http_status > 0) {
     f_int(w, "http_status", r->http_status);
     f_int(w, "http_redirects", r->http_redirects);
+  }
+  f_str(w, "server_version", r->server_version);
+  f_str(w, "info", r->info);
+  if (r->clock_seen) {
+    f_signed(w, "clock_offset", r->clock_offset);
+    f_int(w, "stratum", r->stratum);
   }
   if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
     f_int(w, "packets_sent", r->icmp_sent);
@@ -419,6 +433,18 @@ static void write_text(FILE *f, pp_target *const *targets,
       if (r->jitter >= 0)
         fprintf(f, ", jitter %.3f ms", r->jitter * 1000);
       fprintf(f, ", quality %s", pp_grade_name(r->quality));
+      sepr = "  ";
+    }
+    if (r->server_version[0]) {
+      fprintf(f, "%sversion %s", sepr, r->server_version);
+      sepr = "  ";
+    }
+    if (r->info[0]) {
+      fprintf(f, "%s%s", sepr, r->info);
+      sepr = "  ";
+    }
+    if (r->clock_seen) {
+      fprintf(f, "%sclock offset %+.6f s", sepr, r->clock_offset);
       sepr = "  ";
     }
     if (r->excerpt[0])
