@@ -133,7 +133,8 @@ static pp_wire_next entry(pp_wire *w, BerElement *ber) {
   struct berval dn;
   ber_len_t len;
   char *last;
-  if (ber_scanf(ber, "{m{", &dn) == LBER_ERROR)
+  /* the attribute list's own header is ber_first_element's to skip */
+  if (ber_scanf(ber, "{m", &dn) == LBER_ERROR)
     return pp_wire_fail(w, PP_R_PROTOCOL_ERROR, "LDAP: malformed entry");
   for (ber_tag_t tag = ber_first_element(ber, &len, &last); tag != LBER_DEFAULT;
        tag = ber_next_element(ber, &len, last)) {

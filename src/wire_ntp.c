@@ -97,13 +97,14 @@ static pp_wire_next ntp_message(pp_wire *w, const uint8_t *msg, size_t len) {
   snprintf(said, sizeof(said), "NTPv%u mode 4, leap %u, stratum %d, refid %s",
            vn, li, stratum, id);
   pp_wire_excerpt(w, said, strlen(said));
-  if (stratum == 0)
-    return pp_wire_fail(w, PP_R_UNAVAILABLE, "kiss-o'-death %s", id);
-  if (li == 3 || stratum >= 16)
+  if (li == 3 || stratum >= 16) /* an unsynchronised server sends stratum 0 */
     return pp_wire_fail(w, PP_R_UNAVAILABLE,
                         "server clock is not synchronised (leap indicator %u, "
                         "stratum %d)",
                         li, stratum);
+  if (stratum == 0) /* RFC 5905 7.4: a kiss code says why */
+    return pp_wire_fail(w, PP_R_UNAVAILABLE, "kiss-o'-death %s",
+                        id[0] ? id : "(no code)");
   double t1 = st->t1[i];
   pp_result *res = w->c->res;
   res->clock_seen = true;
