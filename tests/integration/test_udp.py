@@ -117,3 +117,26 @@ def test_ntp_options_are_its_own(portprobe):
     assert proc.returncode == 2 and "udp targets take one send" in proc.stderr
     proc = portprobe("udp://127.0.0.1:9", "send=x", "starttls=require")
     assert proc.returncode == 2 and "does not apply to udp targets" in proc.stderr
+
+
+def test_collectd_reads_the_offset_and_stratum(tmp_path, registry, shared_dir):
+    """The real collectd with the plugin: the NTP figures as values (collectd's own
+    time_offset type, as its ntpd plugin sends, and portprobe_stratum from our types.db)."""
+    from test_collectd import Collectd
+    chrony = services.start_chronyd(registry, shared_dir / "chrony-collectd")
+    cd = Collectd(tmp_path, f"""
+LoadPlugin portprobe
+<Plugin portprobe>
+  <Target "clock">
+    URL "ntp://127.0.0.1:{chrony.port}"
+  </Target>
+</Plugin>
+""")
+    try:
+        cd.start()
+        cd.wait_rounds("portprobe-clock/bool-up", 1, 15)
+        assert cd.getval("portprobe-clock/bool-up") == 1
+        assert cd.getval("portprobe-clock/portprobe_stratum") == 10
+        assert abs(cd.getval("portprobe-clock/time_offset-ntp")) < 0.05
+    finally:
+        cd.stop()
