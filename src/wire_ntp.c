@@ -58,7 +58,7 @@ static void refid_words(const uint8_t *id, int stratum, char *buf, size_t len) {
     size_t n = 0;
     while (n < 4 && id[n] >= 0x20 && id[n] < 0x7f)
       n++;
-    snprintf(buf, len, "%.*s", (int)n, (const char *)id);
+    snprintf(buf, len, "%.*s", (int)n, n ? (const char *)id : "-");
   } else {
     snprintf(buf, len, "%u.%u.%u.%u", id[0], id[1], id[2], id[3]);
   }
@@ -103,8 +103,7 @@ static pp_wire_next ntp_message(pp_wire *w, const uint8_t *msg, size_t len) {
                         "stratum %d)",
                         li, stratum);
   if (stratum == 0) /* RFC 5905 7.4: a kiss code says why */
-    return pp_wire_fail(w, PP_R_UNAVAILABLE, "kiss-o'-death %s",
-                        id[0] ? id : "(no code)");
+    return pp_wire_fail(w, PP_R_UNAVAILABLE, "kiss-o'-death %s", id);
   double t1 = st->t1[i];
   pp_result *res = w->c->res;
   res->clock_seen = true;
