@@ -159,6 +159,7 @@ int pp_scram_final(pp_scram *s, const char *password, const char *server,
   OPENSSL_cleanse(salted, sizeof(salted));
   OPENSSL_cleanse(ckey, sizeof(ckey));
   OPENSSL_cleanse(stored, sizeof(stored));
+  OPENSSL_cleanse(sig, sizeof(sig));
   n = snprintf(out, outlen, "%s,p=%s", without, proof);
   if (n < 0 || (size_t)n >= outlen)
     return fail(why, whylen, "SCRAM: no room for the final message");

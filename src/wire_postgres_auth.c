@@ -121,6 +121,9 @@ static pp_wire_next sasl_start(pp_wire *w, pp_rbuf *r) {
 
 static pp_wire_next sasl_continue(pp_wire *w, pp_rbuf *r) {
   pg_state *st = w->st;
+  if (!st->scram.nonce[0])
+    return pp_wire_fail(w, PP_R_PROTOCOL_ERROR,
+                        "SASLContinue without a SASL exchange");
   const char *pw = pp_wire_password(w);
   if (pw == NULL)
     return PP_WIRE_END;
