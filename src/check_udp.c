@@ -12,8 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define SILENCE_MARGIN_US 2000 /* silence is judged just before the deadline   \
-                                */
+#define SILENCE_MARGIN_US                                                      \
+  2000 /* silence is judged just before the deadline                           \
+        */
 #define DATAGRAM_MAX 65536
 
 /* per target, kept across rounds: the user's datagram and expect */
