@@ -15,11 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* clang-format off: a kind a line, so that adding one adds a line */
+/* a kind a line, so that adding one adds a line */
+/* clang-format off */
 static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
-    [PP_KIND_TCP] = &pp_tcp_ops,   [PP_KIND_DIALOG] = &pp_dialog_ops,
-    [PP_KIND_HTTP] = &pp_http_ops, [PP_KIND_ICMP] = &pp_icmp_ops,
-    [PP_KIND_WIRE] = &pp_wire_ops, [PP_KIND_UDP] = &pp_udp_ops,
+    [PP_KIND_TCP] = &pp_tcp_ops,
+    [PP_KIND_DIALOG] = &pp_dialog_ops,
+    [PP_KIND_HTTP] = &pp_http_ops,
+    [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_WIRE] = &pp_wire_ops,
+    [PP_KIND_UDP] = &pp_udp_ops,
 };
 /* clang-format on */
 
