@@ -89,6 +89,9 @@ def test_ntp_offset_and_stratum(portprobe, registry, shared_dir):
     assert r["excerpt"].startswith("NTPv4 mode 4, leap 0, stratum 10")
     text = portprobe("--format", "influx", f"ntp://127.0.0.1:{chrony.port}").stdout
     assert ",stratum=10i" in text and "clock_offset=" in text
+    proc = portprobe("--format", "nagios", f"ntp://127.0.0.1:{chrony.port}")
+    assert proc.returncode == 0 and ", stratum 10," in proc.stdout
+    assert " offset=" in proc.stdout.split("|")[1] and "stratum=10;;;0;16" in proc.stdout
 
 
 def test_ntp_unsynchronised_server_is_down(portprobe, registry, shared_dir):
