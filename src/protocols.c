@@ -255,7 +255,7 @@ size_t pp_scheme_names(char *buf, size_t len,
 
 /* --- what the dialog options need of a protocol --- */
 
-static bool has_login(const pp_scheme *s) {
+bool pp_scheme_takes_login(const pp_scheme *s) {
   return (s->kind == PP_KIND_DIALOG && s->protocol &&
           s->protocol->nlogins > 0) ||
          (s->wire != NULL && (s->wire->takes & PP_WIRE_TAKES_LOGIN));
@@ -276,7 +276,7 @@ int pp_dialog_validate(const pp_target *t, char *err, size_t errlen) {
     return -1;
   }
   if (o->username != NULL && p->nlogins == 0) {
-    pp_scheme_names(list, sizeof(list), has_login);
+    pp_scheme_names(list, sizeof(list), pp_scheme_takes_login);
     snprintf(err, errlen,
              "target \"%s\": username and password_file apply to %s targets",
              name, list);

@@ -49,6 +49,9 @@ extern const size_t pp_schemes_count;
  * list them. Returns how many were listed. */
 size_t pp_scheme_names(char *buf, size_t len, bool (*want)(const pp_scheme *s));
 
+/* Whether targets of the scheme can log in (username, password_file). */
+bool pp_scheme_takes_login(const pp_scheme *s);
+
 typedef struct pp_target {
   char *url;
   const pp_scheme *scheme;

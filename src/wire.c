@@ -267,10 +267,6 @@ void pp_wire_trace(pp_wire *w, const char *who, const char *fmt, ...) {
 
 /* --- options against the codec --- */
 
-static bool takes_login(const pp_scheme *s) {
-  return s->wire != NULL && (s->wire->takes & PP_WIRE_TAKES_LOGIN);
-}
-
 int pp_wire_validate(const pp_target *t, char *err, size_t errlen) {
   const pp_wire_proto *p = t->scheme->wire;
   const pp_opts *o = &t->opts;
@@ -278,11 +274,10 @@ int pp_wire_validate(const pp_target *t, char *err, size_t errlen) {
   unsigned takes = p != NULL ? p->takes : 0;
   char list[256];
   if (o->username != NULL && !(takes & PP_WIRE_TAKES_LOGIN)) {
-    pp_scheme_names(list, sizeof(list), takes_login);
+    pp_scheme_names(list, sizeof(list), pp_scheme_takes_login);
     snprintf(err, errlen,
-             "target \"%s\": username and password_file apply to %s targets "
-             "(%s has no login here)",
-             name, list, t->scheme->name);
+             "target \"%s\": username and password_file apply to %s targets",
+             name, list);
     return -1;
   }
   if (o->database != NULL && !(takes & PP_WIRE_TAKES_DATABASE)) {
