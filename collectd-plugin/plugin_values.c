@@ -37,6 +37,26 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
   }
   if (r->cert_seen)
     n = put(out, n, "timeleft", "cert_expiry", (double)r->cert_expiry_s);
+  if (r->chain_seen)
+    n = put(out, n, "timeleft", "chain_expiry", (double)r->chain_expiry_s);
+  if (r->cert_seen && t->opts.ocsp != PP_OCSP_OPT_NO) {
+    n = put(out, n, "portprobe_ocsp", "", (double)r->ocsp_status);
+    if (r->ocsp_status != PP_OCSP_NONE)
+      n = put(out, n, "timeleft", "ocsp_next_update",
+              (double)r->ocsp_next_update_s);
+  }
+  /* every address or MX host: how many were checked, how many were up */
+  if (r->parts != NULL) {
+    n = put(out, n, "count", "checked", r->nparts);
+    n = put(out, n, "count", "checked_up", r->parts_up);
+  }
+  /* a mail round trip's legs */
+  if (r->t_delivery >= 0)
+    n = put(out, n, "response_time", "delivery", r->t_delivery);
+  if (r->t_smtp >= 0)
+    n = put(out, n, "response_time", "smtp", r->t_smtp);
+  if (r->t_fetch >= 0)
+    n = put(out, n, "response_time", "fetch", r->t_fetch);
   if (r->http_status > 0)
     n = put(out, n, "portprobe_http_status", "", r->http_status);
   if (r->clock_seen) { /* collectd's ntpd plugin uses time_offset too */
@@ -55,6 +75,21 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
       n = put(out, n, "portprobe_jitter", "", r->jitter * 1000);
     if (r->quality != PP_GRADE_NONE)
       n = put(out, n, "portprobe_quality", "", (double)r->quality);
+  }
+
+  if (t->kind == PP_KIND_DNS) {
+    if (r->t_query >= 0)
+      n = put(out, n, "response_time", "query", r->t_query);
+    if (r->dns_rcode >= 0) {
+      n = put(out, n, "portprobe_dns_rcode", "", r->dns_rcode);
+      n = put(out, n, "count", "answers", r->dns_answers);
+    }
+    if (r->dns_count >= 0) /* ns servers, listings, policy or TLSA records */
+      n = put(out, n, "count", "found", r->dns_count);
+    if (r->dnssec != PP_DNSSEC_UNCHECKED)
+      n = put(out, n, "portprobe_dnssec", "", r->dnssec);
+    if (r->rrsig_seen)
+      n = put(out, n, "timeleft", "rrsig_expiry", (double)r->rrsig_expiry_s);
   }
 
   /* flapping: whether it is, and the percent of state changes behind it */

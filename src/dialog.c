@@ -2,6 +2,7 @@
  * over the check's non-blocking socket, one step at a time, and judges each
  * reply. Bytes and TLS move in dialog_io.c, credentials in dialog_login.c. */
 #include "dialog_int.h"
+#include "tls_probe.h"
 
 #include <openssl/crypto.h>
 
@@ -119,7 +120,7 @@ static void *plan_new(const pp_target *t, char *err, size_t errlen) {
     snprintf(err, errlen, "target \"%s\": out of memory", pp_target_name(t));
     return NULL;
   }
-  pl->proto = t->scheme->protocol;
+  pl->proto = pp_protocol_of(t);
   bool ok = pl->proto != NULL;
   pl->nuser = t->opts.steps.n;
   if (ok && pl->nuser > 0) {
@@ -342,7 +343,9 @@ static void after_quit_sent(dlg *d) {
   if (due > c->deadline_us - JUDGE_MARGIN_US)
     due = c->deadline_us - JUDGE_MARGIN_US;
   pp_timer_start_at(c->engine->loop, &d->judge, due);
-  d->rlen = 0; /* what came before QUIT no longer matters */
+  pp_dlg_trace_read(d, 0, true);
+  d->rlen = d->traced = 0; /* what came before QUIT no longer matters */
+  memset(&d->cur, 0, sizeof(d->cur));
   pp_dlg_begin_read(d, d->step->frame, NULL, NULL, on_quit_reply);
 }
 
@@ -396,6 +399,12 @@ void pp_dlg_run(dlg *d) {
       d->quitting = true;
       pp_dlg_send_command(d, s, after_quit_sent);
       break;
+    case PP_DOP_MESSAGE:
+    case PP_DOP_LIST:
+    case PP_DOP_INSPECT:
+    case PP_DOP_DELETE:
+      rc = pp_dlg_mail_step(d, s);
+      break;
     }
     if (rc == STEP_WAIT)
       return;
@@ -409,13 +418,15 @@ void pp_dlg_run(dlg *d) {
 static void dialog_start(pp_check *c) {
   const pp_target *t = c->target;
   dlg_engine *de = pp_dlg_engine(c->engine);
-  if (de == NULL || proto_regexes(de, t->scheme->protocol) == NULL) {
+  if (de == NULL || proto_regexes(de, pp_protocol_of(t)) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "cannot prepare the %s dialog (out of memory)",
                     t->scheme->name);
     return;
   }
-  pp_check_resolve_and_connect(c);
+  /* refuse_protocols: the old-protocol probe first (implicit TLS only) */
+  pp_tls_probe(c, t->opts.refuse_protocols ? pp_dlg_tls_ctxs(de) : NULL,
+               pp_check_resolve_and_connect);
 }
 
 dlg *pp_dlg_new(pp_check *c) {
@@ -444,6 +455,7 @@ dlg *pp_dlg_new(pp_check *c) {
 void pp_dlg_free(dlg *d) {
   pp_check *c = d->c;
   pp_timer_stop(c->engine->loop, &d->judge);
+  pp_dlg_trace_read(d, 0, true); /* a line the server never ended */
   /* a failure without its own excerpt shows what had arrived so far */
   if (!c->res->up && !d->excerpt_final && d->rlen > 0)
     pp_dlg_excerpt_from(d, d->rbuf, d->rlen);

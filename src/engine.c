@@ -1,12 +1,15 @@
 /* The engine and the round: every target of a round runs at once on one
  * event loop, bounded by max_concurrent; each check ends by its deadline. */
 #include "check_core.h"
+#include "tls_probe.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@ static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
     [PP_KIND_DIALOG] = &pp_dialog_ops,
     [PP_KIND_HTTP] = &pp_http_ops,
     [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_DNS] = &pp_dns_ops,
     [PP_KIND_WIRE] = &pp_wire_ops,
     [PP_KIND_UDP] = &pp_udp_ops,
 };
@@ -42,14 +46,35 @@ void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...) {
   e->log(e->log_ud, level, msg);
 }
 
+static void round_mem_free(pp_engine *e);
+
+/* Descriptors the process holds now (the host's own, the engine's loop,
+ * libraries'): /proc/self/fd lists them; probing each is the fallback. */
+static size_t held_descriptors(size_t limit) {
+  size_t n = 0;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir != NULL) {
+    for (struct dirent *de; (de = readdir(dir)) != NULL;)
+      n += de->d_name[0] != '.';
+    closedir(dir);
+    return n > 0 ? n - 1 : 0; /* the listing's own */
+  }
+  for (int fd = 0; (size_t)fd < limit && fd < 65536; fd++)
+    n += fcntl(fd, F_GETFD) != -1;
+  return n;
+}
+
+/* Checks in flight that fit the descriptor limit: one each, after what the
+ * process holds and a reserve for what it opens along the way (resolver
+ * sockets, a CA or password file being read, libcurl's redirects). */
 static size_t default_concurrency(void) {
   struct rlimit rl;
-  size_t n = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    /* leave room for the host process's own descriptors */
-    n = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
-  }
-  return n > 16384 ? 16384 : n;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+      rl.rlim_cur > 16384 + 1024)
+    return 16384;
+  size_t limit = (size_t)rl.rlim_cur;
+  size_t room = held_descriptors(limit) + 16 + limit / 16;
+  return limit > room ? limit - room : 1;
 }
 
 pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
@@ -61,8 +86,9 @@ pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
   }
   e->log = cfg ? cfg->log : NULL;
   e->log_ud = cfg ? cfg->log_ud : NULL;
+  e->auto_concurrency = cfg == NULL || cfg->max_concurrent == 0;
   e->max_concurrent =
-      cfg && cfg->max_concurrent ? cfg->max_concurrent : default_concurrency();
+      e->auto_concurrency ? default_concurrency() : cfg->max_concurrent;
   e->max_concurrent_http = cfg && cfg->max_concurrent_http
                                ? cfg->max_concurrent_http
                                : PP_HTTP_CONCURRENCY_DEFAULT;
@@ -96,6 +122,7 @@ void pp_engine_free(pp_engine *e) {
   pp_dns_free(e->dns);
   pp_loop_free(e->loop);
   close(e->wake_fd);
+  round_mem_free(e);
   free(e);
 }
 
@@ -124,6 +151,13 @@ static void on_wake(pp_loop *loop, int fd, unsigned ev, void *ud) {
 
 static bool attempt_timed_out(pp_check *c);
 static void describe_attempts(pp_check *c);
+
+static void on_child_done(pp_loop *loop, pp_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  pp_check *c = ud;
+  c->done_cb(c->done_ud, c);
+}
 
 static void on_deadline(pp_loop *loop, pp_timer *t, void *ud) {
   (void)loop;
@@ -215,9 +249,9 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
   r->phase = code == PP_R_OK ? PP_PHASE_NONE : c->phase;
   r->t_total = (double)(pp_now_us() - c->t_start_us) / 1e6;
 
-  const pp_check_ops *ops = kind_ops[t->kind];
-  if (ops->cleanup)
-    ops->cleanup(c);
+  if (c->ops->cleanup)
+    c->ops->cleanup(c);
+  pp_tls_probe_free(c);
   pp_timer_stop(c->engine->loop, &c->deadline);
   pp_dns_cancel(c->dnsq);
   c->dnsq = NULL;
@@ -227,11 +261,26 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
     c->fd = -1;
   }
   c->engine->active--;
-  if (t->kind == PP_KIND_HTTP)
+  if (c->counts_http)
     c->engine->active_http--;
   if (!r->up)
     pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": %s%s%s", pp_target_name(t),
            pp_result_name(code), r->detail[0] ? ": " : "", r->detail);
+  /* a child tells its parent from the loop, not from here: whoever ended
+   * it may still look at it on the way out, and the parent may free it */
+  if (c->done_cb != NULL) {
+    pp_timer_init(&c->deadline, on_child_done, c);
+    pp_timer_start(c->engine->loop, &c->deadline, 0);
+  }
+}
+
+void pp_check_end_child(pp_check *child, pp_result_code code,
+                        const char *detail) {
+  if (child->engine == NULL)
+    return; /* never started */
+  child->done_cb = NULL;
+  pp_check_finish(child, code, "%s", detail);
+  pp_timer_stop(child->engine->loop, &child->deadline);
 }
 
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len) {
@@ -277,7 +326,7 @@ static void set_addr(pp_check *c, const pp_sockaddr *sa) {
   c->res->port = c->target->port;
 }
 
-static int family_of(const pp_target *t) {
+int pp_check_family(const pp_target *t) {
   switch (t->opts.address_family) {
   case PP_AF_IPV4:
     return AF_INET;
@@ -290,7 +339,7 @@ static int family_of(const pp_target *t) {
 
 /* The family of source_address, AF_UNSPEC when none is set or it is not an
  * address (bind_source then says so). */
-static int source_family(const pp_target *t) {
+int pp_check_source_family(const pp_target *t) {
   const char *src = t->opts.source_address;
   struct in6_addr a;
   if (src == NULL)
@@ -300,13 +349,13 @@ static int source_family(const pp_target *t) {
   return inet_pton(AF_INET6, src, &a) == 1 ? AF_INET6 : AF_UNSPEC;
 }
 
-static int literal_addr(const pp_target *t, pp_sockaddr *sa) {
+int pp_parse_address(const char *host, pp_sockaddr *sa) {
   memset(sa, 0, sizeof(*sa));
-  if (inet_pton(AF_INET, t->host, &sa->in.sin_addr) == 1) {
+  if (inet_pton(AF_INET, host, &sa->in.sin_addr) == 1) {
     sa->in.sin_family = AF_INET;
     return 0;
   }
-  if (inet_pton(AF_INET6, t->host, &sa->in6.sin6_addr) == 1) {
+  if (inet_pton(AF_INET6, host, &sa->in6.sin6_addr) == 1) {
     sa->in6.sin6_family = AF_INET6;
     return 0;
   }
@@ -318,7 +367,7 @@ static int literal_addr(const pp_target *t, pp_sockaddr *sa) {
  * to try; addrs[0] when none is usable, for bind_source to name. */
 static const pp_sockaddr *usable_addresses(pp_check *c,
                                            const pp_sockaddr *addrs, size_t n) {
-  int fam = source_family(c->target);
+  int fam = pp_check_source_family(c->target);
   size_t usable = 0, first = 0;
   for (size_t i = n; i-- > 0;)
     if (fam == AF_UNSPEC || addrs[i].sa.sa_family == fam) {
@@ -344,7 +393,7 @@ static void on_resolved(void *ud, int status, const pp_sockaddr *addrs,
   c->dnsq = NULL;
   c->res->t_dns = pp_check_phase_elapsed(c);
   if (status != 0) {
-    pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->target->host, why);
+    pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->host, why);
     return;
   }
   const pp_sockaddr *first = &addrs[0];
@@ -356,13 +405,18 @@ static void on_resolved(void *ud, int status, const pp_sockaddr *addrs,
 
 static void resolve(pp_check *c, next_fn next, bool keep_addresses) {
   const pp_target *t = c->target;
-  if (t->host_is_ip) {
+  if (c->has_fixed) { /* one address of several, resolved by the parent */
+    set_addr(c, &c->fixed);
+    next(c);
+    return;
+  }
+  if (c->host_is_ip) {
     pp_sockaddr sa;
-    literal_addr(t, &sa);
-    int want = family_of(t);
+    pp_parse_address(c->host, &sa);
+    int want = pp_check_family(t);
     if (want != AF_UNSPEC && want != sa.sa.sa_family) {
       pp_check_finish(c, PP_R_DNS_FAILED,
-                      "%s is not an %s address (address_family)", t->host,
+                      "%s is not an %s address (address_family)", c->host,
                       want == AF_INET ? "IPv4" : "IPv6");
       return;
     }
@@ -373,8 +427,8 @@ static void resolve(pp_check *c, next_fn next, bool keep_addresses) {
   pp_check_phase(c, PP_PHASE_DNS);
   c->after_resolve = next;
   c->keep_addresses = keep_addresses;
-  c->dnsq =
-      pp_dns_resolve(c->engine->dns, t->host, family_of(t), on_resolved, c);
+  c->dnsq = pp_dns_resolve(c->engine->dns, c->host, pp_check_family(t),
+                           on_resolved, c);
 }
 
 void pp_check_resolve(pp_check *c, void (*next)(pp_check *c)) {
@@ -459,7 +513,7 @@ static void on_connected(pp_check *c) {
     c->attempts->done = true;
     pp_timer_start_at(c->engine->loop, &c->deadline, c->deadline_us);
   }
-  kind_ops[c->target->kind]->connected(c);
+  c->ops->connected(c);
 }
 
 static void on_connect_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
@@ -537,6 +591,32 @@ static void arm_attempt(pp_check *c) {
   pp_timer_start_at(c->engine->loop, &c->deadline, due);
 }
 
+/* socket() found no descriptor left while other checks hold some: the
+ * check is taken back, as if not started, and starts again once one of
+ * them has ended; the round's concurrency shrinks to what fits. false when
+ * no other check would free one: then it is this check's failure. */
+static bool wait_for_descriptor(pp_check *c) {
+  pp_engine *e = c->engine;
+  if (e->round == NULL || e->fdq == NULL || e->active < 2)
+    return false;
+  const pp_check_ops *ops = kind_ops[c->target->kind];
+  if (ops->cleanup)
+    ops->cleanup(c);
+  pp_timer_stop(e->loop, &c->deadline);
+  pp_dns_cancel(c->dnsq);
+  free(c->attempts);
+  c->attempts = NULL;
+  c->done = true;
+  c->engine = NULL; /* not started, should the round end first */
+  e->active--;
+  if (c->target->kind == PP_KIND_HTTP)
+    e->active_http--;
+  if (e->max_concurrent > e->active)
+    e->max_concurrent = e->active;
+  e->fdq[e->fdq_tail++ % e->nfdq] = (size_t)(c - e->round);
+  return true;
+}
+
 static void connect_attempt(pp_check *c) {
   c->t_attempt_us = pp_now_us();
   if (c->res->addresses_tried < UINT8_MAX)
@@ -544,6 +624,8 @@ static void connect_attempt(pp_check *c) {
   arm_attempt(c);
   int fd =
       socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && wait_for_descriptor(c))
+    return;
   if (fd < 0) {
     c->res->sys_errno = errno;
     pp_check_finish(c, PP_R_SOCKET_ERROR, "socket: %s", strerror(errno));
@@ -582,13 +664,26 @@ void pp_check_resolve_and_connect(pp_check *c) {
 
 /* --- the round --- */
 
-static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
-                        pp_result *r) {
+/* What a target's own check runs: its kind, or a parent of child checks. */
+static const pp_check_ops *top_ops(const pp_target *t) {
+  if (pp_fanout_wanted(t))
+    return &pp_fanout_ops;
+  if (t->fetch != NULL)
+    return &pp_mailtrip_ops;
+  return kind_ops[t->kind];
+}
+
+/* Makes c ready to start: record cleared, clocks and deadline set. */
+static void init_check(pp_engine *e, pp_check *c, const pp_target *t,
+                       pp_result *r, const pp_check_ops *ops) {
   memset(c, 0, sizeof(*c));
   c->engine = e;
   c->target = t;
   c->res = r;
   c->fd = -1;
+  c->ops = ops;
+  c->host = t->host;
+  c->host_is_ip = t->host_is_ip;
   pp_result_reset(r);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -598,10 +693,143 @@ static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
   c->deadline_us = c->t_start_us + (uint64_t)t->opts.timeout_ms * 1000u;
   pp_timer_init(&c->deadline, on_deadline, c);
   e->active++;
-  if (t->kind == PP_KIND_HTTP)
+}
+
+static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
+                        pp_result *r) {
+  init_check(e, c, t, r, top_ops(t));
+  if (t->kind == PP_KIND_HTTP) {
+    c->counts_http = true;
     e->active_http++;
+  }
   pp_check_phase(c, PP_PHASE_NONE);
-  kind_ops[t->kind]->start(c);
+  c->ops->start(c);
+}
+
+void pp_check_start_child(pp_check *parent, pp_check *child,
+                          const pp_child_spec *spec) {
+  init_check(parent->engine, child, spec->target, spec->res,
+             kind_ops[spec->target->kind]);
+  child->parent = parent;
+  child->done_cb = spec->done;
+  child->done_ud = spec->ud;
+  if (spec->host != NULL) {
+    pp_sockaddr sa;
+    child->host = spec->host;
+    child->host_is_ip = pp_parse_address(spec->host, &sa) == 0;
+  }
+  if (spec->addr != NULL) {
+    child->has_fixed = true;
+    child->fixed = *spec->addr;
+  }
+  uint64_t cap = spec->deadline_us ? spec->deadline_us : parent->deadline_us;
+  if (child->deadline_us > cap)
+    child->deadline_us = cap;
+  pp_check_phase(child, PP_PHASE_NONE);
+  child->ops->start(child);
+}
+
+/* --- memory for one round's records --- */
+
+struct pp_round_mem {
+  struct pp_round_mem *next;
+  max_align_t data[];
+};
+
+void *pp_engine_round_alloc(pp_engine *e, size_t size) {
+  struct pp_round_mem *m = calloc(1, sizeof(*m) + size);
+  if (m == NULL)
+    return NULL;
+  m->next = e->round_mem;
+  e->round_mem = m;
+  return m->data;
+}
+
+static void round_mem_free(pp_engine *e) {
+  for (struct pp_round_mem *m = e->round_mem, *next; m != NULL; m = next) {
+    next = m->next;
+    free(m);
+  }
+  e->round_mem = NULL;
+}
+
+/* What a round has still to start. */
+typedef struct {
+  pp_target *const *targets;
+  pp_result *results;
+  pp_check *checks;
+  size_t n, next;
+  /* HTTP(S) targets beyond max_concurrent_http wait here, in order, while
+   * later targets of other kinds start */
+  size_t *held, hhead, htail;
+} round_queue;
+
+static bool may_start(const pp_engine *e, const pp_target *t) {
+  return e->active < e->max_concurrent && !e->interrupted &&
+         (t->kind != PP_KIND_HTTP || e->active_http < e->max_concurrent_http);
+}
+
+static bool anything_to_start(const pp_engine *e, const round_queue *q) {
+  return q->next < q->n || q->hhead < q->htail || e->fdq_head < e->fdq_tail;
+}
+
+/* Starts what may start now: checks that waited for a descriptor, then
+ * held HTTP(S) checks, then the next targets in order. */
+static void start_ready(pp_engine *e, round_queue *q) {
+  while (e->fdq_head < e->fdq_tail) {
+    size_t i = e->fdq[e->fdq_head % e->nfdq];
+    if (!may_start(e, q->targets[i]))
+      break;
+    e->fdq_head++;
+    start_check(e, &q->checks[i], q->targets[i], &q->results[i]);
+  }
+  while (q->hhead < q->htail && may_start(e, q->targets[q->held[q->hhead]])) {
+    size_t i = q->held[q->hhead++];
+    start_check(e, &q->checks[i], q->targets[i], &q->results[i]);
+  }
+  while (q->next < q->n && e->active < e->max_concurrent && !e->interrupted) {
+    size_t i = q->next++;
+    if (q->targets[i]->kind == PP_KIND_HTTP &&
+        (q->hhead < q->htail || e->active_http >= e->max_concurrent_http)) {
+      q->held[q->htail++] = i;
+      continue;
+    }
+    start_check(e, &q->checks[i], q->targets[i], &q->results[i]);
+  }
+}
+
+/* The round's memory: its checks, the held and descriptor queues. */
+static int round_begin(pp_engine *e, round_queue *q) {
+  size_t n = q->n, nhttp = 0;
+  for (size_t i = 0; i < n; i++)
+    nhttp += q->targets[i]->kind == PP_KIND_HTTP;
+  q->checks = calloc(n ? n : 1, sizeof(*q->checks));
+  q->held =
+      nhttp > e->max_concurrent_http ? malloc(nhttp * sizeof(size_t)) : NULL;
+  e->fdq = malloc((n ? n : 1) * sizeof(*e->fdq));
+  if (q->checks == NULL || e->fdq == NULL ||
+      (nhttp > e->max_concurrent_http && q->held == NULL)) {
+    free(q->checks);
+    free(q->held);
+    free(e->fdq);
+    e->fdq = NULL;
+    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+    return -1;
+  }
+  e->round = q->checks;
+  e->nfdq = n ? n : 1;
+  e->fdq_head = e->fdq_tail = 0;
+  e->active = e->active_http = 0;
+  return 0;
+}
+
+static void round_end(pp_engine *e, round_queue *q, size_t configured) {
+  free(q->held);
+  free(q->checks);
+  free(e->fdq);
+  e->fdq = NULL;
+  e->round = NULL;
+  e->max_concurrent = configured; /* a round may have shrunk it */
 }
 
 int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
@@ -614,50 +842,25 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     }
   if (e->interrupted)
     return -1;
-  pp_check *checks = calloc(n ? n : 1, sizeof(*checks));
-  if (checks == NULL) {
-    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+  round_mem_free(e); /* the last round's records are read by now */
+  size_t configured = e->max_concurrent;
+  if (e->auto_concurrency) /* what the process holds changes between rounds */
+    e->max_concurrent = configured = default_concurrency();
+  round_queue q = {.targets = targets, .results = results, .n = n};
+  if (round_begin(e, &q) != 0)
     return -1;
-  }
   /* watched during the round only, so that between rounds the loop holds
    * no descriptor of the engine's own */
   if (pp_loop_watch(e->loop, e->wake_fd, PP_EV_READ, on_wake, e) != 0) {
     pp_log(e, PP_LOG_ERR, "event loop: %s", strerror(errno));
-    free(checks);
+    round_end(e, &q, configured);
     return -1;
   }
-  /* HTTP(S) targets beyond max_concurrent_http wait here, in order,
-   * while later targets of other kinds start. */
-  size_t *held = NULL, hhead = 0, htail = 0, nhttp = 0;
-  for (size_t i = 0; i < n; i++)
-    nhttp += targets[i]->kind == PP_KIND_HTTP;
-  if (nhttp > e->max_concurrent_http &&
-      (held = malloc(nhttp * sizeof(*held))) == NULL) {
-    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
-    pp_loop_unwatch(e->loop, e->wake_fd);
-    free(checks);
-    return -1;
-  }
-  size_t next = 0;
   int rc = 0;
   const char *why = NULL; /* the round ends early */
-  e->active = e->active_http = 0;
   for (;;) {
-    while (hhead < htail && e->active < e->max_concurrent &&
-           e->active_http < e->max_concurrent_http && !e->interrupted) {
-      size_t i = held[hhead++];
-      start_check(e, &checks[i], targets[i], &results[i]);
-    }
-    while (next < n && e->active < e->max_concurrent && !e->interrupted) {
-      size_t i = next++;
-      if (targets[i]->kind == PP_KIND_HTTP &&
-          (hhead < htail || e->active_http >= e->max_concurrent_http)) {
-        held[htail++] = i;
-        continue;
-      }
-      start_check(e, &checks[i], targets[i], &results[i]);
-    }
-    if (e->active == 0 && ((next == n && hhead == htail) || e->interrupted))
+    start_ready(e, &q);
+    if (e->active == 0 && (!anything_to_start(e, &q) || e->interrupted))
       break;
     if (pp_loop_run_once(e->loop, -1) < 0) {
       pp_log(e, PP_LOG_ERR, "event loop failed: %s", strerror(errno));
@@ -671,12 +874,12 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     if (why != NULL)
       break;
   }
-  if (e->active > 0 || next < n || hhead < htail || e->interrupted) {
+  if (e->active > 0 || anything_to_start(e, &q) || e->interrupted) {
     /* the loop failed or the round was interrupted: checks in flight end
      * now, and targets not started get a record that says so */
     for (size_t i = 0; i < n; i++) {
-      if (checks[i].engine != NULL) {
-        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "%s",
+      if (q.checks[i].engine != NULL) {
+        pp_check_finish(&q.checks[i], PP_R_SOCKET_ERROR, "%s",
                         why ? why : "round interrupted");
       } else {
         pp_result_reset(&results[i]);
@@ -687,7 +890,7 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
   if (e->interrupted)
     rc = -1;
   pp_loop_unwatch(e->loop, e->wake_fd);
-  free(held);
-  free(checks);
+  pp_dns_tidy(e->dns);
+  round_end(e, &q, configured);
   return rc;
 }

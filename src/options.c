@@ -15,9 +15,21 @@
 static const char *const af_choices[] = {"auto", "ipv4", "ipv6", NULL};
 static const char *const starttls_choices[] = {"default", "no", "try",
                                                "require", NULL};
-static const char *const method_choices[] = {"GET", "HEAD", NULL};
 static const char *const httpv_choices[] = {"auto", "1.0", "1.1", "2", NULL};
 static const char *const auth_choices[] = {"auto", "plain", "login", NULL};
+static const char *const downgrade_choices[] = {"allow", "refuse", NULL};
+static const char *const redirect_headers_choices[] = {"same_host", "all",
+                                                       NULL};
+static const char *const ocsp_choices[] = {"no", "check", "require", NULL};
+static const char *const tls_version_choices[] = {"any",    "tls1.0", "tls1.1",
+                                                  "tls1.2", "tls1.3", NULL};
+static const char *const transport_choices[] = {"udp", "tcp", "tls", NULL};
+static const char *const match_choices[] = {"all", "any", NULL};
+static const char *const dnssec_choices[] = {"off", "report", "require", NULL};
+static const char *const dns_check_choices[] = {
+    "query",   "ns_consistency", "dnsbl", "spf", "dmarc",
+    "mta_sts", "tls_rpt",        "dane",  NULL};
+static const char *const addresses_choices[] = {"any", "all", NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -81,21 +93,23 @@ const pp_option pp_options[] = {
      "Bytes to send (escapes \\r \\n \\t \\xNN); repeatable, in order with "
      "expect."},
     {"expect", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps),
-     PP_APPLY_DIALOG | PP_APPLY_UDP,
-     "Regular expression the next reply must match; repeatable."},
+     PP_APPLY_DIALOG | PP_APPLY_DNS | PP_APPLY_UDP,
+     "Regular expression the next reply must match; repeatable. dns: "
+     "matched against the whole answer set (see expect_match)."},
     {"ehlo", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(ehlo), PP_APPLY_DIALOG,
      "Name sent with EHLO (default: this machine's host name)."},
     {"username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(username),
-     PP_APPLY_DIALOG | PP_APPLY_WIRE,
-     "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH, PostgreSQL)."},
+     PP_APPLY_DIALOG | PP_APPLY_HTTP | PP_APPLY_WIRE,
+     "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH, HTTP basic "
+     "authentication, PostgreSQL)."},
     {"password_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(password_file),
-     PP_APPLY_DIALOG | PP_APPLY_WIRE,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP | PP_APPLY_WIRE,
      "File whose first line is the password; never logged or reported."},
     {"auth_mechanism", PP_OPT_ENUM, "auto", 0, 0, auth_choices,
      OFF(auth_mechanism), PP_APPLY_DIALOG,
      "SMTP AUTH mechanism: auto, plain or login."},
     {"auth_plaintext", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(auth_plaintext),
-     PP_APPLY_DIALOG | PP_APPLY_WIRE,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP | PP_APPLY_WIRE,
      "Send the password even when the connection has no TLS (a test "
      "server on a trusted network)."},
     {"max_reply", PP_OPT_SIZE, "16384", 64, 1048576, NULL, OFF(max_reply),
@@ -103,8 +117,9 @@ const pp_option pp_options[] = {
      "Bytes a reply may have before it is a protocol error."},
 
     /* HTTP */
-    {"method", PP_OPT_ENUM, "GET", 0, 0, method_choices, OFF(method),
-     PP_APPLY_HTTP, "Request method: GET or HEAD."},
+    {"method", PP_OPT_STRING, NULL, 1, 32, NULL, OFF(method), PP_APPLY_HTTP,
+     "Request method, any token: GET, HEAD, POST, PUT, DELETE, OPTIONS... "
+     "(default: GET, or POST with a body)."},
     {"status", PP_OPT_STATUS, "200-399", 100, 599, NULL, OFF(status),
      PP_APPLY_HTTP, "Accepted status codes and ranges, such as 200-299,301."},
     {"keyword", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(keyword), PP_APPLY_HTTP,
@@ -151,6 +166,164 @@ const pp_option pp_options[] = {
     {"jitter_crit", PP_OPT_DURATION, "100ms", 0, 60000, NULL,
      OFF(jitter_crit_ms), PP_APPLY_ICMP,
      "Jitter above which quality is critical."},
+
+    /* HTTP: redirects */
+    {"redirect_downgrade", PP_OPT_ENUM, "allow", 0, 0, downgrade_choices,
+     OFF(redirect_downgrade), PP_APPLY_HTTP,
+     "A redirect from https to http: allow (followed, final_scheme says "
+     "http) or refuse (the failure insecure_redirect)."},
+    {"redirect_headers", PP_OPT_ENUM, "same_host", 0, 0,
+     redirect_headers_choices, OFF(redirect_headers), PP_APPLY_HTTP,
+     "Where header options go after a redirect: same_host (only to the "
+     "target's host name) or all. Credentials never leave the host."},
+
+    /* TLS: the whole chain, revocation, protocol hygiene, client identity */
+    {"pin", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(pins), TLSISH,
+     "sha256//BASE64 of a public key the certificate must have, as the "
+     "record's cert_pin shows it (repeatable: any one matches)."},
+    {"ocsp", PP_OPT_ENUM, "check", 0, 0, ocsp_choices, OFF(ocsp), TLSISH,
+     "Stapled OCSP response: no (not asked for), check (reported; revoked "
+     "is the failure cert_revoked) or require (no good response is the "
+     "failure ocsp_missing)."},
+    {"tls_min_version", PP_OPT_ENUM, "any", 0, 0, tls_version_choices,
+     OFF(tls_min_version), TLSISH,
+     "The negotiated TLS version must be at least this: any, tls1.0, "
+     "tls1.1, tls1.2 or tls1.3 (else tls_weak_protocol)."},
+    {"client_cert", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(client_cert),
+     TLSISH,
+     "PEM file with the client certificate to present (and its chain; "
+     "and its key, unless client_key is set)."},
+    {"client_key", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(client_key), TLSISH,
+     "PEM file with the client certificate's private key."},
+    {"client_key_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(client_key_password_file), TLSISH,
+     "File whose first line is the client key's passphrase; never logged "
+     "or reported."},
+    {"refuse_protocols", PP_OPT_STRING, NULL, 1, 64, NULL,
+     OFF(refuse_protocols), TLSISH,
+     "Protocols the server must refuse, such as tls1.0,tls1.1: a second "
+     "handshake offers only those, and a server that accepts one is "
+     "tls_weak_protocol (implicit TLS only)."},
+
+    /* HTTP: the request users send, and what the answer must hold */
+    {"body", PP_OPT_STRING, NULL, 0, 65536, NULL, OFF(body), PP_APPLY_HTTP,
+     "Request body, as written (with it the method is POST unless set)."},
+    {"body_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(body_file),
+     PP_APPLY_HTTP,
+     "File whose content is the request body (at most 1 MiB), read at each "
+     "check."},
+    {"content_type", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(content_type),
+     PP_APPLY_HTTP,
+     "Content-Type of the body (default: application/x-www-form-urlencoded, "
+     "as curl sends)."},
+    {"expect_header", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(expect_headers),
+     PP_APPLY_HTTP,
+     "\"Name: regex\": the response must have that header, with a value "
+     "the regular expression matches (repeatable; else header_mismatch)."},
+    {"json_path", PP_OPT_STRING, NULL, 1, 1024, NULL, OFF(json_path),
+     PP_APPLY_HTTP,
+     "JSON Pointer (RFC 6901) into the response body, such as /status or "
+     "/items/0/name: it must exist (else json_mismatch)."},
+    {"json_expect", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(json_expect),
+     PP_APPLY_HTTP,
+     "Regular expression the value at json_path must match: a string "
+     "without its quotes, a number, true, false or null as written."},
+    {"bearer_token_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(bearer_token_file), PP_APPLY_HTTP,
+     "File whose first line is a bearer token (Authorization: Bearer); "
+     "never logged or reported."},
+    {"proxy", PP_OPT_STRING, NULL, 1, 1024, NULL, OFF(proxy), PP_APPLY_HTTP,
+     "Proxy URL: http://, socks4://, socks4a://, socks5:// or socks5h:// "
+     "host:port (socks5h: the proxy resolves names)."},
+    {"proxy_username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(proxy_username),
+     PP_APPLY_HTTP, "User name for the proxy (basic authentication)."},
+    {"proxy_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(proxy_password_file), PP_APPLY_HTTP,
+     "File whose first line is the proxy's password; never logged or "
+     "reported."},
+    /* DNS */
+    {"dns_check", PP_OPT_ENUM, "query", 0, 0, dns_check_choices, OFF(dns_check),
+     PP_APPLY_DNS,
+     "What a dns target checks: query, ns_consistency, dnsbl, spf, dmarc, "
+     "mta_sts, tls_rpt or dane (docs/dns.md)."},
+    {"query", PP_OPT_STRING, NULL, 1, 253, NULL, OFF(query), PP_APPLY_DNS,
+     "The name asked: a name, a zone, a mail domain, an address (dnsbl) or "
+     "an MX host (dane)."},
+    {"type", PP_OPT_STRING, "A", 1, 16, NULL, OFF(qtype), PP_APPLY_DNS,
+     "Record type asked: A, AAAA, MX, TXT, NS, SOA, CNAME, PTR, SRV, CAA, "
+     "TLSA, DNSKEY, DS, ..."},
+    {"class", PP_OPT_STRING, "IN", 1, 8, NULL, OFF(qclass), PP_APPLY_DNS,
+     "Query class: IN, CH or HS."},
+    {"recursion", PP_OPT_BOOL, "yes", 0, 0, NULL, OFF(recursion), PP_APPLY_DNS,
+     "Set the recursion desired (RD) flag."},
+    {"transport", PP_OPT_ENUM, "udp", 0, 0, transport_choices, OFF(transport),
+     PP_APPLY_DNS,
+     "udp (TCP when the answer is truncated), tcp, or tls (DNS over TLS, "
+     "port 853 unless the URL names one)."},
+    {"expect_rcode", PP_OPT_STRING, "NOERROR", 1, 16, NULL, OFF(expect_rcode),
+     PP_APPLY_DNS,
+     "Response code that is success: NOERROR, NXDOMAIN, ...; another is the "
+     "failure dns_rcode."},
+    {"expect_match", PP_OPT_ENUM, "all", 0, 0, match_choices, OFF(expect_match),
+     PP_APPLY_DNS,
+     "all: every expect must match the answer set; any: one is enough."},
+    {"dnssec", PP_OPT_ENUM, "report", 0, 0, dnssec_choices, OFF(dnssec),
+     PP_APPLY_DNS,
+     "off (no DO bit), report (signature expiry when signed), require (the "
+     "answer must validate: dnssec_bogus, dnssec_insecure)."},
+    {"trust_anchor", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(trust_anchor),
+     PP_APPLY_DNS,
+     "File of DS or DNSKEY records: portprobe validates itself from them "
+     "(default: the AD flag of a validating resolver)."},
+    {"rrsig_warn", PP_OPT_DURATION, "5d", 0, 365 * DAY_MS, NULL,
+     OFF(rrsig_warn_ms), PP_APPLY_DNS,
+     "Time before the earliest RRSIG expires that grades it warning."},
+    {"rrsig_crit", PP_OPT_DURATION, "2d", 0, 365 * DAY_MS, NULL,
+     OFF(rrsig_crit_ms), PP_APPLY_DNS,
+     "Time before the earliest RRSIG expires that grades it critical."},
+    {"dnsbl_zone", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(dnsbl_zones),
+     PP_APPLY_DNS,
+     "A DNS blocklist zone to look the query up in "
+     "(repeatable)."},
+    {"service_port", PP_OPT_INT, NULL, 1, 65535, NULL, OFF(service_port),
+     PP_APPLY_DNS,
+     "Port of the service a dane (default 25) or mta_sts (default 443) "
+     "check connects to."},
+
+    /* every address, every MX host */
+    {"addresses", PP_OPT_ENUM, "any", 0, 0, addresses_choices, OFF(addresses),
+     TCPISH,
+     "Which addresses of a name are checked: any (in turn, up when one "
+     "answers) or all (every A and AAAA at once, each reported)."},
+    {"require", PP_OPT_INT, NULL, 1, 64, NULL, OFF(require), TCPISH,
+     "With addresses=all or mx=yes: how many addresses or MX hosts must be "
+     "up for the target to be up (default: all)."},
+    {"mx", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(mx), PP_APPLY_DIALOG,
+     "smtp targets: the host is a mail domain; every MX host is checked, in "
+     "preference order (no MX: the domain itself)."},
+
+    /* the mail round trip */
+    {"mail_to", PP_OPT_STRING, NULL, 3, 254, NULL, OFF(mail_to),
+     PP_APPLY_DIALOG,
+     "smtp targets: send a message to this address and find it in the "
+     "fetch mailbox (a round trip)."},
+    {"mail_from", PP_OPT_STRING, NULL, 3, 254, NULL, OFF(mail_from),
+     PP_APPLY_DIALOG,
+     "Sender of the round trip's message (default: portprobe@ the EHLO "
+     "name)."},
+    {"fetch", PP_OPT_STRING, NULL, 8, 1024, NULL, OFF(fetch), PP_APPLY_DIALOG,
+     "Mailbox the round trip's message is fetched from and deleted: "
+     "imap|imaps|pop3|pop3s://host[:port]."},
+    {"fetch_username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(fetch_username),
+     PP_APPLY_DIALOG, "Login of the fetch mailbox (default: username)."},
+    {"fetch_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(fetch_password_file), PP_APPLY_DIALOG,
+     "Password file of the fetch mailbox (default: password_file); never "
+     "logged or reported."},
+    {"delivery_timeout", PP_OPT_DURATION, "60s", 1000, 3600000, NULL,
+     OFF(delivery_timeout_ms), PP_APPLY_DIALOG,
+     "How long after SMTP accepted the round trip's message the mailbox is "
+     "polled for it."},
 
     /* binary protocols and UDP */
     {"database", PP_OPT_STRING, NULL, 1, 63, NULL, OFF(database), PP_APPLY_WIRE,
@@ -415,8 +588,8 @@ static int step_append(pp_steplist *l, pp_step_kind kind, const char *v) {
 static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen);
 
 /* Tag names the front ends set themselves ("time" is InfluxDB's own). */
-static const char *const reserved_labels[] = {"time", "target", "scheme",
-                                              "result", NULL};
+static const char *const reserved_labels[] = {
+    "time", "target", "scheme", "result", "address", "family", "mx", NULL};
 
 /* --- one descriptor per option type ---
  * set parses s->value into the field; on failure it returns -1 and either
@@ -519,13 +692,21 @@ static void expected_duration(const pp_option *opt, char *buf, size_t len) {
            opt->min, opt->max / 1000);
 }
 
+/* Text that goes into a request, a tag or a log line: a line break there
+ * would start another (a second HTTP header, a forged log line). */
+static bool has_control(const char *v) {
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return true;
+  return false;
+}
+
 static int set_string(setting *s, void *field) {
   size_t len = strlen(s->value);
   if (len < s->opt->min || len > s->opt->max)
     return -1;
-  for (const char *p = s->value; *p; p++)
-    if ((unsigned char)*p < 0x20)
-      return say(s, "control characters are not allowed");
+  if (has_control(s->value))
+    return say(s, "control characters are not allowed");
   return set_dup(s, field);
 }
 
@@ -584,6 +765,8 @@ static void expected_status(const pp_option *opt, char *buf, size_t len) {
 static int set_list(setting *s, void *field) {
   if (*s->value == 0)
     return -1;
+  if (has_control(s->value))
+    return say(s, "control characters are not allowed");
   if (s->opt->offset == OFF(headers) && strchr(s->value, ':') == NULL)
     return say(s, "expected \"Name: value\" (a colon is missing)");
   if (list_append(field, s->value) != 0)
@@ -639,6 +822,8 @@ static int set_label(setting *s, void *field) {
   const char *value = s->value, *eq = strchr(value, '=');
   if (eq == NULL || eq == value || eq[1] == 0)
     return -1;
+  if (has_control(value))
+    return say(s, "control characters are not allowed");
   for (const char *p = value; p < eq; p++)
     if (!isalnum((unsigned char)*p) && *p != '_')
       return -1;

@@ -30,8 +30,9 @@ enum {
   PP_APPLY_DIALOG = 1 << 2, /* send/expect and protocol dialogs */
   PP_APPLY_HTTP = 1 << 3,
   PP_APPLY_ICMP = 1 << 4,
-  PP_APPLY_WIRE = 1 << 5, /* binary protocols over TCP (postgres, ...) */
-  PP_APPLY_UDP = 1 << 6,  /* datagram checks (udp, ntp) */
+  PP_APPLY_DNS = 1 << 5,
+  PP_APPLY_WIRE = 1 << 6, /* binary protocols over TCP (postgres, ...) */
+  PP_APPLY_UDP = 1 << 7,  /* datagram checks (udp, ntp) */
   PP_APPLY_ALL = 0xff,
 };
 
@@ -71,9 +72,25 @@ enum {
   PP_STARTTLS_TRY,
   PP_STARTTLS_REQUIRE
 };
-enum { PP_METHOD_GET, PP_METHOD_HEAD };
 enum { PP_HTTPV_AUTO, PP_HTTPV_1_0, PP_HTTPV_1_1, PP_HTTPV_2 };
 enum { PP_AUTH_AUTO, PP_AUTH_PLAIN, PP_AUTH_LOGIN };
+enum { PP_DOWNGRADE_ALLOW, PP_DOWNGRADE_REFUSE };
+enum { PP_OCSP_OPT_NO, PP_OCSP_OPT_CHECK, PP_OCSP_OPT_REQUIRE };
+enum { PP_REDIRECT_HEADERS_SAME_HOST, PP_REDIRECT_HEADERS_ALL };
+enum { PP_DNS_UDP, PP_DNS_TCP, PP_DNS_TLS };
+enum { PP_MATCH_ALL, PP_MATCH_ANY };
+enum { PP_DNSSEC_OFF, PP_DNSSEC_REPORT, PP_DNSSEC_REQUIRE };
+enum {
+  PP_DNSC_QUERY,
+  PP_DNSC_NS,
+  PP_DNSC_DNSBL,
+  PP_DNSC_SPF,
+  PP_DNSC_DMARC,
+  PP_DNSC_MTA_STS,
+  PP_DNSC_TLS_RPT,
+  PP_DNSC_DANE,
+};
+enum { PP_ADDRESSES_ANY, PP_ADDRESSES_ALL };
 
 /* Typed storage of every option. Owned by the target; freed with it. */
 typedef struct pp_opts {
@@ -112,7 +129,7 @@ typedef struct pp_opts {
   int64_t max_reply; /* bytes */
 
   /* HTTP */
-  int method;
+  char *method; /* NULL: GET, or POST with a body */
   pp_status_set status;
   pp_regex keyword;
   pp_regex keyword_absent;
@@ -130,6 +147,58 @@ typedef struct pp_opts {
   double loss_warn, loss_bad, loss_crit;
   int64_t rtt_warn_ms, rtt_bad_ms, rtt_crit_ms;
   int64_t jitter_warn_ms, jitter_bad_ms, jitter_crit_ms;
+
+  /* HTTP: redirects */
+  int redirect_downgrade; /* PP_DOWNGRADE_* */
+  int redirect_headers;   /* PP_REDIRECT_HEADERS_* */
+
+  /* TLS: the whole chain, revocation, protocol hygiene, client identity */
+  pp_strlist pins;     /* "sha256//BASE64", any one matches */
+  int ocsp;            /* PP_OCSP_OPT_* */
+  int tls_min_version; /* index of tls_min_version's choices; 0: any */
+  char *client_cert;
+  char *client_key;
+  char *client_key_password_file;
+  char *refuse_protocols; /* "tls1.0,tls1.1": offered alone, must fail */
+
+  /* HTTP: the request users send, and what the answer must hold */
+  char *body;
+  char *body_file;
+  char *content_type;
+  pp_strlist expect_headers; /* "Name: regex" */
+  char *json_path;           /* JSON Pointer (RFC 6901) */
+  pp_regex json_expect;
+  char *bearer_token_file;
+  char *proxy;
+  char *proxy_username;
+  char *proxy_password_file;
+  /* DNS (expect: the steps above, matched against the answer set) */
+  int dns_check; /* PP_DNSC_* */
+  char *query;
+  char *qtype;
+  char *qclass;
+  bool recursion;
+  int transport;
+  char *expect_rcode;
+  int expect_match;
+  int dnssec;
+  char *trust_anchor;
+  int64_t rrsig_warn_ms, rrsig_crit_ms;
+  pp_strlist dnsbl_zones;
+  int service_port; /* 0: the check's own (25 for dane, 443 mta_sts) */
+
+  /* every address, every MX host (fanout.c) */
+  int addresses; /* PP_ADDRESSES_* */
+  int require;   /* 0: all of them */
+  bool mx;
+
+  /* the mail round trip (mail_trip.c) */
+  char *mail_to;
+  char *mail_from;
+  char *fetch; /* imap|imaps|pop3|pop3s://host[:port] */
+  char *fetch_username;
+  char *fetch_password_file;
+  int64_t delivery_timeout_ms;
 
   /* binary protocols and UDP */
   char *database;

@@ -13,6 +13,7 @@ typedef enum {
   PP_KIND_DIALOG, /* connect, [TLS], a step table */
   PP_KIND_HTTP,   /* libcurl */
   PP_KIND_ICMP,   /* echo requests */
+  PP_KIND_DNS,    /* DNS queries, DNSSEC, mail-domain records (ldns) */
   PP_KIND_WIRE,   /* connect, [TLS], a binary protocol's codec (wire.h) */
   PP_KIND_UDP,    /* datagrams: send/expect, or a codec (ntp) */
 } pp_check_kind;
@@ -69,11 +70,20 @@ typedef struct pp_target {
    * target; the check that runs the target may change what it points to */
   void *check_data;
   void (*check_data_free)(void *);
+  bool port_given; /* the URL named the port (dns: 853 for tls otherwise) */
+  /* a mail round trip (mail_trip.c): the mailbox it fetches from, made
+   * when finalized and owned; fetch_leg marks that mailbox target */
+  struct pp_target *fetch;
+  bool fetch_leg;
 } pp_target;
 
 /* Parses url. Returns NULL and a message in err on a bad URL. The message
  * names the URL and what is wrong. */
 pp_target *pp_target_new(const char *url, char *err, size_t errlen);
+
+/* url as a message may show it: anything between the scheme and its last
+ * '@' (credentials, which may hold '@', '/', '?' or '#') is "****". */
+void pp_url_shown(const char *url, char *out, size_t len);
 void pp_target_free(pp_target *t);
 
 /* Sets one option. On failure returns -1 with a message naming the target,
@@ -91,6 +101,10 @@ bool pp_target_option_applies(const pp_target *t, const pp_option *opt);
 /* Puts the target in a host group (collectd's <Host> block), whose checks
  * are diagnosed together. Returns -1 when out of memory. */
 int pp_target_set_group(pp_target *t, const char *group);
+
+/* The longest its check can run, in ms: timeout, or for a mail round trip
+ * its two sessions' timeouts and delivery_timeout (mail_trip.c). */
+int64_t pp_target_longest_ms(const pp_target *t);
 
 /* The name shown for the target: the name option, else the URL. */
 const char *pp_target_name(const pp_target *t);

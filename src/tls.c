@@ -4,15 +4,19 @@
  * SSL_VERIFY_NONE: the verification result is read afterwards, so a bad
  * certificate is reported with its facts instead of a bare failure. */
 #include "tls.h"
+#include "tls_check.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -131,6 +135,88 @@ static void ssl_reason(char *buf, size_t len, const char *fallback) {
   ERR_clear_error();
 }
 
+#define CA_FILE_MAX (16 << 20) /* a bundle of every public CA is 200 kB */
+
+/* The file's bytes, read from a descriptor opened without blocking: a FIFO
+ * (or a device) as ca_file would hold the engine's loop until a writer
+ * came, so only a regular file of bounded size is read. */
+static BIO *read_ca_file(const char *path, char *why, size_t whylen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    snprintf(why, whylen, "ca_file %s: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t n = 0;
+  if (!S_ISREG(st.st_mode))
+    snprintf(why, whylen, "ca_file %s: %s, not a regular file", path,
+             S_ISDIR(st.st_mode)    ? "a directory"
+             : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                    : "a device or socket");
+  else if (st.st_size > CA_FILE_MAX)
+    snprintf(why, whylen, "ca_file %s: larger than %d MiB", path,
+             CA_FILE_MAX >> 20);
+  else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+    snprintf(why, whylen, "out of memory");
+  for (ssize_t r = 1; buf != NULL && r > 0 && n < (size_t)st.st_size;) {
+    r = read(fd, buf + n, (size_t)st.st_size - n);
+    if (r > 0)
+      n += (size_t)r;
+    else if (r < 0 && errno == EINTR)
+      r = 1;
+    else if (r < 0) {
+      snprintf(why, whylen, "ca_file %s: %s", path, strerror(errno));
+      free(buf);
+      buf = NULL;
+    }
+  }
+  close(fd);
+  BIO *bio = buf ? BIO_new(BIO_s_mem()) : NULL;
+  if (bio != NULL && BIO_write(bio, buf, (int)n) != (int)n) {
+    BIO_free(bio);
+    bio = NULL;
+  }
+  if (buf != NULL && bio == NULL)
+    snprintf(why, whylen, "out of memory");
+  free(buf);
+  return bio;
+}
+
+/* The certificates and CRLs of a PEM file into ctx's store, as
+ * SSL_CTX_load_verify_locations reads them. */
+static int load_ca_file(SSL_CTX *ctx, const char *path, char *why,
+                        size_t whylen) {
+  BIO *bio = read_ca_file(path, why, whylen);
+  if (bio == NULL) {
+    SSL_CTX_free(ctx);
+    return -1;
+  }
+  STACK_OF(X509_INFO) *infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+  BIO_free(bio);
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  int added = 0;
+  for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+    X509_INFO *info = sk_X509_INFO_value(infos, i);
+    if (info->x509 && X509_STORE_add_cert(store, info->x509))
+      added++;
+    if (info->crl && X509_STORE_add_crl(store, info->crl))
+      added++;
+  }
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  if (added == 0) {
+    char r[120];
+    ssl_reason(r, sizeof(r), "no certificate in it");
+    snprintf(why, whylen, "ca_file %s: %s", path, r);
+    SSL_CTX_free(ctx);
+    return -1;
+  }
+  ERR_clear_error(); /* the end of the file reads as an error */
+  return 0;
+}
+
 static SSL_CTX *make_ctx(const char *ca_file, char *why, size_t whylen) {
   ERR_clear_error();
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -144,12 +230,12 @@ static SSL_CTX *make_ctx(const char *ca_file, char *why, size_t whylen) {
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
-  int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
-                   : SSL_CTX_set_default_verify_paths(ctx);
-  if (!ok) {
+  if (ca_file != NULL)
+    return load_ca_file(ctx, ca_file, why, whylen) == 0 ? ctx : NULL;
+  if (!SSL_CTX_set_default_verify_paths(ctx)) {
     char r[120];
     ssl_reason(r, sizeof(r), "cannot load");
-    snprintf(why, whylen, "ca_file %s: %s", ca_file ? ca_file : "(system)", r);
+    snprintf(why, whylen, "ca_file (system): %s", r);
     SSL_CTX_free(ctx);
     return NULL;
   }
@@ -201,11 +287,9 @@ static SSL_CTX *get_ctx(pp_tls_ctxs *c, const char *ca_file, char *why,
 
 /* --- sessions --- */
 
-pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
-                   char *why, size_t whylen) {
-  SSL_CTX *ctx = get_ctx(ctxs, peer->ca_file, why, whylen);
-  if (ctx == NULL)
-    return NULL;
+/* A session over fd with ctx (which the session holds a reference of). */
+static pp_tls *session_new(pp_tls_ctxs *ctxs, SSL_CTX *ctx, int fd, char *why,
+                           size_t whylen) {
   pp_tls *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     snprintf(why, whylen, "out of memory");
@@ -223,6 +307,47 @@ pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
   BIO_set_data(bio, t);
   SSL_set_bio(t->ssl, bio, bio);
   SSL_set_connect_state(t->ssl);
+  return t;
+}
+
+pp_tls *pp_tls_new_offering(pp_tls_ctxs *ctxs, int fd, const char *sni,
+                            int min_version, int max_version, char *why,
+                            size_t whylen) {
+  ERR_clear_error();
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  /* what the system's configuration forbids (old versions, SHA-1) is what
+   * this session must be able to offer */
+  if (ctx == NULL || !SSL_CTX_set_min_proto_version(ctx, min_version) ||
+      !SSL_CTX_set_max_proto_version(ctx, max_version) ||
+      !SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0")) {
+    ssl_reason(why, whylen, "cannot make a TLS context");
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+  pp_tls *t = session_new(ctxs, ctx, fd, why, whylen);
+  SSL_CTX_free(ctx);
+  if (t && sni && SSL_set_tlsext_host_name(t->ssl, sni) != 1) {
+    ssl_reason(why, whylen, "bad server name");
+    pp_tls_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+int pp_tls_version(const pp_tls *t) {
+  return SSL_version(t->ssl);
+}
+
+pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
+                   char *why, size_t whylen) {
+  SSL_CTX *ctx = get_ctx(ctxs, peer->ca_file, why, whylen);
+  if (ctx == NULL)
+    return NULL;
+  pp_tls *t = session_new(ctxs, ctx, fd, why, whylen);
+  if (t == NULL)
+    return NULL;
 
   /* SNI carries names only (RFC 6066); an IP literal is verified as one */
   const char *name =
@@ -240,6 +365,11 @@ pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
   snprintf(t->verify_name, sizeof(t->verify_name), "%s", name);
   if (!ok) {
     ssl_reason(why, whylen, "bad server name");
+    pp_tls_free(t);
+    return NULL;
+  }
+  if (peer->opts &&
+      pp_tls_prepare(NULL, t->ssl, peer->opts, NULL, false, why, whylen) != 0) {
     pp_tls_free(t);
     return NULL;
   }
@@ -339,34 +469,18 @@ pp_grade pp_tls_cert_grade(long long expiry_s, int warn_days, int crit_days) {
   return PP_GRADE_GOOD;
 }
 
-bool pp_tls_facts(pp_tls *t, pp_result *r, int warn_days, int crit_days,
-                  char *why, size_t whylen) {
-  r->tls_used = true;
-  snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-           SSL_get_version(t->ssl));
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  X509 *cert = SSL_get1_peer_certificate(t->ssl);
-#else
-  X509 *cert = SSL_get_peer_certificate(t->ssl);
-#endif
-  if (cert == NULL) {
-    snprintf(why, whylen, "server sent no certificate");
-    return false;
-  }
-  int days = 0, secs = 0;
-  if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
-    r->cert_seen = true;
-    r->cert_expiry_s = (int64_t)days * 86400 + secs;
-    r->cert_grade = pp_tls_cert_grade(r->cert_expiry_s, warn_days, crit_days);
-  }
-  X509_free(cert);
-  long v = SSL_get_verify_result(t->ssl);
-  if (v == X509_V_OK)
-    return true;
-  if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
-    snprintf(why, whylen, "%s: certificate is not for %s",
-             X509_verify_cert_error_string(v), t->verify_name);
-  else
-    snprintf(why, whylen, "%s", X509_verify_cert_error_string(v));
-  return false;
+pp_result_code pp_tls_check(pp_tls *t, const pp_opts *o, pp_result *r,
+                            char *why, size_t whylen) {
+  pp_tls_record(t->ssl, o, r);
+  return pp_tls_judge(t->ssl, o, r, t->verify_name, why, whylen);
+}
+
+X509_STORE *pp_tls_store(pp_tls_ctxs *ctxs, const char *ca_file, char *why,
+                         size_t whylen) {
+  SSL_CTX *ctx = get_ctx(ctxs, ca_file, why, whylen);
+  return ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
+}
+
+struct ssl_st *pp_tls_ssl(pp_tls *t) {
+  return t->ssl;
 }

@@ -244,13 +244,13 @@ const char *pp_wire_password(pp_wire *w) {
     pp_wire_fail(w, PP_R_SOCKET_ERROR, "no login over datagrams");
     return NULL;
   }
-  if (w->d->secret[0] != NULL)
-    return w->d->secret[0];
+  if (w->d->secret[SECRET_RAW] != NULL)
+    return w->d->secret[SECRET_RAW];
   if (pp_dlg_read_password(w->d, why, sizeof(why)) != 0) {
     pp_wire_fail(w, PP_R_SOCKET_ERROR, "%s", why);
     return NULL;
   }
-  return w->d->secret[0];
+  return w->d->secret[SECRET_RAW];
 }
 
 void pp_wire_trace(pp_wire *w, const char *who, const char *fmt, ...) {

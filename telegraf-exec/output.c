@@ -26,6 +26,45 @@ int pp_format_parse(const char *s, pp_format *fmt) {
   return 0;
 }
 
+/* --- text that is not UTF-8 ---
+ * Names and labels are the user's bytes (an INI section, a collectd block)
+ * and need not be UTF-8, which JSON and line protocol must be: a byte that
+ * starts no valid sequence is written as U+FFFD, the replacement character,
+ * as a decoder would show it. */
+
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* The length of the valid UTF-8 sequence at s (left bytes there), 0 when
+ * there is none (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t left) {
+  size_t n = s[0] < 0x80                    ? 1
+             : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+             : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                            : 0;
+  if (n == 0 || n > left)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+      (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+    return 0;
+  return n;
+}
+
+/* Writes the sequence at s (or U+FFFD for a bad byte); returns its length. */
+static size_t put_utf8(FILE *f, const char *s, size_t left) {
+  size_t n = utf8_len((const unsigned char *)s, left);
+  if (n == 0) {
+    fputs(REPLACEMENT, f);
+    return 1;
+  }
+  fwrite(s, 1, n, f);
+  return n;
+}
+
 /* Line protocol, as InfluxDB 1.x and Telegraf's parser read it: in names,
  * tag keys and tag values a backslash escapes only the separators (comma,
  * space, and in tags the equals sign); any other backslash is itself. A
@@ -33,6 +72,10 @@ int pp_format_parse(const char *s, pp_format *fmt) {
 static void influx_escaped(FILE *f, const char *s, size_t len, bool is_tag) {
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
+    if (c >= 0x80) {
+      i += put_utf8(f, s + i, len - i) - 1;
+      continue;
+    }
     if (c < 0x20 || c == 0x7f)
       c = ' ';
     if (c == ',' || c == ' ' || (is_tag && c == '='))
@@ -60,6 +103,10 @@ void pp_influx_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
+    if (c >= 0x80) {
+      s += put_utf8(f, s, 4) - 1; /* stops at the NUL */
+      continue;
+    }
     if (c == '"' || c == '\\')
       fputc('\\', f);
     fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
@@ -124,6 +171,10 @@ void pp_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
+    if (c >= 0x80) {
+      s += put_utf8(f, s, 4) - 1; /* stops at the NUL */
+      continue;
+    }
     if (c == '"' || c == '\\')
       fprintf(f, "\\%c", c);
     else if (c < 0x20)
@@ -183,19 +234,115 @@ static void f_str(fields *w, const char *key, const char *v) {
     pp_json_string(w->f, v);
 }
 
-/* The measured fields shared by influx and json. */
-static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
+/* The TLS facts beyond version and expiry (tls_check.c), for every kind
+ * that spoke TLS. */
+static void write_tls_facts(fields *w, const pp_target *t, const pp_result *r) {
+  if (!r->tls_used)
+    return;
+  f_str(w, "tls_cipher", r->tls_cipher);
+  if (r->cert_seen) {
+    f_str(w, "cert_subject", r->cert_subject);
+    f_str(w, "cert_serial", r->cert_serial);
+    f_str(w, "cert_sha256", r->cert_sha256);
+    f_str(w, "cert_pin", r->cert_pin);
+    f_str(w, "cert_key_type", r->cert_key_type);
+    if (r->cert_key_bits > 0)
+      f_int(w, "cert_key_bits", r->cert_key_bits);
+    f_str(w, "cert_signature", r->cert_signature);
+  }
+  if (r->chain_seen) {
+    f_int(w, "chain_expiry", r->chain_expiry_s);
+    f_str(w, "chain_expiry_subject", r->chain_expiry_subject);
+  }
+  if (r->cert_seen && t->opts.ocsp != PP_OCSP_OPT_NO) {
+    f_str(w, "ocsp_status", pp_ocsp_name(r->ocsp_status));
+    if (r->ocsp_status != PP_OCSP_NONE)
+      f_int(w, "ocsp_next_update", r->ocsp_next_update_s);
+  }
+}
+
+/* A dns check's count and words, named for what the check counts. */
+static void dns_names(const pp_target *t, const char **count,
+                      const char **info) {
+  static const struct {
+    const char *count, *info;
+  } names[] = {
+      [PP_DNSC_QUERY] = {NULL, "dns_info"},
+      [PP_DNSC_NS] = {"ns_servers", "ns_serials"},
+      [PP_DNSC_DNSBL] = {"dnsbl_listed", "dnsbl_reasons"},
+      [PP_DNSC_SPF] = {"policy_records", NULL},
+      [PP_DNSC_DMARC] = {"policy_records", NULL},
+      [PP_DNSC_MTA_STS] = {"policy_records", "sts_mode"},
+      [PP_DNSC_TLS_RPT] = {"policy_records", NULL},
+      [PP_DNSC_DANE] = {"tlsa_records", "dane_match"},
+  };
+  *count = names[t->opts.dns_check].count;
+  *info = names[t->opts.dns_check].info;
+}
+
+static void write_dns_fields(fields *w, const pp_target *t,
+                             const pp_result *r) {
+  const char *count, *info;
+  dns_names(t, &count, &info);
+  if (r->dns_rcode >= 0) {
+    f_int(w, "dns_rcode", r->dns_rcode);
+    f_str(w, "dns_rcode_name", pp_dns_rcode_name(r->dns_rcode));
+    f_int(w, "dns_answers", r->dns_answers);
+  }
+  if (r->dns_ttl_min >= 0)
+    f_int(w, "dns_ttl_min", r->dns_ttl_min);
+  f_float(w, "query_time", r->t_query);
+  if (r->dnssec != PP_DNSSEC_UNCHECKED)
+    f_str(w, "dnssec", pp_dnssec_name(r->dnssec));
+  if (r->rrsig_seen) {
+    f_int(w, "rrsig_expiry", r->rrsig_expiry_s);
+    f_str(w, "rrsig_grade", pp_grade_name(r->rrsig_grade));
+  }
+  if (r->dns_dnskeys >= 0)
+    f_int(w, "dnskey_records", r->dns_dnskeys);
+  if (r->dns_ds >= 0)
+    f_int(w, "ds_records", r->dns_ds);
+  if (count != NULL && r->dns_count >= 0)
+    f_int(w, count, r->dns_count);
+  if (info != NULL)
+    f_str(w, info, r->dns_info);
+}
+
+/* One address (addresses=all) is a series of its own: in line protocol its
+ * address is a tag, not a field. */
+static bool address_is_tag(const pp_target *t, const pp_part *p, pp_format f) {
+  return p != NULL && f == PP_FMT_INFLUX &&
+         t->opts.addresses == PP_ADDRESSES_ALL;
+}
+
+/* The measured fields shared by influx and json; p: r is that part's. */
+static void write_fields(fields *w, const pp_target *t, const pp_result *r,
+                         const pp_part *p) {
   f_int(w, "up", r->up);
   f_float(w, "response_time", r->t_total);
   f_float(w, "dns_time", r->t_dns);
   f_float(w, "connect_time", r->t_connect);
   f_float(w, "tls_time", r->t_tls);
   f_float(w, "first_byte_time", r->t_first_byte);
-  f_str(w, "address", r->address);
-  if (t->port)
-    f_int(w, "port", t->port);
+  if (!address_is_tag(t, p, w->fmt))
+    f_str(w, "address", r->address);
+  if (p != NULL && w->fmt == PP_FMT_JSON) {
+    f_str(w, "family", pp_result_family(r));
+    f_str(w, "mx", p->mx);
+  }
+  if (p != NULL && p->mx != NULL && p->mx_preference >= 0)
+    f_int(w, "mx_preference", p->mx_preference);
+  if (r->port || t->port) /* a proxy's when one answered */
+    f_int(w, "port", r->port ? r->port : t->port);
   if (r->addresses_tried > 0)
     f_int(w, "addresses_tried", r->addresses_tried);
+  if (r->parts != NULL) {
+    f_int(w, "checked", r->nparts);
+    f_int(w, "checked_up", r->parts_up);
+  }
+  f_float(w, "delivery_time", r->t_delivery);
+  f_float(w, "smtp_time", r->t_smtp);
+  f_float(w, "fetch_time", r->t_fetch);
   if (!r->up)
     f_str(w, "phase", pp_phase_name(r->phase));
   f_str(w, "detail", r->detail);
@@ -206,10 +353,13 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
     f_int(w, "cert_expiry", r->cert_expiry_s);
     f_str(w, "cert_grade", pp_grade_name(r->cert_grade));
   }
+  write_tls_facts(w, t, r);
   if (t->kind == PP_KIND_HTTP && r->http_status > 0) {
     f_int(w, "http_status", r->http_status);
     f_int(w, "http_redirects", r->http_redirects);
   }
+  if (t->kind == PP_KIND_HTTP)
+    f_str(w, "final_scheme", r->final_scheme);
   f_str(w, "server_version", r->server_version);
   f_str(w, "info", r->info);
   if (r->clock_seen) {
@@ -227,20 +377,33 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
     f_float(w, "jitter", r->jitter);
     f_str(w, "quality", pp_grade_name(r->quality));
   }
+  if (t->kind == PP_KIND_DNS)
+    write_dns_fields(w, t, r);
 }
 
-static void write_influx(FILE *f, const pp_target *t, const pp_result *r) {
-  const pp_influx_kv tags[] = {
+/* A line of the target's record, or (p) of one of its parts, tagged with
+ * its address, family and MX host. */
+static void write_influx(FILE *f, const pp_target *t, const pp_result *r,
+                         const pp_part *p) {
+  pp_influx_kv tags[6] = {
       {"target", pp_target_name(t)},
       {"scheme", t->scheme->name},
       {"result", pp_result_name(r->code)},
   };
-  pp_influx_series(f, "portprobe", tags, sizeof(tags) / sizeof(tags[0]),
-                   &t->opts.labels);
+  size_t n = 3;
+  if (address_is_tag(t, p, PP_FMT_INFLUX)) {
+    tags[n++] = (pp_influx_kv){"address", r->address};
+    tags[n++] = (pp_influx_kv){"family", pp_result_family(r)};
+  }
+  if (p != NULL && p->mx != NULL)
+    tags[n++] = (pp_influx_kv){"mx", p->mx};
+  pp_influx_series(f, "portprobe", tags, n, &t->opts.labels);
   fputc(' ', f);
   fields w = {f, PP_FMT_INFLUX, 0};
-  write_fields(&w, t, r);
+  write_fields(&w, t, r, p);
   fprintf(f, " %" PRId64 "\n", r->time_ns);
+  for (size_t i = 0; p == NULL && i < r->nparts; i++)
+    write_influx(f, t, &r->parts[i].r, &r->parts[i]);
 }
 
 static void json_labels(FILE *f, const pp_target *t) {
@@ -256,7 +419,8 @@ static void json_labels(FILE *f, const pp_target *t) {
   fputc('}', f);
 }
 
-static void write_json(FILE *f, const pp_target *t, const pp_result *r) {
+static void write_json(FILE *f, const pp_target *t, const pp_result *r,
+                       const pp_part *p) {
   fputs("{\"target\":", f);
   pp_json_string(f, pp_target_name(t));
   fputs(",\"url\":", f);
@@ -268,8 +432,10 @@ static void write_json(FILE *f, const pp_target *t, const pp_result *r) {
   fprintf(f, ",\"time\":%.3f", (double)r->time_ns / 1e9);
   json_labels(f, t);
   fields w = {f, PP_FMT_JSON, 1};
-  write_fields(&w, t, r);
+  write_fields(&w, t, r, p);
   fputs("}\n", f);
+  for (size_t i = 0; p == NULL && i < r->nparts; i++)
+    write_json(f, t, &r->parts[i].r, &r->parts[i]);
 }
 
 /* --- alerts --- */
@@ -282,10 +448,19 @@ static void write_alert_fields(fields *w, const pp_alert *a) {
   f_str(w, "result", pp_result_name(a->result));
   f_float(w, "outage_seconds", a->outage_s);
   f_float(w, "flap_percent", a->flap_pct);
-  if (a->kind == PP_ALERT_QUALITY || a->kind == PP_ALERT_CERTIFICATE)
+  if (a->kind == PP_ALERT_QUALITY || a->kind == PP_ALERT_CERTIFICATE ||
+      a->kind == PP_ALERT_SIGNATURE)
     f_str(w, "grade", pp_grade_name(a->grade));
-  if (a->kind == PP_ALERT_CERTIFICATE)
+  if (a->kind == PP_ALERT_CERTIFICATE || a->kind == PP_ALERT_CERT_CHANGE)
     f_int(w, "cert_expiry", a->cert_expiry_s);
+  if (a->kind == PP_ALERT_CERT_CHANGE) {
+    f_str(w, "cert_serial", a->cert_serial);
+    f_str(w, "cert_previous_serial", a->cert_previous_serial);
+    f_str(w, "cert_sha256", a->cert_sha256);
+    f_str(w, "cert_subject", a->cert_subject);
+  }
+  if (a->kind == PP_ALERT_SIGNATURE)
+    f_int(w, "rrsig_expiry", a->rrsig_expiry_s);
   f_str(w, "diagnosis", a->diagnosis);
   f_str(w, "excerpt", a->excerpt);
 }
@@ -381,11 +556,118 @@ static void write_hosts(FILE *f, pp_target *const *targets,
   pp_hosts_free(hosts);
 }
 
+/* A dns check's words in the table: DNSSEC status, signature time left,
+ * and what a non-query check found. Returns the separator for what
+ * follows. */
+static const char *write_dns_text(FILE *f, const pp_target *t,
+                                  const pp_result *r, const char *sepr) {
+  if (t->kind == PP_KIND_DNS && r->dnssec != PP_DNSSEC_UNCHECKED) {
+    fprintf(f, "%sdnssec %s", sepr, pp_dnssec_name(r->dnssec));
+    sepr = "  ";
+  }
+  if (r->rrsig_seen) {
+    double days = (double)r->rrsig_expiry_s / 86400.0;
+    fprintf(f, "%srrsig %s %.1f days%s (%s)", sepr,
+            r->rrsig_expiry_s < 0 ? "expired" : "expires in",
+            days < 0 ? -days : days, r->rrsig_expiry_s < 0 ? " ago" : "",
+            pp_grade_name(r->rrsig_grade));
+    sepr = "  ";
+  }
+  if (t->kind == PP_KIND_DNS && r->dns_info[0] &&
+      t->opts.dns_check != PP_DNSC_QUERY) {
+    fprintf(f, "%s%s", sepr, r->dns_info);
+    sepr = "  ";
+  }
+  return sepr;
+}
+
+/* What a server said about itself: its version and facts, an NTP clock's
+ * offset. Returns the separator for what follows. */
+static const char *write_server_text(FILE *f, const pp_result *r,
+                                     const char *sepr) {
+  if (r->server_version[0]) {
+    fprintf(f, "%sversion %s", sepr, r->server_version);
+    sepr = "  ";
+  }
+  if (r->info[0]) {
+    fprintf(f, "%s%s", sepr, r->info);
+    sepr = "  ";
+  }
+  if (r->clock_seen) {
+    fprintf(f, "%sclock offset %+.6f s", sepr, r->clock_offset);
+    sepr = "  ";
+  }
+  return sepr;
+}
+
+/* One row of the table: a target's record, or one of its parts (indented,
+ * named for its address or MX host). */
+static void write_row(FILE *f, const pp_target *t, const pp_result *r,
+                      const char *name, size_t wname) {
+  char summary[64], time[32];
+  pp_result_summary(r, summary, sizeof(summary));
+  fmt_seconds(time, sizeof(time), r->t_total);
+  fprintf(f, "%-4s  %-*s  %-20s  %9s  ", r->up ? "UP" : "DOWN", (int)wname,
+          name, summary, time);
+  const char *sepr = "";
+  if (r->address[0]) {
+    fprintf(f, "%s", r->address);
+    sepr = "  ";
+  }
+  if (r->detail[0]) {
+    fprintf(f, "%s%s", sepr, r->detail);
+    sepr = "  ";
+  }
+  if (r->tls_used && r->tls_version[0]) {
+    fprintf(f, "%s%s", sepr, r->tls_version);
+    sepr = "  ";
+  }
+  if (r->cert_seen) {
+    double days = (double)r->cert_expiry_s / 86400.0;
+    if (r->cert_expiry_s < 0)
+      fprintf(f, "%scert expired %.1f days ago (%s)", sepr, -days,
+              pp_grade_name(r->cert_grade));
+    else
+      fprintf(f, "%scert expires in %.1f days (%s)", sepr, days,
+              pp_grade_name(r->cert_grade));
+    sepr = "  ";
+  }
+  if (r->chain_seen && r->cert_seen && r->chain_expiry_s < r->cert_expiry_s)
+    fprintf(f, "%schain: %s %s %.1f days%s", sepr, r->chain_expiry_subject,
+            r->chain_expiry_s < 0 ? "expired" : "expires in",
+            fabs((double)r->chain_expiry_s / 86400.0),
+            r->chain_expiry_s < 0 ? " ago" : "");
+  if (r->ocsp_status != PP_OCSP_NONE)
+    fprintf(f, "%sOCSP %s", sepr, pp_ocsp_name(r->ocsp_status));
+  if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
+    fprintf(f, "%s%d/%d received, %.0f%% loss", sepr, r->icmp_received,
+            r->icmp_sent, r->loss_pct);
+    if (r->rtt_avg >= 0)
+      fprintf(f, ", rtt min/avg/max %.3f/%.3f/%.3f ms", r->rtt_min * 1000,
+              r->rtt_avg * 1000, r->rtt_max * 1000);
+    if (r->jitter >= 0)
+      fprintf(f, ", jitter %.3f ms", r->jitter * 1000);
+    fprintf(f, ", quality %s", pp_grade_name(r->quality));
+    sepr = "  ";
+  }
+  sepr = write_dns_text(f, t, r, sepr);
+  sepr = write_server_text(f, r, sepr);
+  if (r->excerpt[0])
+    fprintf(f, "%sserver said: \"%s\"", sepr, r->excerpt);
+  fputc('\n', f);
+}
+
 static void write_text(FILE *f, pp_target *const *targets,
                        const pp_result *results, size_t n) {
   size_t wname = 6;
+  char name[300] = "  "; /* a part's: indented under its target */
   for (size_t i = 0; i < n; i++) {
     size_t l = strlen(pp_target_name(targets[i]));
+    for (size_t k = 0; k < results[i].nparts; k++) {
+      pp_part_name(&results[i].parts[k], name + 2, sizeof(name) - 2);
+      if (strlen(name) > l)
+        l = strlen(name);
+    }
     if (l > wname)
       wname = l;
   }
@@ -394,62 +676,12 @@ static void write_text(FILE *f, pp_target *const *targets,
   fprintf(f, "%-4s  %-*s  %-20s  %9s  %s\n", "", (int)wname, "TARGET", "RESULT",
           "TIME", "DETAIL");
   for (size_t i = 0; i < n; i++) {
-    const pp_target *t = targets[i];
     const pp_result *r = &results[i];
-    char summary[64], time[32];
-    pp_result_summary(r, summary, sizeof(summary));
-    fmt_seconds(time, sizeof(time), r->t_total);
-    fprintf(f, "%-4s  %-*s  %-20s  %9s  ", r->up ? "UP" : "DOWN", (int)wname,
-            pp_target_name(t), summary, time);
-    const char *sepr = "";
-    if (r->address[0]) {
-      fprintf(f, "%s", r->address);
-      sepr = "  ";
+    write_row(f, targets[i], r, pp_target_name(targets[i]), wname);
+    for (size_t k = 0; k < r->nparts; k++) {
+      pp_part_name(&r->parts[k], name + 2, sizeof(name) - 2);
+      write_row(f, targets[i], &r->parts[k].r, name, wname);
     }
-    if (r->detail[0]) {
-      fprintf(f, "%s%s", sepr, r->detail);
-      sepr = "  ";
-    }
-    if (r->tls_used && r->tls_version[0]) {
-      fprintf(f, "%s%s", sepr, r->tls_version);
-      sepr = "  ";
-    }
-    if (r->cert_seen) {
-      double days = (double)r->cert_expiry_s / 86400.0;
-      if (r->cert_expiry_s < 0)
-        fprintf(f, "%scert expired %.1f days ago (%s)", sepr, -days,
-                pp_grade_name(r->cert_grade));
-      else
-        fprintf(f, "%scert expires in %.1f days (%s)", sepr, days,
-                pp_grade_name(r->cert_grade));
-      sepr = "  ";
-    }
-    if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
-      fprintf(f, "%s%d/%d received, %.0f%% loss", sepr, r->icmp_received,
-              r->icmp_sent, r->loss_pct);
-      if (r->rtt_avg >= 0)
-        fprintf(f, ", rtt min/avg/max %.3f/%.3f/%.3f ms", r->rtt_min * 1000,
-                r->rtt_avg * 1000, r->rtt_max * 1000);
-      if (r->jitter >= 0)
-        fprintf(f, ", jitter %.3f ms", r->jitter * 1000);
-      fprintf(f, ", quality %s", pp_grade_name(r->quality));
-      sepr = "  ";
-    }
-    if (r->server_version[0]) {
-      fprintf(f, "%sversion %s", sepr, r->server_version);
-      sepr = "  ";
-    }
-    if (r->info[0]) {
-      fprintf(f, "%s%s", sepr, r->info);
-      sepr = "  ";
-    }
-    if (r->clock_seen) {
-      fprintf(f, "%sclock offset %+.6f s", sepr, r->clock_offset);
-      sepr = "  ";
-    }
-    if (r->excerpt[0])
-      fprintf(f, "%sserver said: \"%s\"", sepr, r->excerpt);
-    fputc('\n', f);
   }
   write_hosts(f, targets, results, n, wname);
 }
@@ -463,11 +695,11 @@ int pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
     break;
   case PP_FMT_INFLUX:
     for (size_t i = 0; i < n; i++)
-      write_influx(f, targets[i], &results[i]);
+      write_influx(f, targets[i], &results[i], NULL);
     break;
   case PP_FMT_JSON:
     for (size_t i = 0; i < n; i++)
-      write_json(f, targets[i], &results[i]);
+      write_json(f, targets[i], &results[i], NULL);
     break;
   case PP_FMT_NAGIOS:
     state = (int)pp_nagios_write(f, targets, results, n);

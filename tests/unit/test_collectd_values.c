@@ -85,6 +85,26 @@ START_TEST(tls_target_reports_phases_and_cert_expiry_even_when_past) {
 }
 END_TEST
 
+START_TEST(tls_target_reports_chain_expiry_and_stapled_ocsp) {
+  pp_result r;
+  pp_result_reset(&r);
+  r.code = PP_R_CERT_REVOKED;
+  r.cert_seen = r.chain_seen = true;
+  r.cert_expiry_s = 300 * 86400;
+  r.chain_expiry_s = 10 * 86400;
+  r.ocsp_status = PP_OCSP_REVOKED;
+  r.ocsp_next_update_s = 3600;
+  values_of("https://www.example.com/", &r);
+  ck_assert_double_eq(value("timeleft", "chain_expiry"), 10 * 86400);
+  ck_assert_double_eq(value("portprobe_ocsp", ""), 2);
+  ck_assert_double_eq(value("timeleft", "ocsp_next_update"), 3600);
+  r.ocsp_status = PP_OCSP_NONE;
+  values_of("https://www.example.com/", &r);
+  ck_assert_double_eq(value("portprobe_ocsp", ""), 0);
+  ck_assert(isnan(value("timeleft", "ocsp_next_update")));
+}
+END_TEST
+
 START_TEST(http_target_reports_status_and_first_byte) {
   pp_result r;
   pp_result_reset(&r);
@@ -152,7 +172,59 @@ START_TEST(state_adds_flapping_as_bool_and_percent) {
 }
 END_TEST
 
+START_TEST(summary_of_every_address_counts_them_round_trip_its_legs) {
+  pp_result r;
+  pp_result_reset(&r);
+  pp_part parts[2] = {{.mx = NULL}, {.mx = NULL}};
+  r.parts = parts;
+  r.nparts = 2;
+  r.parts_up = 1;
+  values_of("tcp://db.example.com:5432", &r);
+  ck_assert_double_eq(value("count", "checked"), 2);
+  ck_assert_double_eq(value("count", "checked_up"), 1);
+  ck_assert(isnan(value("response_time", "delivery")));
+  pp_result_reset(&r);
+  r.up = true;
+  r.t_total = 0.6;
+  r.t_delivery = 0.4;
+  r.t_smtp = 0.15;
+  r.t_fetch = 0.05;
+  values_of("smtp://mx.example.com", &r);
+  ck_assert_double_eq(value("response_time", "delivery"), 0.4);
+  ck_assert_double_eq(value("response_time", "smtp"), 0.15);
+  ck_assert_double_eq(value("response_time", "fetch"), 0.05);
+  ck_assert(isnan(value("count", "checked")));
+}
+END_TEST
+
 Suite *collectd_values_suite(void);
+START_TEST(dns_target_reports_query_time_rcode_and_signature_time_left) {
+  char err[256];
+  pp_target *t = pp_target_new("dns://192.0.2.53", err, sizeof(err));
+  ck_assert_int_eq(
+      pp_target_set(t, "query", "www.example.com", err, sizeof(err)), 0);
+  ck_assert_msg(pp_target_finalize(t, err, sizeof(err)) == 0, "%s", err);
+  pp_result r;
+  pp_result_reset(&r);
+  r.up = true;
+  r.t_total = 0.004;
+  r.t_query = 0.003;
+  r.dns_rcode = 0;
+  r.dns_answers = 2;
+  r.dnssec = PP_DNSSEC_SECURE;
+  r.rrsig_seen = true;
+  r.rrsig_expiry_s = -3600; /* expired an hour ago: still sent */
+  nvals = ppc_values(t, &r, NULL, vals);
+  pp_target_free(t);
+  ck_assert_double_eq(value("response_time", "query"), 0.003);
+  ck_assert_double_eq(value("portprobe_dns_rcode", ""), 0);
+  ck_assert_double_eq(value("count", "answers"), 2);
+  ck_assert_double_eq(value("portprobe_dnssec", ""), PP_DNSSEC_SECURE);
+  ck_assert_double_eq(value("timeleft", "rrsig_expiry"), -3600);
+  ck_assert(isnan(value("count", "found"))); /* a query counts no findings */
+}
+END_TEST
+
 Suite *collectd_values_suite(void) {
   Suite *s = suite_create("collectd_values");
   TCase *tc = tcase_create("values");
@@ -163,6 +235,10 @@ Suite *collectd_values_suite(void) {
   tcase_add_test(tc, icmp_target_reports_ping_types_in_collectd_units);
   tcase_add_test(tc, icmp_target_with_no_reply_reports_full_loss_and_no_rtt);
   tcase_add_test(tc, state_adds_flapping_as_bool_and_percent);
+  tcase_add_test(tc, tls_target_reports_chain_expiry_and_stapled_ocsp);
+  tcase_add_test(tc,
+                 dns_target_reports_query_time_rcode_and_signature_time_left);
+  tcase_add_test(tc, summary_of_every_address_counts_them_round_trip_its_legs);
   suite_add_tcase(s, tc);
   return s;
 }
