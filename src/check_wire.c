@@ -5,7 +5,9 @@
 #include "wire.h"
 
 #include "dialog_int.h"
+#include "tls_probe.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,12 +129,25 @@ static void wire_after_tls(dlg *d) {
 
 /* --- the check kind --- */
 
+/* What a target keeps across rounds is the dialogs' plan (no step table:
+ * the codec is the protocol), for what dialog_io.c and the password file
+ * keep per target. */
+static void *wire_prepare(const pp_target *t, char *err, size_t errlen) {
+  plan *pl = calloc(1, sizeof(*pl));
+  if (pl == NULL)
+    snprintf(err, errlen, "target \"%s\": out of memory", pp_target_name(t));
+  return pl;
+}
+
 static void wire_start(pp_check *c) {
-  if (pp_dlg_engine(c->engine) == NULL) {
+  dlg_engine *de = pp_dlg_engine(c->engine);
+  if (de == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
     return;
   }
-  pp_check_resolve_and_connect(c);
+  /* refuse_protocols: the old-protocol probe first, as the dialogs do */
+  pp_tls_probe(c, c->target->opts.refuse_protocols ? pp_dlg_tls_ctxs(de) : NULL,
+               pp_check_resolve_and_connect);
 }
 
 static void wire_connected(pp_check *c) {
@@ -149,6 +164,7 @@ static void wire_connected(pp_check *c) {
     return;
   }
   c->priv = d;
+  d->pl = c->target->check_data;
   d->wire = wc;
   d->framer = wire_frame;
   d->after_tls = wire_after_tls;
@@ -182,6 +198,8 @@ const pp_check_ops pp_wire_ops = {
     .name = "wire",
     .applies = PP_APPLY_TCP | PP_APPLY_WIRE,
     .validate = pp_wire_validate,
+    .prepare = wire_prepare,
+    .data_free = free,
     .start = wire_start,
     .connected = wire_connected,
     .cleanup = wire_cleanup,

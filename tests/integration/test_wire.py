@@ -115,6 +115,8 @@ def test_postgres_wrong_password_is_auth_failed(portprobe, pg_tls, certs, secret
     assert r["result"] == "auth_failed" and r["phase"] == "auth"
     assert "password authentication failed" in r["detail"] and "28P01" in r["detail"]
     assert PASSWORD not in proc.stdout + proc.stderr
+    # the file others may read (0644) is named, as for the dialogs
+    assert f"password_file {secret[1]} is readable by others" in proc.stderr
 
 
 def test_postgres_without_tls(portprobe, pg_plain):
