@@ -84,6 +84,9 @@ def test_postgres_tls_handshake_and_startup(portprobe, pg_tls, certs):
     assert r["info"] == "TLS offered; auth trust"
     assert r["detail"] == "logged in as portprobe without a password"
     assert "ReadyForQuery" in r["excerpt"]
+    # the TLS facts every TLS check reports
+    assert r["tls_cipher"].startswith("TLS_") and r["cert_pin"].startswith("sha256//")
+    assert 0 < r["chain_expiry"] <= r["cert_expiry"]
 
 
 def test_postgres_certificate_not_trusted_still_reports_it(portprobe, pg_tls):
@@ -296,7 +299,8 @@ def test_mongodbs_implicit_tls(portprobe, registry, shared_dir, certs):
 
 @pytest.fixture(scope="module")
 def slapd_tls(registry, shared_dir, certs):
-    return services.start_slapd(registry, directory(shared_dir, "slapd-tls"), leaf=certs.good)
+    return services.start_slapd(registry, directory(shared_dir, "slapd-tls"), leaf=certs.good,
+                                tls_modern=True)
 
 
 def test_ldap_starttls_and_root_dse(portprobe, slapd_tls, certs):
@@ -312,6 +316,25 @@ def test_ldaps(portprobe, slapd_tls, certs):
                   f"ca_file={certs.ca.cert}")
     assert r["result"] == "ok" and r["tls_version"].startswith("TLSv1.")
     assert "naming contexts dc=portprobe,dc=test" in r["info"]
+
+
+def test_ldaps_tls_rules_of_every_tls_check(portprobe, slapd_tls, certs):
+    url, ca = f"ldaps://127.0.0.1:{slapd_tls.tls_port}", f"ca_file={certs.ca.cert}"
+    r, _ = record(portprobe, url, ca, "refuse_protocols=tls1.0,tls1.1")
+    assert r["result"] == "ok", r  # TLS 1.2 and later only: slapd refuses both
+    r, _ = record(portprobe, url, ca, "pin=sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+    assert r["result"] == "pin_mismatch" and r["cert_pin"].startswith("sha256//")
+
+
+def test_ldaps_of_debians_default_slapd_accepts_tls_1_1(portprobe, registry, shared_dir,
+                                                       certs):
+    """slapd as Debian builds it (GnuTLS, its default priorities) still takes TLS 1.1."""
+    server = services.start_slapd(registry, directory(shared_dir, "slapd-default-tls"),
+                                  leaf=certs.good)
+    r, _ = record(portprobe, f"ldaps://127.0.0.1:{server.tls_port}", f"ca_file={certs.ca.cert}",
+                  "refuse_protocols=tls1.0,tls1.1")
+    assert r["result"] == "tls_weak_protocol" and r["phase"] == "tls"
+    assert "accepts tls1.1" in r["detail"]
 
 
 def test_ldap_without_tls(portprobe, registry, shared_dir):
