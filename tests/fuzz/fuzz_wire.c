@@ -44,7 +44,12 @@ static int setup(void) {
 static void feed(const pp_target *t, const uint8_t *msg, size_t len,
                  bool after_begin) {
   const pp_wire_proto *p = t->scheme->wire;
-  pp_check c = {.engine = engine, .target = t, .fd = -1};
+  pp_check c = {.engine = engine,
+                .target = t,
+                .fd = -1,
+                .ops = pp_kind_ops(t->kind),
+                .host = t->host,
+                .host_is_ip = t->host_is_ip};
   pp_result res;
   pp_result_reset(&res);
   c.res = &res;
