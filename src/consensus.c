@@ -439,3 +439,29 @@ void pp_consensus_tick(pp_consensus *cs, int64_t now_ns, pp_consensus_emit emit,
     for (target *t = cs->buckets[i]; t != NULL; t = t->next)
       evaluate(cs, t, now_ns, now_ns, emit, ud);
 }
+
+const char *pp_verdict_name(pp_verdict v) {
+  static const char *const names[] = {
+      [PP_VERDICT_UP] = "up",
+      [PP_VERDICT_SILENT] = "silent",
+      [PP_VERDICT_REGIONAL] = "regional",
+      [PP_VERDICT_DOWN] = "down",
+  };
+  return (unsigned)v <= PP_VERDICT_DOWN ? names[v] : "unknown";
+}
+
+void pp_consensus_each(pp_consensus *cs, int64_t now_ns,
+                       void (*each)(void *ud, const char *target,
+                                    pp_verdict verdict, int reporting),
+                       void *ud) {
+  for (size_t i = 0; i < cs->nbuckets; i++)
+    for (target *t = cs->buckets[i]; t != NULL; t = t->next) {
+      if (t->first_ns < 0)
+        continue;
+      int reporting = 0;
+      for (size_t k = 0; k < t->nloc; k++)
+        reporting += t->loc[k].checked &&
+                     view_of(cs, &t->loc[k], now_ns) != PP_VIEW_SILENT;
+      each(ud, t->name, t->announced, reporting);
+    }
+}

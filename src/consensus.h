@@ -97,6 +97,17 @@ int pp_consensus_notice(pp_consensus *cs, const char *target,
 void pp_consensus_tick(pp_consensus *cs, int64_t now_ns, pp_consensus_emit emit,
                        void *ud);
 
+/* "up", "silent", "regional", "down" */
+const char *pp_verdict_name(pp_verdict v);
+
+/* Calls each(ud, target, verdict, reporting) for every target with a
+ * check: the verdict last announced (UP before any) and how many locations
+ * report now (not silent). */
+void pp_consensus_each(pp_consensus *cs, int64_t now_ns,
+                       void (*each)(void *ud, const char *target,
+                                    pp_verdict verdict, int reporting),
+                       void *ud);
+
 /* Number of targets the consensus knows. */
 size_t pp_consensus_count(const pp_consensus *cs);
 
