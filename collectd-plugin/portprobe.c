@@ -169,9 +169,15 @@ static void dispatch_alert(const pp_target *t, const pp_result *r,
     plugin_notification_meta_add_double(&n, "outage_seconds", a->outage_s);
   if (a->flap_pct >= 0)
     plugin_notification_meta_add_double(&n, "flap_percent", a->flap_pct);
-  if (a->kind == PP_ALERT_CERTIFICATE)
+  if (a->kind == PP_ALERT_CERTIFICATE || a->kind == PP_ALERT_CERT_CHANGE)
     plugin_notification_meta_add_signed_int(&n, "cert_expiry_seconds",
                                             a->cert_expiry_s);
+  if (a->kind == PP_ALERT_CERT_CHANGE) {
+    meta_string(&n, "cert_serial", a->cert_serial);
+    meta_string(&n, "cert_previous_serial", a->cert_previous_serial);
+    meta_string(&n, "cert_sha256", a->cert_sha256);
+    meta_string(&n, "cert_subject", a->cert_subject);
+  }
   if (len >= sizeof(n.message))
     meta_string(&n, "message", a->message);
   /* labels as label_NAME, so a notification carries its target's labels */

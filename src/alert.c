@@ -22,9 +22,12 @@ const char *pp_severity_name(pp_severity s) {
 
 const char *pp_alert_kind_name(pp_alert_kind k) {
   static const char *const names[PP_ALERT_KIND_COUNT] = {
-      [PP_ALERT_STATE] = "state",     [PP_ALERT_FLAPPING] = "flapping",
-      [PP_ALERT_QUALITY] = "quality", [PP_ALERT_CERTIFICATE] = "certificate",
+      [PP_ALERT_STATE] = "state",
+      [PP_ALERT_FLAPPING] = "flapping",
+      [PP_ALERT_QUALITY] = "quality",
+      [PP_ALERT_CERTIFICATE] = "certificate",
       [PP_ALERT_SLOW] = "slow",
+      [PP_ALERT_CERT_CHANGE] = "certificate_change",
   };
   return (unsigned)k < PP_ALERT_KIND_COUNT ? names[k] : "unknown";
 }

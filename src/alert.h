@@ -23,6 +23,7 @@ typedef enum {
   PP_ALERT_QUALITY,     /* ICMP quality grade changed */
   PP_ALERT_CERTIFICATE, /* certificate grade changed */
   PP_ALERT_SLOW,        /* up, but response time crossed slow_warn/slow_crit */
+  PP_ALERT_CERT_CHANGE, /* the server presents another certificate */
   PP_ALERT_KIND_COUNT
 } pp_alert_kind;
 
@@ -57,11 +58,17 @@ typedef struct {
   double flap_pct;       /* flapping: weighted percent of state changes */
   pp_grade grade;        /* quality / certificate: the new grade */
   int64_t cert_expiry_s; /* certificate: seconds left (negative: expired) */
+  /* certificate_change: the new certificate, and the serial it replaced */
+  char cert_serial[64];
+  char cert_previous_serial[64];
+  char cert_sha256[65];
+  char cert_subject[128];
 } pp_alert;
 
 /* "okay", "warning", "failure" */
 const char *pp_severity_name(pp_severity s);
-/* "state", "flapping", "quality", "certificate", "slow" */
+/* "state", "flapping", "quality", "certificate", "slow",
+ * "certificate_change" */
 const char *pp_alert_kind_name(pp_alert_kind k);
 /* "unknown", "up", "down" */
 const char *pp_tstate_name(pp_tstate s);

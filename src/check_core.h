@@ -83,6 +83,8 @@ struct pp_check {
   uint64_t t_attempt_us; /* when the current connect attempt began */
   bool keep_addresses;   /* resolving for a connect: keep every address */
   void *priv;            /* the kind's state for this check */
+  /* refuse_protocols' probe while it runs (tls_probe.c) */
+  struct pp_tls_probe *probe;
   bool done;
 };
 

@@ -2,13 +2,13 @@
  * event loop (its socket and timer callbacks), so thousands of HTTP checks
  * share a round with every other kind. The core resolves the name (c-ares)
  * and connects, trying each address as for every TCP check; libcurl takes
- * the connected socket for the first hop. http.c judges responses. */
-#include "check_core.h"
-#include "http.h"
+ * the connected socket for the first hop. Redirects are followed here, one
+ * transfer per hop; http_request.c says what each request sends,
+ * http_tls.c judges its TLS, http.c judges the answer. */
+#include "http_check.h"
+#include "tls_probe.h"
 
 #include <curl/curl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,41 +18,13 @@
 #define BODY_HEAD 512
 #define BODY_CHUNK 16384
 
-typedef struct {
-  pp_engine *engine;
-  CURLM *multi;
-  pp_timer timer; /* libcurl's one timeout */
-} http_engine;
-
-typedef struct {
-  pp_check *c;
-  http_engine *he;
-  const pp_http_target *ht;
-  CURL *easy;
-  bool added; /* to the multi handle */
-  struct curl_slist *connect_to;
-  char errbuf[CURL_ERROR_SIZE];
-  char status_line[128];
-  char *body;
-  size_t body_len, body_cap;
-  size_t body_read; /* bytes read, at most max_body */
-  bool keep_body;   /* keywords search the whole (capped) body */
-  bool body_capped; /* max_body reached: reading stopped there */
-  bool oom;
-  bool cert_recorded; /* for the current connection */
-  int handover_fd;    /* connected by the core, not yet taken by libcurl */
-  int handed_fd;      /* taken by libcurl, before its sockopt callback */
-} http_check;
-
-/* --- once per process: libcurl, and where an SSL_CTX keeps its check --- */
+/* --- once per process: libcurl --- */
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
-static int ctx_index = -1;
 
 static void global_init(void) {
   global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-  ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 }
 
 /* --- the loop drives libcurl --- */
@@ -155,59 +127,9 @@ static void http_engine_free(pp_engine *e) {
     return;
   curl_multi_cleanup(he->multi);
   pp_timer_stop(e->loop, &he->timer);
+  pp_tls_ctxs_free(he->tls);
   free(he);
   e->kind_state[PP_KIND_HTTP] = NULL;
-}
-
-/* --- TLS facts: read where libcurl's OpenSSL verifies the peer, so that
- * they are known when verification fails too --- */
-
-static void record_tls(http_check *hc, const SSL *ssl, X509 *cert) {
-  pp_result *r = hc->c->res;
-  const pp_opts *o = &hc->c->target->opts;
-  r->tls_used = true;
-  if (ssl != NULL)
-    snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-             SSL_get_version(ssl));
-  int days, secs;
-  if (cert != NULL &&
-      ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
-    r->cert_seen = true;
-    r->cert_expiry_s = (int64_t)days * 86400 + secs;
-    r->cert_grade = pp_http_cert_grade(r->cert_expiry_s, o->cert_warn_days,
-                                       o->cert_crit_days);
-  }
-}
-
-/* Called by OpenSSL for each certificate of the chain, whatever the verify
- * mode; returns OpenSSL's own verdict, so verification is unchanged. The
- * leaf is X509_STORE_CTX_get0_cert at any depth, so a chain that fails
- * higher up still yields the server's certificate. */
-static int on_verify(int ok, X509_STORE_CTX *x) {
-  SSL *ssl =
-      X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
-  http_check *hc =
-      ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index) : NULL;
-  if (hc != NULL && !hc->cert_recorded) {
-    hc->cert_recorded = true;
-    record_tls(hc, ssl, X509_STORE_CTX_get0_cert(x));
-  }
-  return ok;
-}
-
-/* libcurl made a new SSL_CTX for a connection: TCP is up, TLS begins. */
-static CURLcode on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
-  (void)easy;
-  http_check *hc = ud;
-  SSL_CTX *ctx = sslctx;
-  if (ctx_index >= 0) {
-    SSL_CTX_set_ex_data(ctx, ctx_index, hc);
-    SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx), on_verify);
-  }
-  hc->cert_recorded = false;
-  hc->c->res->tls_used = true;
-  pp_check_phase(hc->c, PP_PHASE_TLS);
-  return CURLE_OK;
 }
 
 /* --- the transfer's progress sets the phase a timeout reports --- */
@@ -247,24 +169,36 @@ static int on_prereq(void *ud, char *primary_ip, char *local_ip,
   (void)primary_port;
   (void)local_port;
   http_check *hc = ud;
-  struct curl_tlssessioninfo *tls = NULL;
-  if (hc->c->target->scheme->tls != PP_TLS_NONE &&
-      curl_easy_getinfo(hc->easy, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK &&
-      tls && tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals) {
-    SSL *ssl = tls->internals;
-    pp_result *r = hc->c->res;
-    r->tls_used = true;
-    snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-             SSL_get_version(ssl));
-  }
+  if (!pp_http_tls_judged(hc))
+    return CURL_PREREQFUNC_ABORT; /* nothing is sent */
   pp_check_phase(hc->c, PP_PHASE_FIRST_BYTE);
   return CURL_PREREQFUNC_OK;
+}
+
+/* The header block, for expect_header (at most HEADERS_MAX). */
+static bool keep_header(http_check *hc, const char *data, size_t len) {
+  if (hc->resp_headers_len + len > hc->resp_headers_cap) {
+    size_t cap = hc->resp_headers_cap ? hc->resp_headers_cap * 2 : 4096;
+    while (cap < hc->resp_headers_len + len)
+      cap *= 2;
+    char *b = realloc(hc->resp_headers, cap);
+    if (b == NULL)
+      return false;
+    hc->resp_headers = b;
+    hc->resp_headers_cap = cap;
+  }
+  memcpy(hc->resp_headers + hc->resp_headers_len, data, len);
+  hc->resp_headers_len += len;
+  return true;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud) {
   http_check *hc = ud;
   size_t len = size * n;
-  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) { /* a (1xx or final) head */
+    hc->header_bytes = 0;
+    hc->headers_done = false;
+    hc->resp_headers_len = 0;
     size_t l = len;
     while (l > 0 && (data[l - 1] == '\r' || data[l - 1] == '\n'))
       l--;
@@ -274,6 +208,17 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
     hc->status_line[l] = 0;
     if (hc->c->phase != PP_PHASE_BODY)
       pp_check_phase(hc->c, PP_PHASE_BODY);
+  }
+  if (len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n'))
+    hc->headers_done = true;
+  hc->header_bytes += len;
+  if (hc->header_bytes > HEADERS_MAX) {
+    hc->headers_too_big = true;
+    return 0; /* libcurl's write error: finish_transfer knows it is ours */
+  }
+  if (hc->ht->nheader_rules > 0 && !keep_header(hc, data, len)) {
+    hc->oom = true;
+    return 0;
   }
   return len;
 }
@@ -326,7 +271,21 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 
 /* --- one check --- */
 
-static void collect_timings(http_check *hc) {
+/* Adds libcurl's figure (microseconds, <= 0: not measured) to a phase
+ * timing of the record (negative: none yet). */
+static void add_us(double *field, curl_off_t us) {
+  if (us <= 0)
+    return;
+  *field = (*field < 0 ? 0 : *field) + (double)us / 1e6;
+}
+
+/* Puts the current hop's timings into the record, once: over a redirect
+ * chain they add up. The first hop's DNS and connect are the core's (its
+ * socket was connected already); a redirect's are libcurl's. */
+static void add_timings(http_check *hc) {
+  if (hc->timed || hc->easy == NULL)
+    return;
+  hc->timed = true;
   pp_result *r = hc->c->res;
   curl_off_t nl = 0, conn = 0, app = 0, pre = 0, first = 0;
   curl_easy_getinfo(hc->easy, CURLINFO_NAMELOOKUP_TIME_T, &nl);
@@ -334,20 +293,30 @@ static void collect_timings(http_check *hc) {
   curl_easy_getinfo(hc->easy, CURLINFO_APPCONNECT_TIME_T, &app);
   curl_easy_getinfo(hc->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(hc->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
-  /* libcurl counts from the start of its transfer, which began on the
-   * socket the core had connected: DNS and connect are the core's own
-   * figures (r->t_dns, r->t_connect) */
-  (void)nl;
+  bool proxy = hc->c->target->opts.proxy != NULL;
+  if (hc->hops > 0 || proxy) { /* libcurl's own connection */
+    add_us(&r->t_dns, nl);
+    add_us(&r->t_connect, conn - nl);
+  }
+  char *ip = NULL;
+  long port = 0;
+  if (proxy && hc->hops == 0 &&
+      curl_easy_getinfo(hc->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip &&
+      *ip) { /* the proxy's address: the one that answered */
+    snprintf(r->address, sizeof(r->address), "%s", ip);
+    curl_easy_getinfo(hc->easy, CURLINFO_PRIMARY_PORT, &port);
+    r->port = (uint16_t)port;
+    r->addresses_tried = 1;
+  }
   if (app > 0)
-    r->t_tls = (double)(app - conn) / 1e6;
+    add_us(&r->t_tls, app - conn);
   if (first > 0 && pre > 0)
-    r->t_first_byte = (double)(first - pre) / 1e6;
-  long status = 0, redirects = 0;
+    add_us(&r->t_first_byte, first - pre);
+  long status = 0;
   curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_COUNT, &redirects);
   if (r->http_status == 0)
     r->http_status = (int)status;
-  r->http_redirects = (int)redirects;
+  r->http_redirects = hc->hops;
 }
 
 static void http_cleanup(pp_check *c) {
@@ -355,86 +324,142 @@ static void http_cleanup(pp_check *c) {
   if (hc == NULL)
     return;
   if (hc->easy != NULL) {
-    collect_timings(hc);
+    add_timings(hc);
     if (hc->added)
       curl_multi_remove_handle(hc->he->multi, hc->easy);
     curl_easy_cleanup(hc->easy);
   }
   curl_slist_free_all(hc->connect_to);
   free(hc->body);
+  free(hc->resp_headers);
+  pp_http_request_free(hc);
   free(hc);
   c->priv = NULL;
 }
 
+/* A transfer that libcurl ended with an error. */
+static void transfer_failed(http_check *hc, CURLcode rc) {
+  pp_check *c = hc->c;
+  long os_errno = 0;
+  curl_easy_getinfo(hc->easy, CURLINFO_OS_ERRNO, &os_errno);
+  pp_result_code code = pp_http_error_class(rc, (int)os_errno);
+  if (code == PP_R_DNS_FAILED) /* libcurl resolved a redirect's host */
+    pp_check_phase(c, PP_PHASE_DNS);
+  if (os_errno != 0 && (rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR ||
+                        rc == CURLE_SEND_ERROR)) {
+    /* a socket's failure: in the words the TCP check uses */
+    c->res->sys_errno = (int)os_errno;
+    pp_check_finish(c, code, "%s", strerror((int)os_errno));
+    return;
+  }
+  pp_check_finish(c, code, "%s",
+                  hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(rc));
+}
+
+/* The response was a redirect: the next hop starts, on the same handle,
+ * or the check ends (too many, another scheme, a refused downgrade). */
+static void follow(http_check *hc, int status, const char *location) {
+  pp_check *c = hc->c;
+  const pp_opts *o = &c->target->opts;
+  if (hc->hops >= o->max_redirects) {
+    char *last = NULL;
+    curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &last);
+    pp_check_finish(c, PP_R_TOO_MANY_REDIRECTS,
+                    "more than %d redirect%s (max_redirects), last to %.140s",
+                    o->max_redirects, o->max_redirects == 1 ? "" : "s",
+                    last ? last : "?");
+    return;
+  }
+  pp_http_hop hop;
+  char why[PP_DETAIL_MAX];
+  pp_result_code code =
+      pp_http_redirect(c->target, hc->ht, status, hc->method, hc->https,
+                       location, &hop, why, sizeof(why));
+  snprintf(c->res->final_scheme, sizeof(c->res->final_scheme), "%s",
+           hop.scheme);
+  if (code != PP_R_OK) {
+    pp_check_finish(c, code, "%s", why);
+    return;
+  }
+  char *next = strdup(location); /* libcurl's copy goes with the transfer */
+  curl_multi_remove_handle(hc->he->multi, hc->easy);
+  hc->added = false;
+  hc->hops++;
+  hc->downgraded |= hop.downgrade;
+  int rc = next ? pp_http_hop_setup(hc, next, &hop) : -1;
+  free(next);
+  if (rc != 0) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR,
+                    "libcurl refused a redirect's options");
+    return;
+  }
+  pp_check_phase(c, PP_PHASE_CONNECT);
+  CURLMcode mc = curl_multi_add_handle(hc->he->multi, hc->easy);
+  if (mc != CURLM_OK) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: %s",
+                    curl_multi_strerror(mc));
+    return;
+  }
+  hc->added = true;
+}
+
 static void finish_transfer(http_check *hc, CURLcode rc) {
   pp_check *c = hc->c;
+  add_timings(hc);
+  if (hc->failed != PP_R_OK) {
+    pp_check_finish(c, hc->failed, "%s", hc->failed_why);
+    return;
+  }
   if (hc->oom) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory keeping the body");
+    return;
+  }
+  if (hc->headers_too_big) {
+    pp_check_finish(c, PP_R_PROTOCOL_ERROR,
+                    "response headers longer than %d bytes", HEADERS_MAX);
+    return;
+  }
+  if (rc == CURLE_OUT_OF_MEMORY && !hc->headers_done) {
+    /* libcurl refuses to grow its buffer for one header line: the server's
+     * doing, not a shortage here */
+    pp_check_finish(c, PP_R_PROTOCOL_ERROR,
+                    "a response header line longer than %d bytes (libcurl's "
+                    "limit)",
+                    CURL_MAX_HTTP_HEADER);
     return;
   }
   if (rc == CURLE_WRITE_ERROR && hc->body_capped)
     rc = CURLE_OK; /* we stopped reading at max_body */
   if (rc != CURLE_OK) {
-    long os_errno = 0;
-    curl_easy_getinfo(hc->easy, CURLINFO_OS_ERRNO, &os_errno);
-    pp_result_code code = pp_http_error_class(rc, (int)os_errno);
-    if (code == PP_R_DNS_FAILED) /* libcurl resolved a redirect's host */
-      pp_check_phase(c, PP_PHASE_DNS);
-    if (code == PP_R_TOO_MANY_REDIRECTS) {
-      char *last = NULL;
-      curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &last);
-      pp_check_finish(
-          c, code, "more than %d redirect%s (max_redirects), last to %.140s",
-          c->target->opts.max_redirects,
-          c->target->opts.max_redirects == 1 ? "" : "s", last ? last : "?");
-      return;
-    }
-    if (os_errno != 0 && (rc == CURLE_COULDNT_CONNECT ||
-                          rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR)) {
-      /* a socket's failure: in the words the TCP check uses */
-      c->res->sys_errno = (int)os_errno;
-      pp_check_finish(c, code, "%s", strerror((int)os_errno));
-      return;
-    }
-    pp_check_finish(c, code, "%s",
-                    hc->errbuf[0] ? hc->errbuf : curl_easy_strerror(rc));
+    transfer_failed(hc, rc);
     return;
   }
-  long status = 0, redirects = 0;
-  char *final_url = NULL;
+  long status = 0;
+  char *final_url = NULL, *location = NULL;
   curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_COUNT, &redirects);
   curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &final_url);
+  curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_URL, &location);
+  if (c->target->opts.follow_redirects && pp_http_is_redirect((int)status) &&
+      location != NULL) {
+    follow(hc, (int)status, location);
+    return;
+  }
   pp_http_response resp = {
       .status = (int)status,
       .status_line = hc->status_line,
       .body = hc->body,
       .body_len = hc->body_len,
       .body_capped = hc->body_capped,
-      .redirects = (int)redirects,
+      .redirects = hc->hops,
       .final_url = final_url,
+      .downgraded = hc->downgraded,
+      .headers = hc->resp_headers,
+      .headers_len = hc->resp_headers_len,
+      .secrets = hc->secrets,
+      .nsecrets = hc->nsecrets,
   };
   pp_result_code code = pp_http_judge(c->target, hc->ht, &resp, c->res);
   pp_check_finish(c, code, NULL);
-}
-
-static long http_version(int v) {
-  switch (v) {
-  case PP_HTTPV_1_0:
-    return CURL_HTTP_VERSION_1_0;
-  case PP_HTTPV_1_1:
-    return CURL_HTTP_VERSION_1_1;
-  case PP_HTTPV_2:
-    return CURL_HTTP_VERSION_2_0;
-  default:
-    return CURL_HTTP_VERSION_NONE;
-  }
-}
-
-static long ip_resolve(int af) {
-  return af == PP_AF_IPV4   ? CURL_IPRESOLVE_V4
-         : af == PP_AF_IPV6 ? CURL_IPRESOLVE_V6
-                            : CURL_IPRESOLVE_WHATEVER;
 }
 
 static int setup(http_check *hc) {
@@ -448,23 +473,14 @@ static int setup(http_check *hc) {
   SET(CURLOPT_URL, hc->ht->url);
   SET(CURLOPT_NOSIGNAL, 1L);
   SET(CURLOPT_ERRORBUFFER, hc->errbuf);
-  SET(CURLOPT_PROXY, ""); /* no proxy from the environment */
-#if LIBCURL_VERSION_NUM >= 0x075500
-  SET(CURLOPT_PROTOCOLS_STR, "http,https");
-  SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-  SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  SET(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-  SET(CURLOPT_USERAGENT, "portprobe/" PP_VERSION);
   SET(CURLOPT_PATH_AS_IS, 1L);
   /* a fresh connection per check, closed after: what is measured is this
    * check's connect and handshake, not a pooled connection's */
   SET(CURLOPT_FRESH_CONNECT, 1L);
   SET(CURLOPT_FORBID_REUSE, 1L);
   SET(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-  /* nothing is uploaded (GET and HEAD only): the smallest upload buffer
-   * libcurl allows instead of its 64 KiB default, per check in flight */
+  /* a body goes from memory (POSTFIELDS), never through the upload
+   * buffer: the smallest libcurl allows instead of its 64 KiB default */
   SET(CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
   SET(CURLOPT_WRITEFUNCTION, on_body);
   SET(CURLOPT_WRITEDATA, hc);
@@ -476,31 +492,14 @@ static int setup(http_check *hc) {
   SET(CURLOPT_SOCKOPTDATA, hc);
   SET(CURLOPT_PREREQFUNCTION, on_prereq);
   SET(CURLOPT_PREREQDATA, hc);
-  SET(CURLOPT_IPRESOLVE, ip_resolve(o->address_family));
-  SET(CURLOPT_HTTP_VERSION, http_version(o->http_version));
-  SET(CURLOPT_FOLLOWLOCATION, o->follow_redirects ? 1L : 0L);
-  SET(CURLOPT_MAXREDIRS, (long)o->max_redirects);
-  if (o->method == PP_METHOD_HEAD)
-    SET(CURLOPT_NOBODY, 1L);
-  if (hc->ht->headers)
-    SET(CURLOPT_HTTPHEADER, hc->ht->headers);
-  if (o->source_address) {
-    char iface[80];
-    snprintf(iface, sizeof(iface), "host!%s", o->source_address);
-    SET(CURLOPT_INTERFACE, iface);
-  }
-  if (t->scheme->tls != PP_TLS_NONE) {
-    SET(CURLOPT_SSL_VERIFYPEER, o->verify ? 1L : 0L);
-    SET(CURLOPT_SSL_VERIFYHOST, o->verify ? 2L : 0L);
-    if (o->ca_file) {
-      SET(CURLOPT_CAINFO, o->ca_file);
-      SET(CURLOPT_CAPATH, NULL); /* ca_file alone is trusted */
-    }
-    /* not fatal: a libcurl without OpenSSL cannot report TLS facts */
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, hc);
-  }
-  if (hc->ht->url_host) {
+  SET(CURLOPT_FOLLOWLOCATION, 0L); /* follow() does, hop by hop */
+  /* for every https hop (a redirect may reach https from http): libcurl
+   * verifies nothing itself, tls_check.c judges after the handshake */
+  SET(CURLOPT_SSL_VERIFYPEER, 0L);
+  SET(CURLOPT_SSL_VERIFYHOST, 0L);
+  SET(CURLOPT_SSL_CTX_FUNCTION, pp_http_on_ssl_ctx);
+  SET(CURLOPT_SSL_CTX_DATA, hc);
+  if (hc->ht->url_host && !o->proxy) {
     /* the URL's host:port goes to the address the core resolved; Host
      * header, SNI and certificate name stay the URL's host */
     char entry[400];
@@ -513,17 +512,24 @@ static int setup(http_check *hc) {
     SET(CURLOPT_CONNECT_TO, hc->connect_to);
   }
 #undef SET
-  return bad ? -1 : 0;
+  return bad || pp_http_request_options(hc) != 0 ? -1 : 0;
 }
 
-/* The core has connected c->fd: hand it and the transfer to libcurl. */
 static void http_connected(pp_check *c) {
   http_check *hc = c->priv;
   if ((hc->easy = curl_easy_init()) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl: cannot make a handle");
     return;
   }
-  if (setup(hc) != 0) {
+  const pp_target *t = c->target;
+  pp_http_hop first = {.same_host = true,
+                       .keep_body = true,
+                       .https = t->scheme->tls != PP_TLS_NONE,
+                       .host_is_ip = !t->opts.sni && t->host_is_ip};
+  snprintf(first.method, sizeof(first.method), "%s", hc->ht->method);
+  snprintf(first.host, sizeof(first.host), "%s",
+           t->opts.sni ? t->opts.sni : t->host);
+  if (setup(hc) != 0 || pp_http_hop_setup(hc, hc->ht->url, &first) != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "libcurl refused an option%s%s (version %s)",
                     hc->errbuf[0] ? ": " : "", hc->errbuf,
@@ -544,6 +550,7 @@ static void http_connected(pp_check *c) {
 }
 
 static void http_start(pp_check *c) {
+  const pp_target *t = c->target;
   http_engine *he = engine_state(c->engine);
   if (he == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "libcurl could not start");
@@ -556,24 +563,28 @@ static void http_start(pp_check *c) {
   }
   hc->c = c;
   hc->he = he;
-  hc->ht = c->target->check_data; /* made when it was finalized */
-  hc->keep_body = hc->ht->keyword || hc->ht->keyword_absent;
+  hc->ht = t->check_data; /* made when it was finalized */
+  hc->keep_body = pp_http_keeps_body(hc->ht);
   hc->handover_fd = hc->handed_fd = -1;
   c->priv = hc;
-  pp_check_resolve_and_connect(c);
-}
-
-static int http_validate(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
-  if (o->method == PP_METHOD_HEAD &&
-      (o->keyword.pattern || o->keyword_absent.pattern)) {
-    snprintf(err, errlen,
-             "target \"%s\": keyword and keyword_absent need method GET (a "
-             "HEAD response has no body)",
-             pp_target_name(t));
-    return -1;
+  char why[PP_DETAIL_MAX];
+  if (pp_http_read_inputs(hc, why, sizeof(why)) != 0) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", why);
+    return;
   }
-  return 0;
+  if (t->opts.proxy) {
+    /* libcurl resolves and connects to the proxy, which reaches the target */
+    pp_check_phase(c, PP_PHASE_CONNECT);
+    http_connected(c);
+    return;
+  }
+  if (t->scheme->tls != PP_TLS_NONE && t->opts.refuse_protocols) {
+    if (he->tls == NULL)
+      he->tls = pp_tls_ctxs_new();
+    pp_tls_probe(c, he->tls, pp_check_resolve_and_connect);
+    return;
+  }
+  pp_check_resolve_and_connect(c);
 }
 
 /* The compiled request, kept with the target across rounds. */
@@ -584,7 +595,7 @@ static void *http_prepare(const pp_target *t, char *err, size_t errlen) {
 const pp_check_ops pp_http_ops = {
     .name = "http",
     .applies = PP_APPLY_HTTP,
-    .validate = http_validate,
+    .validate = pp_http_validate,
     .prepare = http_prepare,
     .data_free = pp_http_target_free,
     .start = http_start,

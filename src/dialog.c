@@ -2,6 +2,7 @@
  * over the check's non-blocking socket, one step at a time, and judges each
  * reply. Bytes and TLS move in dialog_io.c, credentials in dialog_login.c. */
 #include "dialog_int.h"
+#include "tls_probe.h"
 
 #include <openssl/crypto.h>
 
@@ -405,7 +406,9 @@ static void dialog_start(pp_check *c) {
                     t->scheme->name);
     return;
   }
-  pp_check_resolve_and_connect(c);
+  /* refuse_protocols: the old-protocol probe first (implicit TLS only) */
+  pp_tls_probe(c, t->opts.refuse_protocols ? pp_dlg_tls_ctxs(de) : NULL,
+               pp_check_resolve_and_connect);
 }
 
 static void dialog_connected(pp_check *c) {

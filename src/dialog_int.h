@@ -144,6 +144,8 @@ void pp_dlg_on_judge(pp_loop *loop, pp_timer *t, void *ud);
 /* TLS on the connection (implicit, or after STARTTLS); runs the dialog on
  * when the handshake is done and verified. */
 void pp_dlg_begin_handshake(dlg *d);
+/* The engine's TLS contexts, made at first use; NULL when out of memory. */
+pp_tls_ctxs *pp_dlg_tls_ctxs(dlg_engine *de);
 /* The STARTTLS step: skipped, refused or sent as the options say. */
 step_rc pp_dlg_starttls_begin(dlg *d, const pp_dstep *s);
 void pp_dlg_starttls_reply(dlg *d, const pp_reply *r, bool positive);

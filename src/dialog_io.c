@@ -360,7 +360,7 @@ void pp_dlg_on_judge(pp_loop *loop, pp_timer *t, void *ud) {
 
 /* --- TLS --- */
 
-static pp_tls_ctxs *engine_ctxs(dlg_engine *de) {
+pp_tls_ctxs *pp_dlg_tls_ctxs(dlg_engine *de) {
   if (de->tls == NULL)
     de->tls = pp_tls_ctxs_new();
   return de->tls;
@@ -369,7 +369,7 @@ static pp_tls_ctxs *engine_ctxs(dlg_engine *de) {
 void pp_dlg_begin_handshake(dlg *d) {
   pp_check *c = d->c;
   const pp_opts *o = &d->t->opts;
-  pp_tls_ctxs *ctxs = engine_ctxs(d->de);
+  pp_tls_ctxs *ctxs = pp_dlg_tls_ctxs(d->de);
   if (ctxs == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "TLS: out of memory");
     return;
@@ -377,7 +377,8 @@ void pp_dlg_begin_handshake(dlg *d) {
   pp_tls_peer peer = {.ca_file = o->ca_file,
                       .host = d->t->host,
                       .host_is_ip = d->t->host_is_ip,
-                      .sni = o->sni};
+                      .sni = o->sni,
+                      .opts = o};
   char why[PP_DETAIL_MAX];
   d->tls = pp_tls_new(ctxs, c->fd, &peer, why, sizeof(why));
   if (d->tls == NULL) {
@@ -402,17 +403,16 @@ static void do_handshake(dlg *d) {
   d->io = IO_IDLE;
   const pp_opts *o = &d->t->opts;
   char why[PP_DETAIL_MAX - 40];
-  bool verified = pp_tls_facts(d->tls, c->res, o->cert_warn_days,
-                               o->cert_crit_days, why, sizeof(why));
+  pp_result_code code = pp_tls_check(d->tls, o, c->res, why, sizeof(why));
   pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": TLS: %s, %s",
          pp_target_name(d->t), c->res->tls_version,
-         verified ? "verified" : why);
-  if (!verified && o->verify) {
-    pp_check_finish(c, PP_R_TLS_VERIFY_FAILED, "%s", why);
+         code == PP_R_OK && !why[0] ? "verified" : why);
+  if (code != PP_R_OK) {
+    pp_check_finish(c, code, "%s", why);
     return;
   }
-  if (!verified)
-    pp_dlg_note(d, "not verified (verify=no): %s", why);
+  if (why[0])
+    pp_dlg_note(d, "%s", why);
   d->t0_us = pp_now_us();
   if (d->step == NULL) { /* implicit TLS: the dialog starts now */
     pp_dlg_run(d);

@@ -1,6 +1,7 @@
 /* The engine and the round: every target of a round runs at once on one
  * event loop, bounded by max_concurrent; each check ends by its deadline. */
 #include "check_core.h"
+#include "tls_probe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -212,6 +213,7 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
   const pp_check_ops *ops = kind_ops[t->kind];
   if (ops->cleanup)
     ops->cleanup(c);
+  pp_tls_probe_free(c);
   pp_timer_stop(c->engine->loop, &c->deadline);
   pp_dns_cancel(c->dnsq);
   c->dnsq = NULL;

@@ -15,9 +15,14 @@
 static const char *const af_choices[] = {"auto", "ipv4", "ipv6", NULL};
 static const char *const starttls_choices[] = {"default", "no", "try",
                                                "require", NULL};
-static const char *const method_choices[] = {"GET", "HEAD", NULL};
 static const char *const httpv_choices[] = {"auto", "1.0", "1.1", "2", NULL};
 static const char *const auth_choices[] = {"auto", "plain", "login", NULL};
+static const char *const downgrade_choices[] = {"allow", "refuse", NULL};
+static const char *const redirect_headers_choices[] = {"same_host", "all",
+                                                       NULL};
+static const char *const ocsp_choices[] = {"no", "check", "require", NULL};
+static const char *const tls_version_choices[] = {"any",    "tls1.0", "tls1.1",
+                                                  "tls1.2", "tls1.3", NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -84,24 +89,26 @@ const pp_option pp_options[] = {
     {"ehlo", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(ehlo), PP_APPLY_DIALOG,
      "Name sent with EHLO (default: this machine's host name)."},
     {"username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(username),
-     PP_APPLY_DIALOG,
-     "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH)."},
+     PP_APPLY_DIALOG | PP_APPLY_HTTP,
+     "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH, HTTP basic "
+     "authentication)."},
     {"password_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(password_file),
-     PP_APPLY_DIALOG,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP,
      "File whose first line is the password; never logged or reported."},
     {"auth_mechanism", PP_OPT_ENUM, "auto", 0, 0, auth_choices,
      OFF(auth_mechanism), PP_APPLY_DIALOG,
      "SMTP AUTH mechanism: auto, plain or login."},
     {"auth_plaintext", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(auth_plaintext),
-     PP_APPLY_DIALOG,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP,
      "Send the password even when the connection has no TLS (a test "
      "server on a trusted network)."},
     {"max_reply", PP_OPT_SIZE, "16384", 64, 1048576, NULL, OFF(max_reply),
      PP_APPLY_DIALOG, "Bytes a reply may have before it is a protocol error."},
 
     /* HTTP */
-    {"method", PP_OPT_ENUM, "GET", 0, 0, method_choices, OFF(method),
-     PP_APPLY_HTTP, "Request method: GET or HEAD."},
+    {"method", PP_OPT_STRING, NULL, 1, 32, NULL, OFF(method), PP_APPLY_HTTP,
+     "Request method, any token: GET, HEAD, POST, PUT, DELETE, OPTIONS... "
+     "(default: GET, or POST with a body)."},
     {"status", PP_OPT_STATUS, "200-399", 100, 599, NULL, OFF(status),
      PP_APPLY_HTTP, "Accepted status codes and ranges, such as 200-299,301."},
     {"keyword", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(keyword), PP_APPLY_HTTP,
@@ -148,6 +155,81 @@ const pp_option pp_options[] = {
     {"jitter_crit", PP_OPT_DURATION, "100ms", 0, 60000, NULL,
      OFF(jitter_crit_ms), PP_APPLY_ICMP,
      "Jitter above which quality is critical."},
+
+    /* HTTP: redirects */
+    {"redirect_downgrade", PP_OPT_ENUM, "allow", 0, 0, downgrade_choices,
+     OFF(redirect_downgrade), PP_APPLY_HTTP,
+     "A redirect from https to http: allow (followed, final_scheme says "
+     "http) or refuse (the failure insecure_redirect)."},
+    {"redirect_headers", PP_OPT_ENUM, "same_host", 0, 0,
+     redirect_headers_choices, OFF(redirect_headers), PP_APPLY_HTTP,
+     "Where header options go after a redirect: same_host (only to the "
+     "target's host name) or all. Credentials never leave the host."},
+
+    /* TLS: the whole chain, revocation, protocol hygiene, client identity */
+    {"pin", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(pins), TLSISH,
+     "sha256//BASE64 of a public key the certificate must have, as the "
+     "record's cert_pin shows it (repeatable: any one matches)."},
+    {"ocsp", PP_OPT_ENUM, "check", 0, 0, ocsp_choices, OFF(ocsp), TLSISH,
+     "Stapled OCSP response: no (not asked for), check (reported; revoked "
+     "is the failure cert_revoked) or require (no good response is the "
+     "failure ocsp_missing)."},
+    {"tls_min_version", PP_OPT_ENUM, "any", 0, 0, tls_version_choices,
+     OFF(tls_min_version), TLSISH,
+     "The negotiated TLS version must be at least this: any, tls1.0, "
+     "tls1.1, tls1.2 or tls1.3 (else tls_weak_protocol)."},
+    {"client_cert", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(client_cert),
+     TLSISH,
+     "PEM file with the client certificate to present (and its chain; "
+     "and its key, unless client_key is set)."},
+    {"client_key", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(client_key), TLSISH,
+     "PEM file with the client certificate's private key."},
+    {"client_key_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(client_key_password_file), TLSISH,
+     "File whose first line is the client key's passphrase; never logged "
+     "or reported."},
+    {"refuse_protocols", PP_OPT_STRING, NULL, 1, 64, NULL,
+     OFF(refuse_protocols), TLSISH,
+     "Protocols the server must refuse, such as tls1.0,tls1.1: a second "
+     "handshake offers only those, and a server that accepts one is "
+     "tls_weak_protocol (implicit TLS only)."},
+
+    /* HTTP: the request users send, and what the answer must hold */
+    {"body", PP_OPT_STRING, NULL, 0, 65536, NULL, OFF(body), PP_APPLY_HTTP,
+     "Request body, as written (with it the method is POST unless set)."},
+    {"body_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(body_file),
+     PP_APPLY_HTTP,
+     "File whose content is the request body (at most 1 MiB), read at each "
+     "check."},
+    {"content_type", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(content_type),
+     PP_APPLY_HTTP,
+     "Content-Type of the body (default: application/x-www-form-urlencoded, "
+     "as curl sends)."},
+    {"expect_header", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(expect_headers),
+     PP_APPLY_HTTP,
+     "\"Name: regex\": the response must have that header, with a value "
+     "the regular expression matches (repeatable; else header_mismatch)."},
+    {"json_path", PP_OPT_STRING, NULL, 1, 1024, NULL, OFF(json_path),
+     PP_APPLY_HTTP,
+     "JSON Pointer (RFC 6901) into the response body, such as /status or "
+     "/items/0/name: it must exist (else json_mismatch)."},
+    {"json_expect", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(json_expect),
+     PP_APPLY_HTTP,
+     "Regular expression the value at json_path must match: a string "
+     "without its quotes, a number, true, false or null as written."},
+    {"bearer_token_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(bearer_token_file), PP_APPLY_HTTP,
+     "File whose first line is a bearer token (Authorization: Bearer); "
+     "never logged or reported."},
+    {"proxy", PP_OPT_STRING, NULL, 1, 1024, NULL, OFF(proxy), PP_APPLY_HTTP,
+     "Proxy URL: http://, socks4://, socks4a://, socks5:// or socks5h:// "
+     "host:port (socks5h: the proxy resolves names)."},
+    {"proxy_username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(proxy_username),
+     PP_APPLY_HTTP, "User name for the proxy (basic authentication)."},
+    {"proxy_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(proxy_password_file), PP_APPLY_HTTP,
+     "File whose first line is the proxy's password; never logged or "
+     "reported."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 

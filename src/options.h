@@ -69,9 +69,11 @@ enum {
   PP_STARTTLS_TRY,
   PP_STARTTLS_REQUIRE
 };
-enum { PP_METHOD_GET, PP_METHOD_HEAD };
 enum { PP_HTTPV_AUTO, PP_HTTPV_1_0, PP_HTTPV_1_1, PP_HTTPV_2 };
 enum { PP_AUTH_AUTO, PP_AUTH_PLAIN, PP_AUTH_LOGIN };
+enum { PP_DOWNGRADE_ALLOW, PP_DOWNGRADE_REFUSE };
+enum { PP_OCSP_OPT_NO, PP_OCSP_OPT_CHECK, PP_OCSP_OPT_REQUIRE };
+enum { PP_REDIRECT_HEADERS_SAME_HOST, PP_REDIRECT_HEADERS_ALL };
 
 /* Typed storage of every option. Owned by the target; freed with it. */
 typedef struct pp_opts {
@@ -110,7 +112,7 @@ typedef struct pp_opts {
   int64_t max_reply; /* bytes */
 
   /* HTTP */
-  int method;
+  char *method; /* NULL: GET, or POST with a body */
   pp_status_set status;
   pp_regex keyword;
   pp_regex keyword_absent;
@@ -128,6 +130,31 @@ typedef struct pp_opts {
   double loss_warn, loss_bad, loss_crit;
   int64_t rtt_warn_ms, rtt_bad_ms, rtt_crit_ms;
   int64_t jitter_warn_ms, jitter_bad_ms, jitter_crit_ms;
+
+  /* HTTP: redirects */
+  int redirect_downgrade; /* PP_DOWNGRADE_* */
+  int redirect_headers;   /* PP_REDIRECT_HEADERS_* */
+
+  /* TLS: the whole chain, revocation, protocol hygiene, client identity */
+  pp_strlist pins;     /* "sha256//BASE64", any one matches */
+  int ocsp;            /* PP_OCSP_OPT_* */
+  int tls_min_version; /* index of tls_min_version's choices; 0: any */
+  char *client_cert;
+  char *client_key;
+  char *client_key_password_file;
+  char *refuse_protocols; /* "tls1.0,tls1.1": offered alone, must fail */
+
+  /* HTTP: the request users send, and what the answer must hold */
+  char *body;
+  char *body_file;
+  char *content_type;
+  pp_strlist expect_headers; /* "Name: regex" */
+  char *json_path;           /* JSON Pointer (RFC 6901) */
+  pp_regex json_expect;
+  char *bearer_token_file;
+  char *proxy;
+  char *proxy_username;
+  char *proxy_password_file;
 } pp_opts;
 
 typedef struct {

@@ -35,6 +35,16 @@ static const struct {
     [PP_R_TOO_MANY_REDIRECTS] = {"too_many_redirects", "too many redirects"},
     [PP_R_SOCKET_ERROR] = {"socket_error", "local socket error"},
     [PP_R_UNSUPPORTED] = {"unsupported", "check not supported by this build"},
+    [PP_R_INSECURE_REDIRECT] = {"insecure_redirect",
+                                "redirected from https to http"},
+    [PP_R_CERT_REVOKED] = {"cert_revoked", "certificate revoked"},
+    [PP_R_PIN_MISMATCH] = {"pin_mismatch", "public key not pinned"},
+    [PP_R_OCSP_MISSING] = {"ocsp_missing", "no good stapled OCSP response"},
+    [PP_R_TLS_WEAK_PROTOCOL] = {"tls_weak_protocol",
+                                "TLS protocol version too old"},
+    [PP_R_HEADER_MISMATCH] = {"header_mismatch",
+                              "response header missing or unexpected"},
+    [PP_R_JSON_MISMATCH] = {"json_mismatch", "unexpected JSON answer"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {
@@ -68,6 +78,21 @@ const char *pp_grade_name(pp_grade grade) {
     return "bad";
   case PP_GRADE_CRITICAL:
     return "critical";
+  default:
+    return "none";
+  }
+}
+
+const char *pp_ocsp_name(pp_ocsp_status status) {
+  switch (status) {
+  case PP_OCSP_GOOD:
+    return "good";
+  case PP_OCSP_REVOKED:
+    return "revoked";
+  case PP_OCSP_UNKNOWN:
+    return "unknown";
+  case PP_OCSP_INVALID:
+    return "invalid";
   default:
     return "none";
   }

@@ -30,6 +30,14 @@ typedef enum {
   PP_R_TOO_MANY_REDIRECTS,
   PP_R_SOCKET_ERROR, /* a local failure: no descriptors, no permission */
   PP_R_UNSUPPORTED,  /* this build cannot run that kind of check */
+  /* added later; each a failure a user alerts on by name */
+  PP_R_INSECURE_REDIRECT, /* https redirected to http, refused */
+  PP_R_CERT_REVOKED,      /* the stapled OCSP response says revoked */
+  PP_R_PIN_MISMATCH,      /* the key is none of the pins */
+  PP_R_OCSP_MISSING,      /* ocsp=require without a good stapled response */
+  PP_R_TLS_WEAK_PROTOCOL, /* below tls_min_version, or an old one accepted */
+  PP_R_HEADER_MISMATCH,   /* expect_header: missing or another value */
+  PP_R_JSON_MISMATCH,     /* json_path missing, or json_expect unmet */
   PP_R_COUNT
 } pp_result_code;
 
@@ -57,6 +65,16 @@ typedef enum {
   PP_GRADE_CRITICAL,
 } pp_grade;
 
+/* A stapled OCSP response, as the handshake delivered it. */
+typedef enum {
+  PP_OCSP_NONE = 0, /* none stapled (or none asked for: ocsp=no) */
+  PP_OCSP_GOOD,
+  PP_OCSP_REVOKED,
+  PP_OCSP_UNKNOWN, /* the responder does not know the certificate */
+  PP_OCSP_INVALID, /* unreadable, not signed by a trusted responder, not
+                      for this certificate, or out of date */
+} pp_ocsp_status;
+
 #define PP_EXCERPT_MAX 160
 #define PP_DETAIL_MAX 200
 
@@ -80,11 +98,27 @@ typedef struct pp_result {
   char tls_version[16];
   bool cert_seen;
   int64_t cert_expiry_s; /* seconds until notAfter, negative when past */
-  pp_grade cert_grade;
+  pp_grade cert_grade;   /* of the earliest expiry, leaf or chain */
 
   /* HTTP */
   int http_status;
   int http_redirects;
+  char final_scheme[8]; /* where redirects led (followed or refused); "" */
+
+  /* TLS facts, continued (tls_check.c): the same for every kind */
+  char tls_cipher[64];    /* IANA name: TLS_AES_128_GCM_SHA256 */
+  char cert_subject[128]; /* the leaf's, RFC 2253: CN=www.example.com */
+  char cert_serial[64];   /* hex */
+  char cert_sha256[65];   /* fingerprint of the leaf, hex */
+  char cert_pin[80];      /* sha256//BASE64 of its public key (SPKI) */
+  char cert_key_type[16]; /* RSA, EC, ED25519 */
+  int cert_key_bits;
+  char cert_signature[48]; /* ecdsa-with-SHA256, sha256WithRSAEncryption */
+  bool chain_seen;
+  int64_t chain_expiry_s;         /* earliest notAfter of the presented chain */
+  char chain_expiry_subject[128]; /* whose */
+  pp_ocsp_status ocsp_status;
+  int64_t ocsp_next_update_s; /* until the stapled response's nextUpdate */
 
   /* ICMP */
   int icmp_sent, icmp_received;
@@ -98,6 +132,7 @@ const char *pp_result_name(pp_result_code code);
 const char *pp_result_describe(pp_result_code code);
 const char *pp_phase_name(pp_phase phase);
 const char *pp_grade_name(pp_grade grade);
+const char *pp_ocsp_name(pp_ocsp_status status);
 
 /* Clears a record: no timings, no facts. */
 void pp_result_reset(pp_result *r);

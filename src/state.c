@@ -409,6 +409,34 @@ static void judge_cert(alerts *out, entry *e, const pp_target *t,
   append_expiry(a, r->cert_expiry_s);
 }
 
+/* A server that presents another certificate than last time (a renewal, a
+ * load balancer member with its own, or an impostor the CA vouches for):
+ * one warning, with both serials. The first certificate seen is no news. */
+static void judge_cert_change(alerts *out, entry *e, const pp_target *t,
+                              const pp_result *r) {
+  if (!r->cert_seen || r->cert_sha256[0] == 0 ||
+      strcmp(e->cert_sha256, r->cert_sha256) == 0)
+    return;
+  char was[sizeof(e->cert_serial)];
+  snprintf(was, sizeof(was), "%s", e->cert_serial);
+  bool first = e->cert_sha256[0] == 0;
+  snprintf(e->cert_sha256, sizeof(e->cert_sha256), "%s", r->cert_sha256);
+  snprintf(e->cert_serial, sizeof(e->cert_serial), "%s", r->cert_serial);
+  if (first)
+    return;
+  pp_alert *a = new_alert(out, t, r, PP_ALERT_CERT_CHANGE, PP_SEV_WARNING, e);
+  if (a == NULL)
+    return;
+  a->cert_expiry_s = r->cert_expiry_s;
+  snprintf(a->cert_serial, sizeof(a->cert_serial), "%s", r->cert_serial);
+  snprintf(a->cert_previous_serial, sizeof(a->cert_previous_serial), "%s", was);
+  snprintf(a->cert_sha256, sizeof(a->cert_sha256), "%s", r->cert_sha256);
+  snprintf(a->cert_subject, sizeof(a->cert_subject), "%s", r->cert_subject);
+  pp_alert_append(a, " certificate changed: serial %s -> %s, %s, ", was,
+                  r->cert_serial, r->cert_subject);
+  append_expiry(a, r->cert_expiry_s);
+}
+
 size_t pp_state_update(pp_state_table *st, const pp_target *t,
                        const pp_result *r, const char *diagnosis, pp_alert *out,
                        size_t max_out) {
@@ -443,5 +471,6 @@ size_t pp_state_update(pp_state_table *st, const pp_target *t,
     judge_slow(&al, e, t, r);
   judge_quality(&al, e, t, r);
   judge_cert(&al, e, t, r);
+  judge_cert_change(&al, e, t, r);
   return al.n;
 }

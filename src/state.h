@@ -14,8 +14,9 @@
 #include <stdint.h>
 
 /* Most alerts one update can yield (state or flapping, slow, quality,
- * certificate): an out array this long never drops one. */
-#define PP_STATE_MAX_ALERTS 4
+ * certificate grade, certificate change): an out array this long never
+ * drops one. */
+#define PP_STATE_MAX_ALERTS 5
 
 typedef struct pp_state_table pp_state_table;
 

@@ -27,7 +27,15 @@
 
 /* --- an entry's fields after url= and name=, in the order written --- */
 
-typedef enum { F_TSTATE, F_INT, F_TIME, F_HISTORY, F_FLAG, F_GRADE } field_kind;
+typedef enum {
+  F_TSTATE,
+  F_INT,
+  F_TIME,
+  F_HISTORY,
+  F_FLAG,
+  F_GRADE,
+  F_HEX, /* hex digits into a char array of hi bytes; "-" when empty */
+} field_kind;
 
 typedef struct {
   const char *key;
@@ -55,6 +63,8 @@ static const field fields[] = {
     {"slow_hi_level", F_INT, EOFF(slow_hi_level), SLOW_NO, SLOW_CRIT, NULL},
     {"slow_lo", F_INT, EOFF(slow_lo), 0, COUNT_CAP, NULL},
     {"slow_lo_level", F_INT, EOFF(slow_lo_level), SLOW_NO, SLOW_CRIT, NULL},
+    {"cert_sha256", F_HEX, EOFF(cert_sha256), 0, 65, NULL},
+    {"cert_serial", F_HEX, EOFF(cert_serial), 0, 64, NULL},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -97,6 +107,9 @@ static void put_field(FILE *f, const field *fd, const entry *e) {
     break;
   case F_GRADE:
     fputs(pp_grade_name(*(const pp_grade *)p), f);
+    break;
+  case F_HEX:
+    fputs(*(const char *)p ? (const char *)p : "-", f);
     break;
   }
 }
@@ -310,6 +323,19 @@ static int parse_history(const char *s, pp_flap_history *h) {
   return 0;
 }
 
+/* Hex digits (a fingerprint, a serial) into out, of size bytes. */
+static int parse_hex(const char *s, char *out, size_t size) {
+  if (strcmp(s, "-") == 0) {
+    out[0] = 0;
+    return 0;
+  }
+  size_t len = strlen(s);
+  if (len == 0 || len >= size || strspn(s, "0123456789abcdefABCDEF") != len)
+    return -1;
+  memcpy(out, s, len + 1);
+  return 0;
+}
+
 static int parse_field(const field *fd, const char *v, entry *e) {
   void *p = (char *)e + fd->off;
   switch (fd->kind) {
@@ -329,6 +355,8 @@ static int parse_field(const field *fd, const char *v, entry *e) {
   }
   case F_GRADE:
     return parse_grade(v, p);
+  case F_HEX:
+    return parse_hex(v, p, (size_t)fd->hi);
   }
   return -1;
 }

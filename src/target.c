@@ -2,6 +2,7 @@
  * per-target data come from its descriptor (check_core.h). */
 #include "target.h"
 #include "check_core.h"
+#include "tls_check.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -321,6 +322,8 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
   if (check_common(t, err, errlen) != 0 ||
       resolve_starttls(t, err, errlen) != 0)
     return -1;
+  if (t->kind != PP_KIND_ICMP && pp_tls_validate(t, err, errlen) != 0)
+    return -1; /* TLS options: one rule for every kind that speaks TLS */
   const pp_check_ops *kind = pp_kind_ops(t->kind);
   if (kind->validate != NULL && kind->validate(t, err, errlen) != 0)
     return -1;

@@ -4,6 +4,7 @@
  * SSL_VERIFY_NONE: the verification result is read afterwards, so a bad
  * certificate is reported with its facts instead of a bare failure. */
 #include "tls.h"
+#include "tls_check.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -201,11 +202,9 @@ static SSL_CTX *get_ctx(pp_tls_ctxs *c, const char *ca_file, char *why,
 
 /* --- sessions --- */
 
-pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
-                   char *why, size_t whylen) {
-  SSL_CTX *ctx = get_ctx(ctxs, peer->ca_file, why, whylen);
-  if (ctx == NULL)
-    return NULL;
+/* A session over fd with ctx (which the session holds a reference of). */
+static pp_tls *session_new(pp_tls_ctxs *ctxs, SSL_CTX *ctx, int fd, char *why,
+                           size_t whylen) {
   pp_tls *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     snprintf(why, whylen, "out of memory");
@@ -223,6 +222,47 @@ pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
   BIO_set_data(bio, t);
   SSL_set_bio(t->ssl, bio, bio);
   SSL_set_connect_state(t->ssl);
+  return t;
+}
+
+pp_tls *pp_tls_new_offering(pp_tls_ctxs *ctxs, int fd, const char *sni,
+                            int min_version, int max_version, char *why,
+                            size_t whylen) {
+  ERR_clear_error();
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  /* what the system's configuration forbids (old versions, SHA-1) is what
+   * this session must be able to offer */
+  if (ctx == NULL || !SSL_CTX_set_min_proto_version(ctx, min_version) ||
+      !SSL_CTX_set_max_proto_version(ctx, max_version) ||
+      !SSL_CTX_set_cipher_list(ctx, "ALL:@SECLEVEL=0")) {
+    ssl_reason(why, whylen, "cannot make a TLS context");
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
+  SSL_CTX_set_security_level(ctx, 0);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+  pp_tls *t = session_new(ctxs, ctx, fd, why, whylen);
+  SSL_CTX_free(ctx);
+  if (t && sni && SSL_set_tlsext_host_name(t->ssl, sni) != 1) {
+    ssl_reason(why, whylen, "bad server name");
+    pp_tls_free(t);
+    return NULL;
+  }
+  return t;
+}
+
+int pp_tls_version(const pp_tls *t) {
+  return SSL_version(t->ssl);
+}
+
+pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
+                   char *why, size_t whylen) {
+  SSL_CTX *ctx = get_ctx(ctxs, peer->ca_file, why, whylen);
+  if (ctx == NULL)
+    return NULL;
+  pp_tls *t = session_new(ctxs, ctx, fd, why, whylen);
+  if (t == NULL)
+    return NULL;
 
   /* SNI carries names only (RFC 6066); an IP literal is verified as one */
   const char *name =
@@ -240,6 +280,11 @@ pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
   snprintf(t->verify_name, sizeof(t->verify_name), "%s", name);
   if (!ok) {
     ssl_reason(why, whylen, "bad server name");
+    pp_tls_free(t);
+    return NULL;
+  }
+  if (peer->opts &&
+      pp_tls_prepare(NULL, t->ssl, peer->opts, NULL, false, why, whylen) != 0) {
     pp_tls_free(t);
     return NULL;
   }
@@ -339,34 +384,14 @@ pp_grade pp_tls_cert_grade(long long expiry_s, int warn_days, int crit_days) {
   return PP_GRADE_GOOD;
 }
 
-bool pp_tls_facts(pp_tls *t, pp_result *r, int warn_days, int crit_days,
-                  char *why, size_t whylen) {
-  r->tls_used = true;
-  snprintf(r->tls_version, sizeof(r->tls_version), "%s",
-           SSL_get_version(t->ssl));
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  X509 *cert = SSL_get1_peer_certificate(t->ssl);
-#else
-  X509 *cert = SSL_get_peer_certificate(t->ssl);
-#endif
-  if (cert == NULL) {
-    snprintf(why, whylen, "server sent no certificate");
-    return false;
-  }
-  int days = 0, secs = 0;
-  if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) {
-    r->cert_seen = true;
-    r->cert_expiry_s = (int64_t)days * 86400 + secs;
-    r->cert_grade = pp_tls_cert_grade(r->cert_expiry_s, warn_days, crit_days);
-  }
-  X509_free(cert);
-  long v = SSL_get_verify_result(t->ssl);
-  if (v == X509_V_OK)
-    return true;
-  if (v == X509_V_ERR_HOSTNAME_MISMATCH || v == X509_V_ERR_IP_ADDRESS_MISMATCH)
-    snprintf(why, whylen, "%s: certificate is not for %s",
-             X509_verify_cert_error_string(v), t->verify_name);
-  else
-    snprintf(why, whylen, "%s", X509_verify_cert_error_string(v));
-  return false;
+pp_result_code pp_tls_check(pp_tls *t, const pp_opts *o, pp_result *r,
+                            char *why, size_t whylen) {
+  pp_tls_record(t->ssl, o, r);
+  return pp_tls_judge(t->ssl, o, r, t->verify_name, why, whylen);
+}
+
+X509_STORE *pp_tls_store(pp_tls_ctxs *ctxs, const char *ca_file, char *why,
+                         size_t whylen) {
+  SSL_CTX *ctx = get_ctx(ctxs, ca_file, why, whylen);
+  return ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
 }

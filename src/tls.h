@@ -6,6 +6,7 @@
 #ifndef PP_TLS_H
 #define PP_TLS_H
 
+#include "options.h"
 #include "result.h"
 
 #include <stdbool.h>
@@ -31,13 +32,25 @@ typedef struct {
   const char *ca_file; /* NULL: the system's trusted CAs */
   const char *host;    /* the target's host: name or IP literal */
   bool host_is_ip;
-  const char *sni; /* name to send and verify instead of host; NULL */
+  const char *sni;     /* name to send and verify instead of host; NULL */
+  const pp_opts *opts; /* client identity, OCSP request; NULL: neither */
 } pp_tls_peer;
 
 /* A client session over fd (which stays the caller's). NULL with a reason
- * in why when the CA file cannot be loaded or memory runs out. */
+ * in why when the CA file or the client certificate cannot be used, or
+ * memory runs out. */
 pp_tls *pp_tls_new(pp_tls_ctxs *ctxs, int fd, const pp_tls_peer *peer,
                    char *why, size_t whylen);
+/* A session that offers only the versions from min_version to
+ * max_version (TLS1_VERSION...), with every cipher and no security level:
+ * to learn whether a server still accepts what it should refuse. No
+ * verification; sni NULL sends none. */
+pp_tls *pp_tls_new_offering(pp_tls_ctxs *ctxs, int fd, const char *sni,
+                            int min_version, int max_version, char *why,
+                            size_t whylen);
+/* The negotiated version (TLS1_2_VERSION...) after a handshake. */
+int pp_tls_version(const pp_tls *t);
+
 /* Ends the session: sends close_notify if it can without waiting, frees. */
 void pp_tls_free(pp_tls *t);
 
@@ -54,11 +67,17 @@ const char *pp_tls_why(const pp_tls *t);
 /* The errno behind a failure of the socket under TLS, 0 otherwise. */
 int pp_tls_errno(const pp_tls *t);
 
-/* After a handshake: records tls_used, tls_version and the leaf
- * certificate's expiry and grade into r. Returns true when the chain and
- * name verify; false with OpenSSL's reason in why otherwise. */
-bool pp_tls_facts(pp_tls *t, pp_result *r, int warn_days, int crit_days,
-                  char *why, size_t whylen);
+/* After a handshake: records the TLS facts into r and judges them against
+ * o (tls_check.h: pp_tls_record, pp_tls_judge). PP_R_OK with a note or ""
+ * in why, or the failure with its reason. */
+pp_result_code pp_tls_check(pp_tls *t, const pp_opts *o, pp_result *r,
+                            char *why, size_t whylen);
+
+/* The trusted store of ca_file (NULL: the system's), loaded once and again
+ * when the file changes; owned by ctxs. NULL with a reason in why. For
+ * libcurl's contexts, which verify against the same store as the dialogs. */
+struct x509_store_st *pp_tls_store(pp_tls_ctxs *ctxs, const char *ca_file,
+                                   char *why, size_t whylen);
 
 /* The grade of a certificate that expires in expiry_s seconds. */
 pp_grade pp_tls_cert_grade(long long expiry_s, int warn_days, int crit_days);

@@ -75,9 +75,13 @@ static void usage(FILE *f) {
 }
 
 static void list_options(void) {
+  int width = 16; /* the key column, as wide as the longest key */
+  for (size_t i = 0; i < pp_options_count; i++)
+    if ((int)strlen(pp_options[i].key) > width)
+      width = (int)strlen(pp_options[i].key);
   for (size_t i = 0; i < pp_options_count; i++) {
     const pp_option *o = &pp_options[i];
-    printf("%-16s %-22s %-10s %s\n", o->key, pp_option_type_name(o),
+    printf("%-*s %-22s %-10s %s\n", width, o->key, pp_option_type_name(o),
            o->def ? o->def : "-", o->help);
   }
 }

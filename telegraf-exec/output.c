@@ -175,6 +175,33 @@ static void f_str(fields *w, const char *key, const char *v) {
     pp_json_string(w->f, v);
 }
 
+/* The TLS facts beyond version and expiry (tls_check.c), for every kind
+ * that spoke TLS. */
+static void write_tls_facts(fields *w, const pp_target *t, const pp_result *r) {
+  if (!r->tls_used)
+    return;
+  f_str(w, "tls_cipher", r->tls_cipher);
+  if (r->cert_seen) {
+    f_str(w, "cert_subject", r->cert_subject);
+    f_str(w, "cert_serial", r->cert_serial);
+    f_str(w, "cert_sha256", r->cert_sha256);
+    f_str(w, "cert_pin", r->cert_pin);
+    f_str(w, "cert_key_type", r->cert_key_type);
+    if (r->cert_key_bits > 0)
+      f_int(w, "cert_key_bits", r->cert_key_bits);
+    f_str(w, "cert_signature", r->cert_signature);
+  }
+  if (r->chain_seen) {
+    f_int(w, "chain_expiry", r->chain_expiry_s);
+    f_str(w, "chain_expiry_subject", r->chain_expiry_subject);
+  }
+  if (r->cert_seen && t->opts.ocsp != PP_OCSP_OPT_NO) {
+    f_str(w, "ocsp_status", pp_ocsp_name(r->ocsp_status));
+    if (r->ocsp_status != PP_OCSP_NONE)
+      f_int(w, "ocsp_next_update", r->ocsp_next_update_s);
+  }
+}
+
 /* The measured fields shared by influx and json. */
 static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
   f_int(w, "up", r->up);
@@ -184,8 +211,8 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
   f_float(w, "tls_time", r->t_tls);
   f_float(w, "first_byte_time", r->t_first_byte);
   f_str(w, "address", r->address);
-  if (t->port)
-    f_int(w, "port", t->port);
+  if (r->port || t->port) /* a proxy's when one answered */
+    f_int(w, "port", r->port ? r->port : t->port);
   if (r->addresses_tried > 0)
     f_int(w, "addresses_tried", r->addresses_tried);
   if (!r->up)
@@ -198,10 +225,13 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
     f_int(w, "cert_expiry", r->cert_expiry_s);
     f_str(w, "cert_grade", pp_grade_name(r->cert_grade));
   }
+  write_tls_facts(w, t, r);
   if (t->kind == PP_KIND_HTTP && r->http_status > 0) {
     f_int(w, "http_status", r->http_status);
     f_int(w, "http_redirects", r->http_redirects);
   }
+  if (t->kind == PP_KIND_HTTP)
+    f_str(w, "final_scheme", r->final_scheme);
   if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
     f_int(w, "packets_sent", r->icmp_sent);
     f_int(w, "packets_received", r->icmp_received);
@@ -270,8 +300,14 @@ static void write_alert_fields(fields *w, const pp_alert *a) {
   f_float(w, "flap_percent", a->flap_pct);
   if (a->kind == PP_ALERT_QUALITY || a->kind == PP_ALERT_CERTIFICATE)
     f_str(w, "grade", pp_grade_name(a->grade));
-  if (a->kind == PP_ALERT_CERTIFICATE)
+  if (a->kind == PP_ALERT_CERTIFICATE || a->kind == PP_ALERT_CERT_CHANGE)
     f_int(w, "cert_expiry", a->cert_expiry_s);
+  if (a->kind == PP_ALERT_CERT_CHANGE) {
+    f_str(w, "cert_serial", a->cert_serial);
+    f_str(w, "cert_previous_serial", a->cert_previous_serial);
+    f_str(w, "cert_sha256", a->cert_sha256);
+    f_str(w, "cert_subject", a->cert_subject);
+  }
   f_str(w, "diagnosis", a->diagnosis);
   f_str(w, "excerpt", a->excerpt);
 }
@@ -410,6 +446,13 @@ static void write_text(FILE *f, pp_target *const *targets,
                 pp_grade_name(r->cert_grade));
       sepr = "  ";
     }
+    if (r->chain_seen && r->cert_seen && r->chain_expiry_s < r->cert_expiry_s)
+      fprintf(f, "%schain: %s %s %.1f days%s", sepr, r->chain_expiry_subject,
+              r->chain_expiry_s < 0 ? "expired" : "expires in",
+              fabs((double)r->chain_expiry_s / 86400.0),
+              r->chain_expiry_s < 0 ? " ago" : "");
+    if (r->ocsp_status != PP_OCSP_NONE)
+      fprintf(f, "%sOCSP %s", sepr, pp_ocsp_name(r->ocsp_status));
     if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
       fprintf(f, "%s%d/%d received, %.0f%% loss", sepr, r->icmp_received,
               r->icmp_sent, r->loss_pct);

@@ -53,6 +53,8 @@ def odd_servers(tmp_path_factory, cert_set):
             "reset": hostile.start_hostile(registry, work, "reset", banner=RESET_BANNER),
             "close": hostile.start_hostile(registry, work, "close"),
             "garbage": hostile.start_hostile(registry, work, "garbage"),
+            "many_headers": hostile.start_hostile(registry, work, "http-many-headers"),
+            "long_header": hostile.start_hostile(registry, work, "http-long-header"),
         }
 
 
@@ -499,3 +501,69 @@ def test_http_concurrency_is_checked(portprobe):
     assert done.returncode == 2
     assert ("--http-concurrency: expected a whole number from 1 to 1000000 "
             "(HTTP(S) checks in flight at once), got \"0\"") in done.stderr
+
+
+# --- redirects and header blocks a careless or hostile server sends (issue 24) ---
+
+
+def landed(web, path):
+    """The request that reached the echo backend at `path` (with its query), the last one."""
+    found = [q for q in web.backend_requests() if q["path"] == path]
+    assert found, f"nothing reached the backend at {path}"
+    return found[-1]
+
+
+def test_user_headers_are_not_sent_to_another_host_after_a_redirect(portprobe, web):
+    r = check(portprobe, web.url("/away?hdr-other"), "header=X-Api-Key: k-other-123",
+              "header=X-Trace: t1")
+    assert r["result"] == "ok" and r["http_redirects"] == 1, r
+    assert r["detail"] == f"1 redirect to http://127.0.0.2:{web.http_port}/api/away?hdr-other"
+    headers = landed(web, "/api/away?hdr-other")["headers"]
+    assert "x-api-key" not in headers and "x-trace" not in headers, headers
+
+
+def test_user_headers_follow_a_redirect_on_the_same_host(portprobe, web):
+    r = check(portprobe, web.url("/near?hdr-same"), "header=X-Api-Key: k-same-123")
+    assert r["result"] == "ok" and r["http_redirects"] == 1, r
+    assert landed(web, "/api/near?hdr-same")["headers"]["x-api-key"] == "k-same-123"
+
+
+def test_redirect_headers_all_sends_them_to_another_host(portprobe, web):
+    r = check(portprobe, web.url("/away?hdr-all"), "header=X-Api-Key: k-all-123",
+              "redirect_headers=all")
+    assert r["result"] == "ok", r
+    assert landed(web, "/api/away?hdr-all")["headers"]["x-api-key"] == "k-all-123"
+
+
+def test_megabyte_of_response_headers_is_the_servers_protocol_error(portprobe, odd_servers):
+    s = odd_servers["many_headers"]
+    r = check(portprobe, f"http://127.0.0.1:{s.port}/", "timeout=5s")
+    assert r["result"] == "protocol_error", r
+    assert r["detail"] == "response headers longer than 262144 bytes"
+
+
+def test_megabyte_header_line_is_the_servers_protocol_error(portprobe, odd_servers):
+    s = odd_servers["long_header"]
+    r = check(portprobe, f"http://127.0.0.1:{s.port}/", "timeout=5s")
+    assert r["result"] == "protocol_error", r
+    assert r["detail"] == "a response header line longer than 102400 bytes (libcurl's limit)"
+
+
+def test_https_redirected_to_http_says_so_in_the_record(portprobe, web, cert_set):
+    r = check(portprobe, web.url("/to-http?down-allow", label="good"),
+              f"ca_file={cert_set.ca.cert}")
+    assert r["result"] == "ok", r
+    assert r["final_scheme"] == "http"
+    assert r["detail"] == (f"1 redirect to http://127.0.0.1:{web.http_port}"
+                           "/api/downgraded?down-allow (from https to http)")
+    landed(web, "/api/downgraded?down-allow")
+
+
+def test_redirect_downgrade_refuse_fails_before_the_plain_request(portprobe, web, cert_set):
+    r = check(portprobe, web.url("/to-http?down-refuse", label="good"),
+              f"ca_file={cert_set.ca.cert}", "redirect_downgrade=refuse")
+    assert r["result"] == "insecure_redirect" and r["up"] == 0, r
+    assert r["detail"] == (f"https redirected to http://127.0.0.1:{web.http_port}"
+                           "/api/downgraded?down-refuse (redirect_downgrade=refuse)")
+    assert r["final_scheme"] == "http"
+    assert not [q for q in web.backend_requests() if q["path"].endswith("down-refuse")]

@@ -25,7 +25,8 @@ def test_every_target_option_is_in_the_manual_with_its_default(portprobe):
     page = rendered()
     missing = []
     for line in listing.splitlines():
-        key, default = line[:17].strip(), line[40:51].strip()
+        key, rest = line.split(None, 1)  # the key column is as wide as the longest key
+        default = rest[23:34].strip()
         entry = re.search(rf"^\s*{re.escape(key)}=.*\n((?:\s+\S.*\n)+)", page, re.M)
         if entry is None:
             missing.append(key)

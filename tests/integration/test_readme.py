@@ -10,9 +10,10 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def listed(portprobe):
     """(key, type, default, help) per option, from the command's columns."""
-    out = portprobe("--list-options").stdout
-    return [(line[:16].strip(), line[17:39].strip(), line[40:50].strip(),
-             line[51:].strip()) for line in out.splitlines()]
+    lines = portprobe("--list-options").stdout.splitlines()
+    w = max([16] + [len(line.split(" ", 1)[0]) for line in lines])  # the key column
+    return [(line[:w].strip(), line[w + 1:w + 23].strip(), line[w + 24:w + 34].strip(),
+             line[w + 35:].strip()) for line in lines]
 
 
 def documented():

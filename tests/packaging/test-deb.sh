@@ -50,7 +50,7 @@ dpkg-deb -c "$work"/dist/portprobe_*.deb >"$work/contents"
 grep -q ' ./usr/share/man/man1/portprobe.1.gz$' "$work/contents" ||
   { echo "the portprobe package has no manual page" >&2; exit 1; }
 echo "-- install"
-apt-get install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portprobe_*.deb >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portprobe_*.deb >/dev/null
 getcap /usr/bin/portprobe | grep -q cap_net_raw || { echo "no cap_net_raw on /usr/bin/portprobe" >&2; exit 1; }
 [ ! -u /usr/bin/portprobe ] || { echo "portprobe is setuid" >&2; exit 1; }
 test -f /usr/share/doc/collectd-portprobe/examples/portprobe.conf.example

@@ -212,6 +212,55 @@ START_TEST(option_of_another_kind_is_rejected) {
 }
 END_TEST
 
+START_TEST(request_and_tls_keys_are_camelcase_too) {
+  ck_assert_int_eq(
+      load("<Target \"api\">\n"
+           "  URL \"https://api.example.com/health\"\n"
+           "  Method \"PUT\"\n"
+           "  Body \"{}\"\n"
+           "  ContentType \"application/json\"\n"
+           "  JSONPath \"/status\"\n"
+           "  JSONExpect \"^ok$\"\n"
+           "  ExpectHeader \"Content-Type: json\"\n"
+           "  BearerTokenFile \"/etc/portprobe/api.token\"\n"
+           "  Proxy \"http://proxy.example.com:3128\"\n"
+           "  OCSP \"require\"\n"
+           "  TLSMinVersion \"tls1.2\"\n"
+           "  RedirectDowngrade \"refuse\"\n"
+           "  ClientCert \"/etc/portprobe/probe.pem\"\n"
+           "  ClientKeyPasswordFile \"/etc/portprobe/probe.pass\"\n"
+           "</Target>\n"),
+      0);
+  const pp_target *t = find("api");
+  ck_assert_ptr_nonnull(t);
+  ck_assert_str_eq(t->opts.method, "PUT");
+  ck_assert_str_eq(t->opts.json_path, "/status");
+  ck_assert_int_eq(t->opts.ocsp, PP_OCSP_OPT_REQUIRE);
+  ck_assert_int_eq(t->opts.redirect_downgrade, PP_DOWNGRADE_REFUSE);
+  ck_assert_str_eq(t->opts.client_key_password_file,
+                   "/etc/portprobe/probe.pass");
+}
+END_TEST
+
+START_TEST(request_and_tls_keys_are_refused_where_they_mean_nothing) {
+  ck_assert_int_eq(
+      load("<Target \"web\">\n"
+           "  URL \"http://www.example.com/\"\n"
+           "  Pin \"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"\n"
+           "</Target>\n"),
+      -1);
+  ck_assert_err_has("target \"web\"");
+  ck_assert_err_has("option \"pin\" applies to targets that speak TLS");
+  ck_assert_int_eq(load("<Target \"db\">\n"
+                        "  URL \"tcp://db.example.com:5432\"\n"
+                        "  JSONPath \"/status\"\n"
+                        "</Target>\n"),
+                   -1);
+  ck_assert_err_has("target \"db\"");
+  ck_assert_err_has("does not apply to tcp");
+}
+END_TEST
+
 START_TEST(target_without_url_is_rejected) {
   ck_assert_int_eq(load("<Target \"db\">\n  Timeout 2\n</Target>\n"), -1);
   ck_assert_err_has("target \"db\": missing URL");
@@ -606,6 +655,8 @@ Suite *collectd_conf_suite(void) {
   tcase_add_test(tc, unknown_key_names_target_and_key);
   tcase_add_test(tc, bad_value_names_target_key_and_expectation);
   tcase_add_test(tc, option_of_another_kind_is_rejected);
+  tcase_add_test(tc, request_and_tls_keys_are_camelcase_too);
+  tcase_add_test(tc, request_and_tls_keys_are_refused_where_they_mean_nothing);
   tcase_add_test(tc, target_without_url_is_rejected);
   tcase_add_test(tc, bad_url_names_the_target);
   tcase_add_test(tc, option_with_two_values_is_rejected);

@@ -85,6 +85,26 @@ START_TEST(tls_target_reports_phases_and_cert_expiry_even_when_past) {
 }
 END_TEST
 
+START_TEST(tls_target_reports_chain_expiry_and_stapled_ocsp) {
+  pp_result r;
+  pp_result_reset(&r);
+  r.code = PP_R_CERT_REVOKED;
+  r.cert_seen = r.chain_seen = true;
+  r.cert_expiry_s = 300 * 86400;
+  r.chain_expiry_s = 10 * 86400;
+  r.ocsp_status = PP_OCSP_REVOKED;
+  r.ocsp_next_update_s = 3600;
+  values_of("https://www.example.com/", &r);
+  ck_assert_double_eq(value("timeleft", "chain_expiry"), 10 * 86400);
+  ck_assert_double_eq(value("portprobe_ocsp", ""), 2);
+  ck_assert_double_eq(value("timeleft", "ocsp_next_update"), 3600);
+  r.ocsp_status = PP_OCSP_NONE;
+  values_of("https://www.example.com/", &r);
+  ck_assert_double_eq(value("portprobe_ocsp", ""), 0);
+  ck_assert(isnan(value("timeleft", "ocsp_next_update")));
+}
+END_TEST
+
 START_TEST(http_target_reports_status_and_first_byte) {
   pp_result r;
   pp_result_reset(&r);
@@ -163,6 +183,7 @@ Suite *collectd_values_suite(void) {
   tcase_add_test(tc, icmp_target_reports_ping_types_in_collectd_units);
   tcase_add_test(tc, icmp_target_with_no_reply_reports_full_loss_and_no_rtt);
   tcase_add_test(tc, state_adds_flapping_as_bool_and_percent);
+  tcase_add_test(tc, tls_target_reports_chain_expiry_and_stapled_ocsp);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,6 +1,7 @@
 /* The HTTP check's decisions: the request a target makes, how a response is
  * judged, and which class a libcurl failure is. */
 #include "http.h"
+#include "tls.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -8,6 +9,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 /* A finalized target from a URL and key=value options (NULL-terminated). */
 static pp_target *target(const char *url, ...) {
@@ -364,12 +368,200 @@ START_TEST(http_level_failures_have_their_classes) {
 }
 END_TEST
 
+/* --- redirects --- */
+
+static pp_result_code redirect(const pp_target *t, int status,
+                               const char *method, bool from_https,
+                               const char *location, pp_http_hop *hop,
+                               char *why) {
+  pp_http_target *ht = request(t);
+  pp_result_code code = pp_http_redirect(t, ht, status, method, from_https,
+                                         location, hop, why, 200);
+  pp_http_target_free(ht);
+  return code;
+}
+
+START_TEST(redirect_to_the_same_host_keeps_the_headers) {
+  pp_target *t = target("http://www.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(redirect(t, 302, "GET", false,
+                            "http://WWW.example.com:8080/b", &hop, why),
+                   PP_R_OK);
+  ck_assert(hop.same_host);
+  ck_assert_str_eq(hop.method, "GET");
+  ck_assert(!hop.https && !hop.downgrade);
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", false, "http://cdn.example.com/b", &hop, why),
+      PP_R_OK);
+  ck_assert(!hop.same_host);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_to_an_ipv6_literal_compares_without_brackets) {
+  pp_target *t = target("http://[::1]:8080/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(
+      redirect(t, 301, "GET", false, "http://[::1]:8080/b", &hop, why),
+      PP_R_OK);
+  ck_assert(hop.same_host);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_changes_the_method_as_browsers_do) {
+  pp_target *t = target("http://h.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  const char *to = "http://h.example.com/b";
+  redirect(t, 303, "PUT", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "GET");
+  ck_assert(!hop.keep_body);
+  redirect(t, 303, "HEAD", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "HEAD");
+  redirect(t, 302, "POST", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "GET");
+  redirect(t, 302, "DELETE", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "DELETE");
+  redirect(t, 307, "POST", false, to, &hop, why);
+  ck_assert_str_eq(hop.method, "POST");
+  ck_assert(hop.keep_body);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_from_https_to_http_is_a_downgrade) {
+  pp_target *t = target("https://h.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", true, "http://h.example.com/b", &hop, why),
+      PP_R_OK);
+  ck_assert(hop.downgrade);
+  ck_assert_str_eq(hop.scheme, "http");
+  pp_target_free(t);
+  t = target("https://h.example.com/a", "redirect_downgrade=refuse", NULL);
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", true, "http://h.example.com/b", &hop, why),
+      PP_R_INSECURE_REDIRECT);
+  ck_assert_str_eq(why, "https redirected to http://h.example.com/b "
+                        "(redirect_downgrade=refuse)");
+  ck_assert_str_eq(hop.scheme, "http");
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", true, "https://h.example.com/b", &hop, why),
+      PP_R_OK);
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(redirect_to_another_scheme_is_not_followed) {
+  pp_target *t = target("http://h.example.com/a", NULL);
+  pp_http_hop hop;
+  char why[200] = "";
+  ck_assert_int_eq(
+      redirect(t, 302, "GET", false, "ftp://h.example.com/b", &hop, why),
+      PP_R_PROTOCOL_ERROR);
+  ck_assert_str_eq(why,
+                   "redirect to a ftp: URL (only http and https are followed)");
+  pp_target_free(t);
+}
+END_TEST
+
+START_TEST(only_redirect_statuses_are_followed) {
+  ck_assert(pp_http_is_redirect(301) && pp_http_is_redirect(308));
+  ck_assert(!pp_http_is_redirect(304) && !pp_http_is_redirect(200));
+}
+END_TEST
+
+/* --- expect_header, json_path --- */
+
+START_TEST(header_rules_match_names_without_case_and_trim_values) {
+  pp_http_header_rule r;
+  char why[200];
+  ck_assert_int_eq(pp_http_header_rule_parse("Content-Type: ^application/json$",
+                                             &r, why, sizeof(why)),
+                   0);
+  const char *block = "HTTP/1.1 200 OK\r\ncontent-type:  application/json  "
+                      "\r\nX-A: 1\r\n\r\n";
+  ck_assert_int_eq(pp_http_headers_judge(&r, 1, NULL, block, strlen(block), why,
+                                         sizeof(why)),
+                   PP_R_OK);
+  const char *other = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n";
+  ck_assert_int_eq(pp_http_headers_judge(&r, 1, NULL, other, strlen(other), why,
+                                         sizeof(why)),
+                   PP_R_HEADER_MISMATCH);
+  ck_assert_str_eq(why, "header Content-Type is \"text/html\", expected "
+                        "/^application/json$/");
+  pp_http_header_rule_free(&r);
+  ck_assert_int_eq(
+      pp_http_header_rule_parse("no colon here", &r, why, sizeof(why)), -1);
+  ck_assert_int_eq(
+      pp_http_header_rule_parse("Bad Name: x", &r, why, sizeof(why)), -1);
+  pp_http_header_rule_free(&r);
+}
+END_TEST
+
+static void *regex(const char *pattern) {
+  char err[200];
+  pp_target *t = target("http://h.example.com/", "json_path=/a", NULL);
+  pp_target_set(t, "json_expect", pattern, err, sizeof(err));
+  pp_target_finalize(t, err, sizeof(err));
+  pp_http_target *ht = request(t);
+  void *re = ht->json_expect;
+  ht->json_expect = NULL;
+  pp_http_target_free(ht);
+  pp_target_free(t);
+  return re;
+}
+
+START_TEST(json_values_are_matched_as_users_write_them) {
+  char why[200];
+  const char *doc = " {\"a\": \"ok\", \"n\": 3, \"b\": [true, null]}\n";
+  void *ok = regex("^ok$"), *three = regex("^3$"), *t = regex("^true$");
+  ck_assert_int_eq(pp_http_json_judge("/a", ok, "^ok$", NULL, doc, strlen(doc),
+                                      false, why, sizeof(why)),
+                   PP_R_OK);
+  ck_assert_int_eq(pp_http_json_judge("/n", three, "^3$", NULL, doc,
+                                      strlen(doc), false, why, sizeof(why)),
+                   PP_R_OK);
+  ck_assert_int_eq(pp_http_json_judge("/b/0", t, "^true$", NULL, doc,
+                                      strlen(doc), false, why, sizeof(why)),
+                   PP_R_OK);
+  ck_assert_int_eq(pp_http_json_judge("/n", ok, "^ok$", NULL, doc, strlen(doc),
+                                      false, why, sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "json_path /n is 3, expected /^ok$/");
+  ck_assert_int_eq(pp_http_json_judge("/zz", NULL, NULL, NULL, doc, strlen(doc),
+                                      false, why, sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "json_path /zz: no such member in the answer");
+  const char *trailing = "{\"a\": 1} garbage";
+  ck_assert_int_eq(pp_http_json_judge("/a", NULL, NULL, NULL, trailing,
+                                      strlen(trailing), false, why,
+                                      sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "the response is not JSON: text after the JSON value "
+                        "at byte 9 of 16");
+  const char *cut = "{\"a\": [1, 2";
+  ck_assert_int_eq(pp_http_json_judge("/a", NULL, NULL, NULL, cut, strlen(cut),
+                                      true, why, sizeof(why)),
+                   PP_R_JSON_MISMATCH);
+  ck_assert_str_eq(why, "the response is not JSON: the JSON ends early at "
+                        "byte 11 of 11 (max_body reached)");
+  pcre2_code_free(ok);
+  pcre2_code_free(three);
+  pcre2_code_free(t);
+}
+END_TEST
+
 START_TEST(cert_grade_follows_warn_and_crit_days) {
-  ck_assert_int_eq(pp_http_cert_grade(30 * 86400, 20, 7), PP_GRADE_GOOD);
-  ck_assert_int_eq(pp_http_cert_grade(20 * 86400, 20, 7), PP_GRADE_GOOD);
-  ck_assert_int_eq(pp_http_cert_grade(20 * 86400 - 1, 20, 7), PP_GRADE_WARNING);
-  ck_assert_int_eq(pp_http_cert_grade(6 * 86400, 20, 7), PP_GRADE_CRITICAL);
-  ck_assert_int_eq(pp_http_cert_grade(-86400, 20, 7), PP_GRADE_CRITICAL);
+  ck_assert_int_eq(pp_tls_cert_grade(30 * 86400, 20, 7), PP_GRADE_GOOD);
+  ck_assert_int_eq(pp_tls_cert_grade(20 * 86400, 20, 7), PP_GRADE_GOOD);
+  ck_assert_int_eq(pp_tls_cert_grade(20 * 86400 - 1, 20, 7), PP_GRADE_WARNING);
+  ck_assert_int_eq(pp_tls_cert_grade(6 * 86400, 20, 7), PP_GRADE_CRITICAL);
+  ck_assert_int_eq(pp_tls_cert_grade(-86400, 20, 7), PP_GRADE_CRITICAL);
 }
 END_TEST
 
@@ -417,6 +609,14 @@ static Suite *suite(void) {
   tcase_add_test(tc, tls_failures_are_told_apart);
   tcase_add_test(tc, http_level_failures_have_their_classes);
   tcase_add_test(tc, cert_grade_follows_warn_and_crit_days);
+  tcase_add_test(tc, redirect_to_the_same_host_keeps_the_headers);
+  tcase_add_test(tc, redirect_to_an_ipv6_literal_compares_without_brackets);
+  tcase_add_test(tc, redirect_changes_the_method_as_browsers_do);
+  tcase_add_test(tc, redirect_from_https_to_http_is_a_downgrade);
+  tcase_add_test(tc, redirect_to_another_scheme_is_not_followed);
+  tcase_add_test(tc, only_redirect_statuses_are_followed);
+  tcase_add_test(tc, header_rules_match_names_without_case_and_trim_values);
+  tcase_add_test(tc, json_values_are_matched_as_users_write_them);
   tcase_add_test(tc, status_set_is_written_as_a_user_would);
   suite_add_tcase(s, tc);
   return s;

@@ -709,6 +709,59 @@ START_TEST(certificate_grade_changes_are_alerts) {
 }
 END_TEST
 
+static size_t feed_cert_id(pp_state_table *st, const pp_target *t,
+                           const char *sha, const char *serial, double at) {
+  pp_result r = result(PP_R_OK, at);
+  r.tls_used = true;
+  r.cert_seen = true;
+  r.cert_expiry_s = 90 * 86400 + 3600;
+  r.cert_grade = PP_GRADE_GOOD;
+  snprintf(r.cert_sha256, sizeof(r.cert_sha256), "%s", sha);
+  snprintf(r.cert_serial, sizeof(r.cert_serial), "%s", serial);
+  snprintf(r.cert_subject, sizeof(r.cert_subject), "CN=web.example.com");
+  return pp_state_update(st, t, &r, NULL, alerts, PP_STATE_MAX_ALERTS);
+}
+
+START_TEST(a_new_certificate_is_one_change_alert_with_both_serials) {
+  pp_state_table *st = table();
+  pp_target *t = target("https://web.example.com", NULL);
+  ck_assert_uint_eq(feed_cert_id(st, t, "aa01", "0A", 0), 0); /* first seen */
+  ck_assert_uint_eq(feed_cert_id(st, t, "aa01", "0A", 60), 0);
+  ck_assert_uint_eq(feed_cert_id(st, t, "bb02", "0B", 120), 1);
+  ck_assert_int_eq(alerts[0].kind, PP_ALERT_CERT_CHANGE);
+  ck_assert_int_eq(alerts[0].severity, PP_SEV_WARNING);
+  ck_assert_str_eq(alerts[0].message,
+                   "web.example.com https:443 certificate changed: serial 0A "
+                   "-> 0B, CN=web.example.com, expires in 90 days");
+  ck_assert_str_eq(alerts[0].cert_previous_serial, "0A");
+  ck_assert_str_eq(alerts[0].cert_serial, "0B");
+  ck_assert_str_eq(alerts[0].cert_sha256, "bb02");
+  ck_assert_uint_eq(feed_cert_id(st, t, "bb02", "0B", 180), 0);
+  pp_target_free(t);
+  pp_state_table_free(st);
+}
+END_TEST
+
+START_TEST(the_certificate_seen_survives_the_state_file) {
+  make_tmpdir();
+  char path[128], err[512];
+  path_in_tmp(path, sizeof(path), "state");
+  pp_state_table *st = table();
+  pp_target *t = target("https://web.example.com", NULL);
+  feed_cert_id(st, t, "aa01", "0A", 0);
+  ck_assert_msg(pp_state_save(st, path, err, sizeof(err)) == 0, "%s", err);
+  pp_state_table_free(st);
+  st = table();
+  ck_assert_msg(pp_state_load(st, path, err, sizeof(err)) == 0, "%s", err);
+  ck_assert_uint_eq(feed_cert_id(st, t, "aa01", "0A", 60), 0);
+  ck_assert_uint_eq(feed_cert_id(st, t, "cc03", "0C", 120), 1);
+  ck_assert_str_eq(alerts[0].cert_previous_serial, "0A");
+  pp_target_free(t);
+  pp_state_table_free(st);
+  remove_tmpdir();
+}
+END_TEST
+
 START_TEST(expired_certificate_and_down_are_two_alerts) {
   pp_state_table *st = table();
   pp_target *t = target("https://web.example.com", "down_after=1", NULL);
@@ -767,6 +820,8 @@ START_TEST(names_of_severities_kinds_and_states) {
   ck_assert_str_eq(pp_alert_kind_name(PP_ALERT_QUALITY), "quality");
   ck_assert_str_eq(pp_alert_kind_name(PP_ALERT_CERTIFICATE), "certificate");
   ck_assert_str_eq(pp_alert_kind_name(PP_ALERT_SLOW), "slow");
+  ck_assert_str_eq(pp_alert_kind_name(PP_ALERT_CERT_CHANGE),
+                   "certificate_change");
   ck_assert_str_eq(pp_tstate_name(PP_TSTATE_DOWN), "down");
 }
 END_TEST
@@ -967,6 +1022,9 @@ START_TEST(bad_line_is_reported_with_its_number) {
   const char *count = "portprobe-state 1\ntarget url=tcp://a:1 state=up\n"
                       "end 2\n";
   expect_refused(count, strlen(count), "count");
+  const char *hex = "portprobe-state 1\ntarget url=https://w state=up "
+                    "cert_sha256=zz\nend 1\n";
+  expect_refused(hex, strlen(hex), "line 2: bad value");
   remove_tmpdir();
 }
 END_TEST
@@ -1106,6 +1164,8 @@ int main(void) {
   tcase_add_test(tc, quality_grade_changes_are_alerts);
   tcase_add_test(tc, quality_of_a_host_that_does_not_answer_is_left_to_down);
   tcase_add_test(tc, certificate_grade_changes_are_alerts);
+  tcase_add_test(tc, a_new_certificate_is_one_change_alert_with_both_serials);
+  tcase_add_test(tc, the_certificate_seen_survives_the_state_file);
   tcase_add_test(tc, expired_certificate_and_down_are_two_alerts);
   tcase_add_test(tc, out_array_bounds_the_alerts);
   suite_add_tcase(s, tc);
