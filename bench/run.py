@@ -2,7 +2,7 @@
 """portprobe against its peers, side by side, on the same loopback targets in
 one run. Prints a table of measured figures and ratios.
 
-    bench/run.py [--builddir build] [--sizes 1000,10000] [--only tcp,smtp,icmp,https]
+    bench/run.py [--builddir build] [--sizes 1000,10000] [--only tcp,smtp,icmp,https,dns]
 
 Figures: CPU seconds (user+system) per 1,000 checks, wall time per round,
 peak RSS, and memory per target (the growth of peak RSS between the small and
@@ -304,7 +304,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--builddir", default=str(HERE.parent / "build"))
     ap.add_argument("--sizes", default="1000,10000")
-    ap.add_argument("--only", default="tcp,smtp,icmp,https")
+    ap.add_argument("--only", default="tcp,smtp,icmp,https,dns")
     ap.add_argument("--process-limit", type=int, default=1000,
                     help="largest round for one-process-per-check peers")
     args = ap.parse_args()
@@ -322,7 +322,7 @@ def main():
         for kind in ("tcp", "smtp"):
             if kind in only:
                 bench_tcp(args, tmp, helpers, table, kind)
-        for extra in ("icmp", "https"):
+        for extra in ("icmp", "https", "dns"):
             if extra in only:
                 mod = __import__(f"bench_{extra}")
                 mod.run(args, tmp, table)

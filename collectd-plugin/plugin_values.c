@@ -61,6 +61,21 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
       n = put(out, n, "portprobe_quality", "", (double)r->quality);
   }
 
+  if (t->kind == PP_KIND_DNS) {
+    if (r->t_query >= 0)
+      n = put(out, n, "response_time", "query", r->t_query);
+    if (r->dns_rcode >= 0) {
+      n = put(out, n, "portprobe_dns_rcode", "", r->dns_rcode);
+      n = put(out, n, "count", "answers", r->dns_answers);
+    }
+    if (r->dns_count >= 0) /* ns servers, listings, policy or TLSA records */
+      n = put(out, n, "count", "found", r->dns_count);
+    if (r->dnssec != PP_DNSSEC_UNCHECKED)
+      n = put(out, n, "portprobe_dnssec", "", r->dnssec);
+    if (r->rrsig_seen)
+      n = put(out, n, "timeleft", "rrsig_expiry", (double)r->rrsig_expiry_s);
+  }
+
   /* flapping: whether it is, and the percent of state changes behind it */
   if (st != NULL) {
     n = put(out, n, "bool", "flapping", st->flapping ? 1 : 0);

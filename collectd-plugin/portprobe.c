@@ -178,6 +178,9 @@ static void dispatch_alert(const pp_target *t, const pp_result *r,
     meta_string(&n, "cert_sha256", a->cert_sha256);
     meta_string(&n, "cert_subject", a->cert_subject);
   }
+  if (a->kind == PP_ALERT_SIGNATURE)
+    plugin_notification_meta_add_signed_int(&n, "rrsig_expiry_seconds",
+                                            a->rrsig_expiry_s);
   if (len >= sizeof(n.message))
     meta_string(&n, "message", a->message);
   /* labels as label_NAME, so a notification carries its target's labels */

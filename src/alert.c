@@ -28,6 +28,7 @@ const char *pp_alert_kind_name(pp_alert_kind k) {
       [PP_ALERT_CERTIFICATE] = "certificate",
       [PP_ALERT_SLOW] = "slow",
       [PP_ALERT_CERT_CHANGE] = "certificate_change",
+      [PP_ALERT_SIGNATURE] = "signature",
   };
   return (unsigned)k < PP_ALERT_KIND_COUNT ? names[k] : "unknown";
 }
@@ -81,7 +82,9 @@ void pp_alert_init(pp_alert *a, const pp_target *t, const pp_result *r,
   a->severity = sev;
   a->time_ns = r->time_ns;
   snprintf(a->target, sizeof(a->target), "%s", pp_target_name(t));
-  snprintf(a->host, sizeof(a->host), "%s", t->host);
+  /* dns:// asks the system's resolver: no host of its own */
+  const char *host = t->host[0] ? t->host : "resolver";
+  snprintf(a->host, sizeof(a->host), "%s", host);
   a->port = t->port;
   a->scheme = t->scheme->name;
   a->service = t->scheme->service;
@@ -91,13 +94,13 @@ void pp_alert_init(pp_alert *a, const pp_target *t, const pp_result *r,
   a->flap_pct = -1;
   a->cert_expiry_s = r->cert_expiry_s;
   /* the subject every message starts with: "mail.example.com smtp:25" */
-  const char *lb = strchr(t->host, ':') ? "[" : "";
+  const char *lb = strchr(host, ':') ? "[" : "";
   const char *rb = *lb ? "]" : "";
   if (t->port)
-    snprintf(a->message, sizeof(a->message), "%s%s%s %s:%u", lb, t->host, rb,
+    snprintf(a->message, sizeof(a->message), "%s%s%s %s:%u", lb, host, rb,
              t->scheme->service, (unsigned)t->port);
   else
-    snprintf(a->message, sizeof(a->message), "%s%s%s %s", lb, t->host, rb,
+    snprintf(a->message, sizeof(a->message), "%s%s%s %s", lb, host, rb,
              t->scheme->service);
 }
 

@@ -24,6 +24,7 @@ typedef enum {
   PP_ALERT_CERTIFICATE, /* certificate grade changed */
   PP_ALERT_SLOW,        /* up, but response time crossed slow_warn/slow_crit */
   PP_ALERT_CERT_CHANGE, /* the server presents another certificate */
+  PP_ALERT_SIGNATURE,   /* DNSSEC signature (RRSIG expiry) grade changed */
   PP_ALERT_KIND_COUNT
 } pp_alert_kind;
 
@@ -63,12 +64,15 @@ typedef struct {
   char cert_previous_serial[64];
   char cert_sha256[65];
   char cert_subject[128];
+  /* signature: seconds until the earliest RRSIG expires (negative: past) */
+  int64_t rrsig_expiry_s;
 } pp_alert;
 
 /* "okay", "warning", "failure" */
 const char *pp_severity_name(pp_severity s);
 /* "state", "flapping", "quality", "certificate", "slow",
  * "certificate_change" */
+/* "state", "flapping", "quality", "certificate", "slow", "signature" */
 const char *pp_alert_kind_name(pp_alert_kind k);
 /* "unknown", "up", "down" */
 const char *pp_tstate_name(pp_tstate s);

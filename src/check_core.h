@@ -44,7 +44,7 @@ typedef struct {
   void (*engine_free)(pp_engine *e);
 } pp_check_ops;
 
-enum { PP_KIND_COUNT = PP_KIND_ICMP + 1 };
+enum { PP_KIND_COUNT = PP_KIND_DNS + 1 };
 
 /* The descriptor of a kind. */
 const pp_check_ops *pp_kind_ops(pp_check_kind kind);
@@ -61,6 +61,12 @@ struct pp_engine {
   size_t active;                   /* checks in flight */
   int wake_fd;                     /* eventfd: pp_engine_interrupt */
   volatile sig_atomic_t interrupted;
+  /* descriptors: max_concurrent made to fit them (auto_concurrency: at each
+   * round); a check that finds none left waits in fdq for one that ends */
+  bool auto_concurrency;
+  pp_check *round;   /* the round's checks, while it runs */
+  size_t *fdq, nfdq; /* ring of target indices, of the round's size */
+  size_t fdq_head, fdq_tail;
 };
 
 struct pp_check {
@@ -92,6 +98,7 @@ extern const pp_check_ops pp_tcp_ops;
 extern const pp_check_ops pp_dialog_ops;
 extern const pp_check_ops pp_http_ops;
 extern const pp_check_ops pp_icmp_ops;
+extern const pp_check_ops pp_dns_ops;
 
 void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

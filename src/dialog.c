@@ -333,7 +333,9 @@ static void after_quit_sent(dlg *d) {
   if (due > c->deadline_us - JUDGE_MARGIN_US)
     due = c->deadline_us - JUDGE_MARGIN_US;
   pp_timer_start_at(c->engine->loop, &d->judge, due);
-  d->rlen = 0; /* what came before QUIT no longer matters */
+  pp_dlg_trace_read(d, 0, true);
+  d->rlen = d->traced = 0; /* what came before QUIT no longer matters */
+  memset(&d->cur, 0, sizeof(d->cur));
   pp_dlg_begin_read(d, d->step->frame, NULL, NULL, on_quit_reply);
 }
 
@@ -451,6 +453,7 @@ static void dialog_cleanup(pp_check *c) {
   if (d == NULL)
     return;
   pp_timer_stop(c->engine->loop, &d->judge);
+  pp_dlg_trace_read(d, 0, true); /* a line the server never ended */
   /* a failure without its own excerpt shows what had arrived so far */
   if (!c->res->up && !d->excerpt_final && d->rlen > 0)
     pp_dlg_excerpt_from(d, d->rbuf, d->rlen);

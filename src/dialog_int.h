@@ -18,6 +18,18 @@
 
 #define JUDGE_MARGIN_US 2000 /* a raw expect is judged before timeout */
 #define EXCERPT_SCAN 512     /* bytes looked at for an excerpt */
+#define PASSWORD_MAX 1024    /* bytes of a password file's first line */
+/* The longest form of a secret: the quoted password, each byte escaped. */
+#define SECRET_FORM_MAX (2 * PASSWORD_MAX)
+
+/* The forms a password is sent in, each scrubbed from what is shown. */
+enum {
+  SECRET_RAW,    /* the password (POP3 PASS) */
+  SECRET_B64,    /* its base64 (SMTP AUTH LOGIN) */
+  SECRET_PLAIN,  /* base64 of the SASL PLAIN blob (SMTP AUTH PLAIN) */
+  SECRET_QUOTED, /* IMAP quoted string, without its quotes (IMAP LOGIN) */
+  SECRET_FORMS
+};
 
 /* --- per engine: what every dialog target shares ---
  * The protocols' own regexes (compiled once per protocol, not per target),
@@ -45,6 +57,7 @@ typedef struct {
   pcre2_code *banner;   /* expect_banner */
   pcre2_code **user_re; /* per user step, NULL for sends; NULL if no steps */
   size_t nuser;
+  bool warned_password_mode; /* said once that password_file is not private */
 } plan;
 
 /* --- per check --- */
@@ -86,7 +99,10 @@ struct dlg {
   bool wsecret;
   void (*after_write)(dlg *d);
   pp_frame frame;
-  pcre2_code *re; /* what a RAW read waits for */
+  pp_reply_cursor cur; /* where the reply's parse stopped */
+  size_t re_from;      /* RAW: no match can start before this */
+  size_t re_seen;      /* RAW: rlen when the regex last ran */
+  pcre2_code *re;      /* what a RAW read waits for */
   const char *re_text;
   reply_fn on_reply;
   bool got_byte;
@@ -101,7 +117,8 @@ struct dlg {
   bool excerpt_set, excerpt_final;
   char note[PP_DETAIL_MAX];
   /* credentials and their encodings, wiped when the check ends */
-  char *secret[3];
+  char *secret[SECRET_FORMS];
+  size_t traced; /* rbuf[0..traced) is in the trace already */
 };
 
 /* --- the step loop (dialog.c) --- */
@@ -161,6 +178,10 @@ step_rc pp_dlg_login_begin(dlg *d);
 void pp_dlg_excerpt_from(dlg *d, const char *data, size_t len);
 /* Logs what the client ("C") or server ("S") said, secrets scrubbed. */
 void pp_dlg_trace(dlg *d, const char *who, const char *data, size_t len);
+/* Logs the server's complete lines not yet traced, rbuf[from..rlen) being
+ * what the last read brought (with all, whatever is left of rbuf): a secret
+ * never spans lines, so an echo split over reads is scrubbed whole. */
+void pp_dlg_trace_read(dlg *d, size_t from, bool all);
 /* Wipes and frees the credentials read for this check. */
 void pp_dlg_wipe_secrets(dlg *d);
 

@@ -16,7 +16,7 @@ static void on_io(pp_loop *loop, int fd, unsigned ev, void *ud);
 static void do_read(dlg *d);
 static void do_write(dlg *d);
 static void do_handshake(dlg *d);
-static void try_parse(dlg *d);
+static void try_parse(dlg *d, bool last);
 
 /* Where the dialog stands, for "closed ..." and "reset ..." details. */
 static void where(const dlg *d, char *buf, size_t len) {
@@ -90,6 +90,10 @@ static void on_eof(dlg *d) {
     return;
   }
   if (d->io == IO_READ && d->frame == PP_FRAME_RAW && d->re && d->rlen > 0) {
+    unsigned gen = d->gen;
+    try_parse(d, true); /* bytes the regex has not seen yet */
+    if (d->c->done || d->gen != gen)
+      return;
     pp_dlg_fail_with(d, d->rbuf, d->rlen, d->step->fail,
                      "connection closed before /%.80s/ matched", d->re_text);
     return;
@@ -205,6 +209,8 @@ void pp_dlg_begin_read(dlg *d, pp_frame frame, pcre2_code *re,
   d->gen++;
   d->io = IO_READ;
   d->frame = frame;
+  memset(&d->cur, 0, sizeof(d->cur)); /* a new frame, a new tag */
+  d->re_from = d->re_seen = 0;
   d->re = re;
   d->re_text = re_text;
   d->on_reply = fn;
@@ -215,7 +221,7 @@ void pp_dlg_begin_read(dlg *d, pp_frame frame, pcre2_code *re,
                       c->deadline_us - JUDGE_MARGIN_US);
   unsigned gen = d->gen;
   if (d->rlen > 0) { /* pipelined or left over from the last reply */
-    try_parse(d);
+    try_parse(d, true);
     if (c->done || d->gen != gen)
       return;
   }
@@ -225,8 +231,13 @@ void pp_dlg_begin_read(dlg *d, pp_frame frame, pcre2_code *re,
 void pp_dlg_consume(dlg *d, size_t len) {
   if (len > d->rlen)
     len = d->rlen;
+  if (d->traced < len) /* a raw match may end inside a line */
+    pp_dlg_trace(d, "S", d->rbuf + d->traced, len - d->traced);
+  d->traced = d->traced > len ? d->traced - len : 0;
   memmove(d->rbuf, d->rbuf + len, d->rlen - len);
   d->rlen -= len;
+  memset(&d->cur, 0, sizeof(d->cur)); /* the next reply starts at 0 */
+  d->re_from = d->re_seen = 0;
 }
 
 /* Makes room to read into a full rbuf, up to rcap: a new buffer, and the old
@@ -267,11 +278,11 @@ static void do_read(dlg *d) {
       d->got_byte = true;
       c->res->t_first_byte = (double)(pp_now_us() - d->t0_us) / 1e6;
     }
-    pp_dlg_trace(d, "S", d->rbuf + d->rlen, n);
     d->rlen += n;
     if (d->rlen > d->rhigh)
       d->rhigh = d->rlen;
-    try_parse(d);
+    pp_dlg_trace_read(d, d->rlen - n, false);
+    try_parse(d, false);
     if (c->done || d->gen != gen)
       return;
   }
@@ -288,11 +299,50 @@ int pp_dlg_re_match(dlg *d, pcre2_code *re, const char *s, size_t len,
   return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
-static void try_parse(dlg *d) {
+/* Whether the RAW read's regex is worth running again. It runs from where
+ * a match may still start (raw_match), so after no match a try costs only
+ * the new bytes; after a partial match it costs the match's span again,
+ * and waits for a line end or a quarter of that span in new bytes (or for
+ * the last try before judging): a server trickling an endless partial
+ * match then costs O(n) in all, not O(n) per read. */
+static bool raw_worth(const dlg *d, bool last) {
+  size_t span = d->re_seen - d->re_from, fresh = d->rlen - d->re_seen;
+  return last || d->rlen == d->rcap || fresh * 4 >= span ||
+         memchr(d->rbuf + d->re_seen, '\n', fresh) != NULL;
+}
+
+/* The RAW read's regex over rbuf, from where a match may still start: a
+ * partial match (PCRE2_PARTIAL_SOFT: a whole match is preferred) says
+ * where that is, no match at all that it is past what is there. */
+static int raw_match(dlg *d, size_t *end) {
+  pcre2_match_data *md = d->de->md;
+  int rc = pcre2_match(d->re, (PCRE2_SPTR)d->rbuf, d->rlen, d->re_from,
+                       PCRE2_PARTIAL_SOFT, md, d->de->mctx);
+  PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+  if (rc >= 0) {
+    *end = ov[1];
+    return 1;
+  }
+  d->re_seen = d->rlen;
+  if (rc == PCRE2_ERROR_PARTIAL)
+    d->re_from = ov[0];
+  else if (rc == PCRE2_ERROR_NOMATCH)
+    d->re_from = d->rlen;
+  else
+    return -1;
+  return 0;
+}
+
+/* Judges rbuf: a complete reply goes to on_reply, a malformed or too long
+ * one ends the check. last: no more bytes are waited for (the connection
+ * closed, the time is up), so a RAW regex gets its last try now. */
+static void try_parse(dlg *d, bool last) {
   pp_reply r;
   if (d->frame == PP_FRAME_RAW) {
     size_t end = 0;
-    int m = d->re ? pp_dlg_re_match(d, d->re, d->rbuf, d->rlen, &end) : 1;
+    if (d->re && !raw_worth(d, last))
+      return;
+    int m = d->re ? raw_match(d, &end) : 1;
     if (m > 0) {
       pp_timer_stop(d->c->engine->loop, &d->judge);
       memset(&r, 0, sizeof(r));
@@ -314,7 +364,8 @@ static void try_parse(dlg *d) {
     }
     return;
   }
-  switch (pp_reply_parse(d->frame, d->rbuf, d->rlen, d->tag, &r)) {
+  switch (
+      pp_reply_parse_more(d->frame, d->rbuf, d->rlen, d->tag, &d->cur, &r)) {
   case PP_REPLY_COMPLETE:
     d->io = IO_IDLE;
     d->on_reply(d, &r);
@@ -352,7 +403,11 @@ void pp_dlg_on_judge(pp_loop *loop, pp_timer *t, void *ud) {
   }
   /* a RAW expect that heard words but no match: say so before the
    * deadline turns it into a bare timeout */
-  if (d->io == IO_READ && d->frame == PP_FRAME_RAW && d->rlen > 0)
+  if (d->io != IO_READ || d->frame != PP_FRAME_RAW || d->rlen == 0)
+    return;
+  unsigned gen = d->gen;
+  try_parse(d, true); /* bytes the regex has not seen yet */
+  if (!d->c->done && d->gen == gen)
     pp_dlg_fail_with(d, d->rbuf, d->rlen, d->step->fail,
                      "no match for /%.80s/ within %.1f s", d->re_text,
                      (double)(pp_now_us() - d->c->t_start_us) / 1e6);

@@ -11,9 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#define PASSWORD_MAX 1024
 
 /* --- secrets: wiped when freed, scrubbed from what is shown --- */
 
@@ -31,28 +30,70 @@ static char *b64(const char *in, size_t len) {
   return out;
 }
 
-/* Replaces each secret (password, its base64, the PLAIN blob) in buf. */
-static void scrub(const dlg *d, char *buf, size_t len) {
-  for (int k = 0; k < 3; k++) {
-    const char *s = d->secret[k];
-    size_t sl = s ? strlen(s) : 0;
-    if (sl == 0 || sl > len)
-      continue;
-    for (size_t i = 0; i + sl <= len; i++)
-      if (memcmp(buf + i, s, sl) == 0) {
-        memset(buf + i, '*', sl);
-        i += sl - 1;
-      }
+/* The inside of an IMAP quoted string (RFC 3501): '"' and '\' escaped. */
+static char *quoted_inside(const char *s, size_t n) {
+  char *q = malloc(2 * n + 1), *o = q;
+  if (q == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '"' || s[i] == '\\')
+      *o++ = '\\';
+    *o++ = s[i];
   }
+  *o = 0;
+  return q;
 }
 
-void pp_dlg_excerpt_from(dlg *d, const char *data, size_t len) {
-  char tmp[EXCERPT_SCAN];
+/* Masks every whole occurrence of s in buf, and a start of s (two bytes or
+ * more) that buf ends with: the rest may be still to come. */
+static void mask_form(char *buf, size_t len, const char *s) {
+  size_t sl = s ? strlen(s) : 0;
+  if (sl == 0)
+    return;
+  for (size_t i = 0; i + sl <= len; i++)
+    if (memcmp(buf + i, s, sl) == 0) {
+      memset(buf + i, '*', sl);
+      i += sl - 1;
+    }
+  for (size_t k = sl - 1 < len ? sl - 1 : len; k >= 2; k--)
+    if (memcmp(buf + len - k, s, k) == 0) {
+      memset(buf + len - k, '*', k);
+      break;
+    }
+}
+
+static size_t form_len(const dlg *d, int k) {
+  return d->secret[k] ? strlen(d->secret[k]) : 0;
+}
+
+/* Replaces each form of the secret in buf, the longest first, so that a
+ * shorter form inside a longer one leaves no piece of it behind. */
+static void scrub(const dlg *d, char *buf, size_t len) {
+  int order[SECRET_FORMS];
+  for (int k = 0; k < SECRET_FORMS; k++) {
+    int j = k;
+    for (; j > 0 && form_len(d, order[j - 1]) < form_len(d, k); j--)
+      order[j] = order[j - 1];
+    order[j] = k;
+  }
+  for (int k = 0; k < SECRET_FORMS; k++)
+    mask_form(buf, len, d->secret[order[k]]);
+}
+
+/* What an excerpt or a trace line may show of data: scrubbed over more
+ * bytes than it shows, so that a secret across the cut is found whole. */
+static void shown(const dlg *d, const char *data, size_t len, pp_result *out) {
+  char tmp[EXCERPT_SCAN + SECRET_FORM_MAX];
   size_t n = len < sizeof(tmp) ? len : sizeof(tmp);
   memcpy(tmp, data, n);
   scrub(d, tmp, n);
   /* the excerpt is shorter than the scan: set_excerpt marks the cut */
-  pp_result_set_excerpt(d->c->res, tmp, n);
+  pp_result_set_excerpt(out, tmp, n);
+  OPENSSL_cleanse(tmp, n);
+}
+
+void pp_dlg_excerpt_from(dlg *d, const char *data, size_t len) {
+  shown(d, data, len, d->c->res);
   d->excerpt_set = true;
 }
 
@@ -60,17 +101,32 @@ void pp_dlg_trace(dlg *d, const char *who, const char *data, size_t len) {
   if (d->c->engine->log == NULL)
     return;
   pp_result tmp;
-  char buf[EXCERPT_SCAN];
-  size_t n = len < sizeof(buf) ? len : sizeof(buf);
-  memcpy(buf, data, n);
-  scrub(d, buf, n);
-  pp_result_set_excerpt(&tmp, buf, n);
+  shown(d, data, len, &tmp);
   pp_log(d->c->engine, PP_LOG_DEBUG, "target \"%s\": %s: %s",
          pp_target_name(d->t), who, tmp.excerpt);
 }
 
+void pp_dlg_trace_read(dlg *d, size_t from, bool all) {
+  if (d->c->engine->log == NULL)
+    return;
+  size_t end = d->rlen;
+  if (!all) {
+    /* only the new bytes are searched: a long line costs nothing per read */
+    size_t start = from > d->traced ? from : d->traced;
+    const char *nl = start < d->rlen
+                         ? memrchr(d->rbuf + start, '\n', d->rlen - start)
+                         : NULL;
+    if (nl == NULL)
+      return;
+    end = (size_t)(nl - d->rbuf) + 1;
+  }
+  if (end > d->traced)
+    pp_dlg_trace(d, "S", d->rbuf + d->traced, end - d->traced);
+  d->traced = end;
+}
+
 void pp_dlg_wipe_secrets(dlg *d) {
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < SECRET_FORMS; k++) {
     wipe_free(d->secret[k]);
     d->secret[k] = NULL;
   }
@@ -78,19 +134,13 @@ void pp_dlg_wipe_secrets(dlg *d) {
 
 /* --- commands: templates with credentials in them --- */
 
+/* s as an IMAP quoted string. */
 static char *quoted(const char *s) {
-  size_t n = strlen(s);
-  char *q = malloc(2 * n + 3), *o = q;
-  if (q == NULL)
-    return NULL;
-  *o++ = '"';
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
-      *o++ = '\\';
-    *o++ = *s;
-  }
-  *o++ = '"';
-  *o = 0;
+  char *in = quoted_inside(s, strlen(s));
+  char *q = in ? malloc(strlen(in) + 3) : NULL;
+  if (q)
+    snprintf(q, strlen(in) + 3, "\"%s\"", in);
+  free(in);
   return q;
 }
 
@@ -125,9 +175,9 @@ static const char *placeholder(dlg *d, char c, bool mask, encodings *en) {
   case 'Q':
     return mask ? "****" : (en->qp = en->qp ? en->qp : quoted(en->pass));
   case 'P':
-    return mask ? "****" : d->secret[1];
+    return mask ? "****" : d->secret[SECRET_B64];
   case 'A':
-    return mask ? "****" : d->secret[2];
+    return mask ? "****" : d->secret[SECRET_PLAIN];
   default:
     return "%";
   }
@@ -136,7 +186,7 @@ static const char *placeholder(dlg *d, char c, bool mask, encodings *en) {
 /* Expands a command template; with mask, credentials become "****". */
 static char *expand(dlg *d, const char *tpl, bool mask, size_t *len) {
   encodings en = {.user = d->t->opts.username ? d->t->opts.username : "",
-                  .pass = d->secret[0] ? d->secret[0] : ""};
+                  .pass = d->secret[SECRET_RAW] ? d->secret[SECRET_RAW] : ""};
   size_t ul = strlen(en.user), pl = strlen(en.pass);
   /* sizes first: every expansion is bounded by these */
   size_t cap = strlen(tpl) + 1 + strlen(d->ehlo) + strlen(d->tag) + 2 * ul +
@@ -189,13 +239,77 @@ void pp_dlg_send_command(dlg *d, const pp_dstep *s, void (*after)(dlg *d)) {
 
 /* --- login --- */
 
-static int read_password(dlg *d, char *why, size_t whylen) {
+/* What a file that is not a regular one is, for the message. */
+static const char *file_kind(mode_t m) {
+  if (S_ISDIR(m))
+    return "a directory";
+  if (S_ISFIFO(m))
+    return "a FIFO";
+  if (S_ISSOCK(m))
+    return "a socket";
+  if (S_ISCHR(m) || S_ISBLK(m))
+    return "a device";
+  return "not a regular file";
+}
+
+/* Opens the password file without blocking (a FIFO would hold the whole
+ * round until a writer came) and takes regular files only; says once per
+ * target when others may read it, as ssh does of a private key. */
+static int open_password(dlg *d, char *why, size_t whylen) {
   const char *path = d->t->opts.password_file;
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
     snprintf(why, whylen, "password_file %s: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
     return -1;
   }
+  if (!S_ISREG(st.st_mode)) {
+    snprintf(why, whylen, "password_file %s: %s, not a regular file", path,
+             file_kind(st.st_mode));
+    close(fd);
+    return -1;
+  }
+  if ((st.st_mode & S_IROTH) && !d->pl->warned_password_mode) {
+    d->pl->warned_password_mode = true;
+    pp_log(d->c->engine, PP_LOG_WARNING,
+           "target \"%s\": password_file %s is readable by others (mode "
+           "%04o); make it private: chmod o-rwx %s",
+           pp_target_name(d->t), path, (unsigned)(st.st_mode & 07777), path);
+  }
+  return fd;
+}
+
+/* The forms of the password l bytes at pw that the dialog may send. */
+static int make_forms(dlg *d, const char *pw, size_t l) {
+  const char *user = d->t->opts.username;
+  size_t ul = strlen(user);
+  /* SASL PLAIN (RFC 4616): authzid NUL authcid NUL password */
+  char *blob = malloc(ul + l + 2);
+  d->secret[SECRET_RAW] = strndup(pw, l);
+  d->secret[SECRET_B64] = b64(pw, l);
+  d->secret[SECRET_QUOTED] = quoted_inside(pw, l);
+  if (blob) {
+    blob[0] = 0;
+    memcpy(blob + 1, user, ul);
+    blob[ul + 1] = 0;
+    memcpy(blob + ul + 2, pw, l);
+    d->secret[SECRET_PLAIN] = b64(blob, ul + l + 2);
+    OPENSSL_cleanse(blob, ul + l + 2);
+    free(blob);
+  }
+  for (int k = 0; k < SECRET_FORMS; k++)
+    if (d->secret[k] == NULL)
+      return -1;
+  return 0;
+}
+
+static int read_password(dlg *d, char *why, size_t whylen) {
+  const char *path = d->t->opts.password_file;
+  int fd = open_password(d, why, whylen);
+  if (fd < 0)
+    return -1;
   char buf[PASSWORD_MAX + 2];
   size_t n = 0;
   while (n < sizeof(buf)) {
@@ -224,26 +338,9 @@ static int read_password(dlg *d, char *why, size_t whylen) {
     snprintf(why, whylen, "password_file %s: longer than %d bytes", path,
              PASSWORD_MAX);
     rc = -1;
-  } else {
-    const char *user = d->t->opts.username;
-    size_t ul = strlen(user);
-    /* SASL PLAIN (RFC 4616): authzid NUL authcid NUL password */
-    char *blob = malloc(ul + l + 2);
-    d->secret[0] = strndup(buf, l);
-    d->secret[1] = b64(buf, l);
-    if (blob) {
-      blob[0] = 0;
-      memcpy(blob + 1, user, ul);
-      blob[ul + 1] = 0;
-      memcpy(blob + ul + 2, buf, l);
-      d->secret[2] = b64(blob, ul + l + 2);
-      OPENSSL_cleanse(blob, ul + l + 2);
-      free(blob);
-    }
-    if (!d->secret[0] || !d->secret[1] || !d->secret[2]) {
-      snprintf(why, whylen, "out of memory");
-      rc = -1;
-    }
+  } else if (make_forms(d, buf, l) != 0) {
+    snprintf(why, whylen, "out of memory");
+    rc = -1;
   }
   OPENSSL_cleanse(buf, sizeof(buf));
   return rc;

@@ -46,4 +46,9 @@ pp_dns_query *pp_dns_resolve(pp_dns *dns, const char *host, int family,
 /* The callback will not run. */
 void pp_dns_cancel(pp_dns_query *q);
 
+/* Frees what lookups that ended left behind (a lone channel that asked one
+ * again): at the end of a round, so that between rounds the loop holds
+ * nothing of the resolver. Not from inside a callback. */
+void pp_dns_tidy(pp_dns *d);
+
 #endif

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
     [PP_KIND_DIALOG] = &pp_dialog_ops,
     [PP_KIND_HTTP] = &pp_http_ops,
     [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_DNS] = &pp_dns_ops,
 };
 
 const pp_check_ops *pp_kind_ops(pp_check_kind kind) {
@@ -37,14 +39,33 @@ void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...) {
   e->log(e->log_ud, level, msg);
 }
 
+/* Descriptors the process holds now (the host's own, the engine's loop,
+ * libraries'): /proc/self/fd lists them; probing each is the fallback. */
+static size_t held_descriptors(size_t limit) {
+  size_t n = 0;
+  DIR *dir = opendir("/proc/self/fd");
+  if (dir != NULL) {
+    for (struct dirent *de; (de = readdir(dir)) != NULL;)
+      n += de->d_name[0] != '.';
+    closedir(dir);
+    return n > 0 ? n - 1 : 0; /* the listing's own */
+  }
+  for (int fd = 0; (size_t)fd < limit && fd < 65536; fd++)
+    n += fcntl(fd, F_GETFD) != -1;
+  return n;
+}
+
+/* Checks in flight that fit the descriptor limit: one each, after what the
+ * process holds and a reserve for what it opens along the way (resolver
+ * sockets, a CA or password file being read, libcurl's redirects). */
 static size_t default_concurrency(void) {
   struct rlimit rl;
-  size_t n = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    /* leave room for the host process's own descriptors */
-    n = rl.rlim_cur > 128 ? (size_t)rl.rlim_cur - 64 : 64;
-  }
-  return n > 16384 ? 16384 : n;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+      rl.rlim_cur > 16384 + 1024)
+    return 16384;
+  size_t limit = (size_t)rl.rlim_cur;
+  size_t room = held_descriptors(limit) + 16 + limit / 16;
+  return limit > room ? limit - room : 1;
 }
 
 pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
@@ -56,8 +77,9 @@ pp_engine *pp_engine_new(const pp_engine_config *cfg, char *err,
   }
   e->log = cfg ? cfg->log : NULL;
   e->log_ud = cfg ? cfg->log_ud : NULL;
+  e->auto_concurrency = cfg == NULL || cfg->max_concurrent == 0;
   e->max_concurrent =
-      cfg && cfg->max_concurrent ? cfg->max_concurrent : default_concurrency();
+      e->auto_concurrency ? default_concurrency() : cfg->max_concurrent;
   e->max_concurrent_http = cfg && cfg->max_concurrent_http
                                ? cfg->max_concurrent_http
                                : PP_HTTP_CONCURRENCY_DEFAULT;
@@ -533,6 +555,32 @@ static void arm_attempt(pp_check *c) {
   pp_timer_start_at(c->engine->loop, &c->deadline, due);
 }
 
+/* socket() found no descriptor left while other checks hold some: the
+ * check is taken back, as if not started, and starts again once one of
+ * them has ended; the round's concurrency shrinks to what fits. false when
+ * no other check would free one: then it is this check's failure. */
+static bool wait_for_descriptor(pp_check *c) {
+  pp_engine *e = c->engine;
+  if (e->round == NULL || e->fdq == NULL || e->active < 2)
+    return false;
+  const pp_check_ops *ops = kind_ops[c->target->kind];
+  if (ops->cleanup)
+    ops->cleanup(c);
+  pp_timer_stop(e->loop, &c->deadline);
+  pp_dns_cancel(c->dnsq);
+  free(c->attempts);
+  c->attempts = NULL;
+  c->done = true;
+  c->engine = NULL; /* not started, should the round end first */
+  e->active--;
+  if (c->target->kind == PP_KIND_HTTP)
+    e->active_http--;
+  if (e->max_concurrent > e->active)
+    e->max_concurrent = e->active;
+  e->fdq[e->fdq_tail++ % e->nfdq] = (size_t)(c - e->round);
+  return true;
+}
+
 static void connect_attempt(pp_check *c) {
   c->t_attempt_us = pp_now_us();
   if (c->res->addresses_tried < UINT8_MAX)
@@ -540,6 +588,8 @@ static void connect_attempt(pp_check *c) {
   arm_attempt(c);
   int fd =
       socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 && (errno == EMFILE || errno == ENFILE) && wait_for_descriptor(c))
+    return;
   if (fd < 0) {
     c->res->sys_errno = errno;
     pp_check_finish(c, PP_R_SOCKET_ERROR, "socket: %s", strerror(errno));
@@ -596,6 +646,85 @@ static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
   kind_ops[t->kind]->start(c);
 }
 
+/* What a round has still to start. */
+typedef struct {
+  pp_target *const *targets;
+  pp_result *results;
+  pp_check *checks;
+  size_t n, next;
+  /* HTTP(S) targets beyond max_concurrent_http wait here, in order, while
+   * later targets of other kinds start */
+  size_t *held, hhead, htail;
+} round_queue;
+
+static bool may_start(const pp_engine *e, const pp_target *t) {
+  return e->active < e->max_concurrent && !e->interrupted &&
+         (t->kind != PP_KIND_HTTP || e->active_http < e->max_concurrent_http);
+}
+
+static bool anything_to_start(const pp_engine *e, const round_queue *q) {
+  return q->next < q->n || q->hhead < q->htail || e->fdq_head < e->fdq_tail;
+}
+
+/* Starts what may start now: checks that waited for a descriptor, then
+ * held HTTP(S) checks, then the next targets in order. */
+static void start_ready(pp_engine *e, round_queue *q) {
+  while (e->fdq_head < e->fdq_tail) {
+    size_t i = e->fdq[e->fdq_head % e->nfdq];
+    if (!may_start(e, q->targets[i]))
+      break;
+    e->fdq_head++;
+    start_check(e, &q->checks[i], q->targets[i], &q->results[i]);
+  }
+  while (q->hhead < q->htail && may_start(e, q->targets[q->held[q->hhead]])) {
+    size_t i = q->held[q->hhead++];
+    start_check(e, &q->checks[i], q->targets[i], &q->results[i]);
+  }
+  while (q->next < q->n && e->active < e->max_concurrent && !e->interrupted) {
+    size_t i = q->next++;
+    if (q->targets[i]->kind == PP_KIND_HTTP &&
+        (q->hhead < q->htail || e->active_http >= e->max_concurrent_http)) {
+      q->held[q->htail++] = i;
+      continue;
+    }
+    start_check(e, &q->checks[i], q->targets[i], &q->results[i]);
+  }
+}
+
+/* The round's memory: its checks, the held and descriptor queues. */
+static int round_begin(pp_engine *e, round_queue *q) {
+  size_t n = q->n, nhttp = 0;
+  for (size_t i = 0; i < n; i++)
+    nhttp += q->targets[i]->kind == PP_KIND_HTTP;
+  q->checks = calloc(n ? n : 1, sizeof(*q->checks));
+  q->held =
+      nhttp > e->max_concurrent_http ? malloc(nhttp * sizeof(size_t)) : NULL;
+  e->fdq = malloc((n ? n : 1) * sizeof(*e->fdq));
+  if (q->checks == NULL || e->fdq == NULL ||
+      (nhttp > e->max_concurrent_http && q->held == NULL)) {
+    free(q->checks);
+    free(q->held);
+    free(e->fdq);
+    e->fdq = NULL;
+    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+    return -1;
+  }
+  e->round = q->checks;
+  e->nfdq = n ? n : 1;
+  e->fdq_head = e->fdq_tail = 0;
+  e->active = e->active_http = 0;
+  return 0;
+}
+
+static void round_end(pp_engine *e, round_queue *q, size_t configured) {
+  free(q->held);
+  free(q->checks);
+  free(e->fdq);
+  e->fdq = NULL;
+  e->round = NULL;
+  e->max_concurrent = configured; /* a round may have shrunk it */
+}
+
 int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
                   pp_result *results) {
   for (size_t i = 0; i < n; i++)
@@ -606,50 +735,24 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     }
   if (e->interrupted)
     return -1;
-  pp_check *checks = calloc(n ? n : 1, sizeof(*checks));
-  if (checks == NULL) {
-    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
+  size_t configured = e->max_concurrent;
+  if (e->auto_concurrency) /* what the process holds changes between rounds */
+    e->max_concurrent = configured = default_concurrency();
+  round_queue q = {.targets = targets, .results = results, .n = n};
+  if (round_begin(e, &q) != 0)
     return -1;
-  }
   /* watched during the round only, so that between rounds the loop holds
    * no descriptor of the engine's own */
   if (pp_loop_watch(e->loop, e->wake_fd, PP_EV_READ, on_wake, e) != 0) {
     pp_log(e, PP_LOG_ERR, "event loop: %s", strerror(errno));
-    free(checks);
+    round_end(e, &q, configured);
     return -1;
   }
-  /* HTTP(S) targets beyond max_concurrent_http wait here, in order,
-   * while later targets of other kinds start. */
-  size_t *held = NULL, hhead = 0, htail = 0, nhttp = 0;
-  for (size_t i = 0; i < n; i++)
-    nhttp += targets[i]->kind == PP_KIND_HTTP;
-  if (nhttp > e->max_concurrent_http &&
-      (held = malloc(nhttp * sizeof(*held))) == NULL) {
-    pp_log(e, PP_LOG_ERR, "round of %zu targets: out of memory", n);
-    pp_loop_unwatch(e->loop, e->wake_fd);
-    free(checks);
-    return -1;
-  }
-  size_t next = 0;
   int rc = 0;
   const char *why = NULL; /* the round ends early */
-  e->active = e->active_http = 0;
   for (;;) {
-    while (hhead < htail && e->active < e->max_concurrent &&
-           e->active_http < e->max_concurrent_http && !e->interrupted) {
-      size_t i = held[hhead++];
-      start_check(e, &checks[i], targets[i], &results[i]);
-    }
-    while (next < n && e->active < e->max_concurrent && !e->interrupted) {
-      size_t i = next++;
-      if (targets[i]->kind == PP_KIND_HTTP &&
-          (hhead < htail || e->active_http >= e->max_concurrent_http)) {
-        held[htail++] = i;
-        continue;
-      }
-      start_check(e, &checks[i], targets[i], &results[i]);
-    }
-    if (e->active == 0 && ((next == n && hhead == htail) || e->interrupted))
+    start_ready(e, &q);
+    if (e->active == 0 && (!anything_to_start(e, &q) || e->interrupted))
       break;
     if (pp_loop_run_once(e->loop, -1) < 0) {
       pp_log(e, PP_LOG_ERR, "event loop failed: %s", strerror(errno));
@@ -663,12 +766,12 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     if (why != NULL)
       break;
   }
-  if (e->active > 0 || next < n || hhead < htail || e->interrupted) {
+  if (e->active > 0 || anything_to_start(e, &q) || e->interrupted) {
     /* the loop failed or the round was interrupted: checks in flight end
      * now, and targets not started get a record that says so */
     for (size_t i = 0; i < n; i++) {
-      if (checks[i].engine != NULL) {
-        pp_check_finish(&checks[i], PP_R_SOCKET_ERROR, "%s",
+      if (q.checks[i].engine != NULL) {
+        pp_check_finish(&q.checks[i], PP_R_SOCKET_ERROR, "%s",
                         why ? why : "round interrupted");
       } else {
         pp_result_reset(&results[i]);
@@ -679,7 +782,7 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
   if (e->interrupted)
     rc = -1;
   pp_loop_unwatch(e->loop, e->wake_fd);
-  free(held);
-  free(checks);
+  pp_dns_tidy(e->dns);
+  round_end(e, &q, configured);
   return rc;
 }

@@ -23,6 +23,12 @@ static const char *const redirect_headers_choices[] = {"same_host", "all",
 static const char *const ocsp_choices[] = {"no", "check", "require", NULL};
 static const char *const tls_version_choices[] = {"any",    "tls1.0", "tls1.1",
                                                   "tls1.2", "tls1.3", NULL};
+static const char *const transport_choices[] = {"udp", "tcp", "tls", NULL};
+static const char *const match_choices[] = {"all", "any", NULL};
+static const char *const dnssec_choices[] = {"off", "report", "require", NULL};
+static const char *const dns_check_choices[] = {
+    "query",   "ns_consistency", "dnsbl", "spf", "dmarc",
+    "mta_sts", "tls_rpt",        "dane",  NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -84,8 +90,10 @@ const pp_option pp_options[] = {
     {"send", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps), PP_APPLY_DIALOG,
      "Bytes to send (escapes \\r \\n \\t \\xNN); repeatable, in order with "
      "expect."},
-    {"expect", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps), PP_APPLY_DIALOG,
-     "Regular expression the next reply must match; repeatable."},
+    {"expect", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps),
+     PP_APPLY_DIALOG | PP_APPLY_DNS,
+     "Regular expression the next reply must match; repeatable. dns: "
+     "matched against the whole answer set (see expect_match)."},
     {"ehlo", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(ehlo), PP_APPLY_DIALOG,
      "Name sent with EHLO (default: this machine's host name)."},
     {"username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(username),
@@ -230,6 +238,54 @@ const pp_option pp_options[] = {
      OFF(proxy_password_file), PP_APPLY_HTTP,
      "File whose first line is the proxy's password; never logged or "
      "reported."},
+    /* DNS */
+    {"dns_check", PP_OPT_ENUM, "query", 0, 0, dns_check_choices, OFF(dns_check),
+     PP_APPLY_DNS,
+     "What a dns target checks: query, ns_consistency, dnsbl, spf, dmarc, "
+     "mta_sts, tls_rpt or dane (docs/dns.md)."},
+    {"query", PP_OPT_STRING, NULL, 1, 253, NULL, OFF(query), PP_APPLY_DNS,
+     "The name asked: a name, a zone, a mail domain, an address (dnsbl) or "
+     "an MX host (dane)."},
+    {"type", PP_OPT_STRING, "A", 1, 16, NULL, OFF(qtype), PP_APPLY_DNS,
+     "Record type asked: A, AAAA, MX, TXT, NS, SOA, CNAME, PTR, SRV, CAA, "
+     "TLSA, DNSKEY, DS, ..."},
+    {"class", PP_OPT_STRING, "IN", 1, 8, NULL, OFF(qclass), PP_APPLY_DNS,
+     "Query class: IN, CH or HS."},
+    {"recursion", PP_OPT_BOOL, "yes", 0, 0, NULL, OFF(recursion), PP_APPLY_DNS,
+     "Set the recursion desired (RD) flag."},
+    {"transport", PP_OPT_ENUM, "udp", 0, 0, transport_choices, OFF(transport),
+     PP_APPLY_DNS,
+     "udp (TCP when the answer is truncated), tcp, or tls (DNS over TLS, "
+     "port 853 unless the URL names one)."},
+    {"expect_rcode", PP_OPT_STRING, "NOERROR", 1, 16, NULL, OFF(expect_rcode),
+     PP_APPLY_DNS,
+     "Response code that is success: NOERROR, NXDOMAIN, ...; another is the "
+     "failure dns_rcode."},
+    {"expect_match", PP_OPT_ENUM, "all", 0, 0, match_choices, OFF(expect_match),
+     PP_APPLY_DNS,
+     "all: every expect must match the answer set; any: one is enough."},
+    {"dnssec", PP_OPT_ENUM, "report", 0, 0, dnssec_choices, OFF(dnssec),
+     PP_APPLY_DNS,
+     "off (no DO bit), report (signature expiry when signed), require (the "
+     "answer must validate: dnssec_bogus, dnssec_insecure)."},
+    {"trust_anchor", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(trust_anchor),
+     PP_APPLY_DNS,
+     "File of DS or DNSKEY records: portprobe validates itself from them "
+     "(default: the AD flag of a validating resolver)."},
+    {"rrsig_warn", PP_OPT_DURATION, "5d", 0, 365 * DAY_MS, NULL,
+     OFF(rrsig_warn_ms), PP_APPLY_DNS,
+     "Time before the earliest RRSIG expires that grades it warning."},
+    {"rrsig_crit", PP_OPT_DURATION, "2d", 0, 365 * DAY_MS, NULL,
+     OFF(rrsig_crit_ms), PP_APPLY_DNS,
+     "Time before the earliest RRSIG expires that grades it critical."},
+    {"dnsbl_zone", PP_OPT_LIST, NULL, 0, 0, NULL, OFF(dnsbl_zones),
+     PP_APPLY_DNS,
+     "A DNS blocklist zone to look the query up in "
+     "(repeatable)."},
+    {"service_port", PP_OPT_INT, NULL, 1, 65535, NULL, OFF(service_port),
+     PP_APPLY_DNS,
+     "Port of the service a dane (default 25) or mta_sts (default 443) "
+     "check connects to."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 
@@ -591,13 +647,21 @@ static void expected_duration(const pp_option *opt, char *buf, size_t len) {
            opt->min, opt->max / 1000);
 }
 
+/* Text that goes into a request, a tag or a log line: a line break there
+ * would start another (a second HTTP header, a forged log line). */
+static bool has_control(const char *v) {
+  for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return true;
+  return false;
+}
+
 static int set_string(setting *s, void *field) {
   size_t len = strlen(s->value);
   if (len < s->opt->min || len > s->opt->max)
     return -1;
-  for (const char *p = s->value; *p; p++)
-    if ((unsigned char)*p < 0x20)
-      return say(s, "control characters are not allowed");
+  if (has_control(s->value))
+    return say(s, "control characters are not allowed");
   return set_dup(s, field);
 }
 
@@ -656,6 +720,8 @@ static void expected_status(const pp_option *opt, char *buf, size_t len) {
 static int set_list(setting *s, void *field) {
   if (*s->value == 0)
     return -1;
+  if (has_control(s->value))
+    return say(s, "control characters are not allowed");
   if (s->opt->offset == OFF(headers) && strchr(s->value, ':') == NULL)
     return say(s, "expected \"Name: value\" (a colon is missing)");
   if (list_append(field, s->value) != 0)
@@ -711,6 +777,8 @@ static int set_label(setting *s, void *field) {
   const char *value = s->value, *eq = strchr(value, '=');
   if (eq == NULL || eq == value || eq[1] == 0)
     return -1;
+  if (has_control(value))
+    return say(s, "control characters are not allowed");
   for (const char *p = value; p < eq; p++)
     if (!isalnum((unsigned char)*p) && *p != '_')
       return -1;

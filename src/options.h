@@ -30,6 +30,7 @@ enum {
   PP_APPLY_DIALOG = 1 << 2, /* send/expect and protocol dialogs */
   PP_APPLY_HTTP = 1 << 3,
   PP_APPLY_ICMP = 1 << 4,
+  PP_APPLY_DNS = 1 << 5,
   PP_APPLY_ALL = 0xff,
 };
 
@@ -74,6 +75,19 @@ enum { PP_AUTH_AUTO, PP_AUTH_PLAIN, PP_AUTH_LOGIN };
 enum { PP_DOWNGRADE_ALLOW, PP_DOWNGRADE_REFUSE };
 enum { PP_OCSP_OPT_NO, PP_OCSP_OPT_CHECK, PP_OCSP_OPT_REQUIRE };
 enum { PP_REDIRECT_HEADERS_SAME_HOST, PP_REDIRECT_HEADERS_ALL };
+enum { PP_DNS_UDP, PP_DNS_TCP, PP_DNS_TLS };
+enum { PP_MATCH_ALL, PP_MATCH_ANY };
+enum { PP_DNSSEC_OFF, PP_DNSSEC_REPORT, PP_DNSSEC_REQUIRE };
+enum {
+  PP_DNSC_QUERY,
+  PP_DNSC_NS,
+  PP_DNSC_DNSBL,
+  PP_DNSC_SPF,
+  PP_DNSC_DMARC,
+  PP_DNSC_MTA_STS,
+  PP_DNSC_TLS_RPT,
+  PP_DNSC_DANE,
+};
 
 /* Typed storage of every option. Owned by the target; freed with it. */
 typedef struct pp_opts {
@@ -155,6 +169,20 @@ typedef struct pp_opts {
   char *proxy;
   char *proxy_username;
   char *proxy_password_file;
+  /* DNS (expect: the steps above, matched against the answer set) */
+  int dns_check; /* PP_DNSC_* */
+  char *query;
+  char *qtype;
+  char *qclass;
+  bool recursion;
+  int transport;
+  char *expect_rcode;
+  int expect_match;
+  int dnssec;
+  char *trust_anchor;
+  int64_t rrsig_warn_ms, rrsig_crit_ms;
+  pp_strlist dnsbl_zones;
+  int service_port; /* 0: the check's own (25 for dane, 443 mta_sts) */
 } pp_opts;
 
 typedef struct {

@@ -189,6 +189,7 @@ const pp_scheme pp_schemes[] = {
     {"ftp", 21, NONE, 0, PP_KIND_DIALOG, "ftp", &ftp, NULL},
     {"redis", 6379, NONE, 0, PP_KIND_DIALOG, "redis", &redis, NULL},
     {"icmp", 0, NONE, 0, PP_KIND_ICMP, "icmp", NULL, "ping"},
+    {"dns", 53, NONE, 0, PP_KIND_DNS, "dns", NULL, NULL},
 };
 const size_t pp_schemes_count = N(pp_schemes);
 

@@ -1,7 +1,8 @@
 /* Reply framing: SMTP/FTP multi-line replies, POP3 +OK/-ERR (and its
  * dot-terminated lists), IMAP greetings and tagged completions with their
  * literals, single lines. Every parser judges each byte once it arrives, so
- * a wrong first byte is a malformed reply without waiting for a line end. */
+ * a wrong first byte is a malformed reply without waiting for a line end,
+ * and resumes where it stopped (pp_reply_cursor): bytes are looked at once. */
 #include "reply.h"
 
 #include <ctype.h>
@@ -36,23 +37,34 @@ static pp_reply_state complete(pp_reply *out, size_t len, size_t last_off,
   return PP_REPLY_COMPLETE;
 }
 
-/* The line starting at off: its end (the '\n', or len when not yet there),
- * and whether it holds a byte no text line has. */
-static size_t line_end(const char *buf, size_t len, size_t off) {
-  const char *nl = memchr(buf + off, '\n', len - off);
-  return nl ? (size_t)(nl - buf) : len;
+/* The end of the line at cur->off (its '\n', or len when not yet there).
+ * Only bytes not looked at before are searched, and checked for bytes no
+ * text line has: false when there is one. */
+static bool next_line(const char *buf, size_t len, pp_reply_cursor *cur,
+                      size_t *end) {
+  size_t from = cur->scan > cur->off ? cur->scan : cur->off;
+  const char *nl = memchr(buf + from, '\n', len - from);
+  *end = nl ? (size_t)(nl - buf) : len;
+  if (pp_reply_is_binary(buf + from, *end - from))
+    return false;
+  cur->scan = *end;
+  return true;
 }
 
 /* Compares the available part of buf[off..end) with word, ignoring case:
- * 1 when it is all there and equal, 0 while still a prefix, -1 otherwise. */
-static int prefix_cmp(const char *buf, size_t off, size_t end,
+ * 1 when it is all there and equal, 0 while still a prefix, -1 otherwise.
+ * A line that has ended (end < len: its '\n' is there) and holds only the
+ * start of word is not word: -1. */
+static int prefix_cmp(const char *buf, size_t off, size_t end, size_t len,
                       const char *word) {
   size_t wl = strlen(word), have = end - off;
   size_t n = have < wl ? have : wl;
   for (size_t i = 0; i < n; i++)
     if (toupper((unsigned char)buf[off + i]) != toupper((unsigned char)word[i]))
       return -1;
-  return have >= wl ? 1 : 0;
+  if (have >= wl)
+    return 1;
+  return end < len ? -1 : 0;
 }
 
 /* After a keyword: a word boundary (space, line end) or nothing yet. */
@@ -75,17 +87,18 @@ static pp_reply_status status_of_code(int code) {
   }
 }
 
-/* "ddd" then ' ', '-' or the line end. Returns 1 with *code and *sep once
- * known, 0 while incomplete, -1 when the line cannot be one. */
-static int code_prefix(const char *buf, size_t off, size_t end, int *code,
-                       char *sep) {
+/* "ddd" then ' ', '-' or the line end ("220\n" is a code alone). Returns 1
+ * with *code and *sep once known, 0 while incomplete, -1 when the line
+ * cannot be one. */
+static int code_prefix(const char *buf, size_t off, size_t end, size_t len,
+                       int *code, char *sep) {
   size_t have = end - off;
   for (size_t i = 0; i < 3 && i < have; i++)
     if (!isdigit((unsigned char)buf[off + i]))
       return -1;
-  if (have < 4)
-    return 0;
-  char s = buf[off + 3];
+  if (have < 3 || (have == 3 && end == len))
+    return end < len ? -1 : 0;
+  char s = have == 3 ? '\n' : buf[off + 3];
   if (s != ' ' && s != '-' && s != '\r' && s != '\n')
     return -1;
   *code =
@@ -95,21 +108,19 @@ static int code_prefix(const char *buf, size_t off, size_t end, int *code,
 }
 
 static pp_reply_state parse_smtp(const char *buf, size_t len, bool ftp,
-                                 pp_reply *out) {
-  size_t off = 0;
-  int first = 0;
-  while (off < len) {
-    size_t end = line_end(buf, len, off);
-    if (pp_reply_is_binary(buf + off, end - off))
+                                 pp_reply_cursor *cur, pp_reply *out) {
+  while (cur->off < len) {
+    size_t off = cur->off, end;
+    if (!next_line(buf, len, cur, &end))
       return malformed(out, "binary data in reply", true);
-    int code = 0;
+    int first = cur->code, code = 0;
     char sep = 0;
-    int st = code_prefix(buf, off, end, &code, &sep);
+    int st = code_prefix(buf, off, end, len, &code, &sep);
     if (first != 0 && ftp && st <= 0) {
       /* FTP: lines inside a multi-line reply may be any text */
       if (end == len)
         return PP_REPLY_INCOMPLETE;
-      off = end + 1;
+      cur->off = end + 1;
       continue;
     }
     if (st < 0)
@@ -121,30 +132,31 @@ static pp_reply_state parse_smtp(const char *buf, size_t len, bool ftp,
       return PP_REPLY_INCOMPLETE;
     if (code < 100 || code > 599)
       return malformed(out, "reply code out of range", false);
-    if (first == 0)
-      out->code = first = code;
-    else if (code != first) {
+    if (first != 0 && code != first) {
       if (!ftp)
         return malformed(out, "reply code changed inside a multi-line reply",
                          false);
       /* FTP: text that happens to start with digits */
       if (end == len)
         return PP_REPLY_INCOMPLETE;
-      off = end + 1;
+      cur->off = end + 1;
       continue;
     }
+    out->code = code;
     if (end == len)
       return PP_REPLY_INCOMPLETE;
     if (sep != '-')
       return complete(out, end + 1, off, status_of_code(code));
-    off = end + 1;
+    cur->code = code;
+    cur->off = end + 1;
   }
   return PP_REPLY_INCOMPLETE;
 }
 
-static pp_reply_state parse_line(const char *buf, size_t len, pp_reply *out) {
-  size_t end = line_end(buf, len, 0);
-  if (pp_reply_is_binary(buf, end))
+static pp_reply_state parse_line(const char *buf, size_t len,
+                                 pp_reply_cursor *cur, pp_reply *out) {
+  size_t end;
+  if (!next_line(buf, len, cur, &end))
     return malformed(out, "binary data in reply", true);
   if (end == len)
     return PP_REPLY_INCOMPLETE;
@@ -157,7 +169,7 @@ static int pop3_status(const char *buf, size_t len, size_t off, size_t end,
                        bool *ok) {
   static const char *const words[] = {"+OK", "-ERR"};
   for (int i = 0; i < 2; i++) {
-    int c = prefix_cmp(buf, off, end, words[i]);
+    int c = prefix_cmp(buf, off, end, len, words[i]);
     if (c < 0)
       continue;
     if (c == 0)
@@ -174,22 +186,25 @@ static int pop3_status(const char *buf, size_t len, size_t off, size_t end,
 }
 
 static pp_reply_state parse_pop3(const char *buf, size_t len, bool multi,
-                                 pp_reply *out) {
-  size_t end = line_end(buf, len, 0);
-  if (pp_reply_is_binary(buf, end))
-    return malformed(out, "binary data in reply", true);
-  bool ok = false;
-  int st = pop3_status(buf, len, 0, end, &ok);
-  if (st < 0)
-    return malformed(out, "not a POP3 reply: no +OK or -ERR", false);
-  if (st == 0 || end == len)
-    return PP_REPLY_INCOMPLETE;
-  if (!multi || !ok)
-    return complete(out, end + 1, 0, ok ? PP_RS_OK : PP_RS_PERMFAIL);
-  size_t off = end + 1;
-  while (off < len) {
-    end = line_end(buf, len, off);
-    if (pp_reply_is_binary(buf + off, end - off))
+                                 pp_reply_cursor *cur, pp_reply *out) {
+  size_t end;
+  if (!cur->body) {
+    if (!next_line(buf, len, cur, &end))
+      return malformed(out, "binary data in reply", true);
+    bool ok = false;
+    int st = pop3_status(buf, len, 0, end, &ok);
+    if (st < 0)
+      return malformed(out, "not a POP3 reply: no +OK or -ERR", false);
+    if (st == 0 || end == len)
+      return PP_REPLY_INCOMPLETE;
+    if (!multi || !ok)
+      return complete(out, end + 1, 0, ok ? PP_RS_OK : PP_RS_PERMFAIL);
+    cur->body = true;
+    cur->off = end + 1;
+  }
+  while (cur->off < len) {
+    size_t off = cur->off;
+    if (!next_line(buf, len, cur, &end))
       return malformed(out, "binary data in reply", true);
     if (end == len)
       return PP_REPLY_INCOMPLETE;
@@ -198,7 +213,7 @@ static pp_reply_state parse_pop3(const char *buf, size_t len, bool multi,
       l--;
     if (l == 1 && buf[off] == '.')
       return complete(out, end + 1, 0, PP_RS_OK);
-    off = end + 1;
+    cur->off = end + 1;
   }
   return PP_REPLY_INCOMPLETE;
 }
@@ -221,7 +236,8 @@ static int imap_word(const char *buf, size_t pos, size_t end, bool greeting,
   for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
     if (greeting ? !words[i].greeting : !words[i].tagged)
       continue;
-    int c = prefix_cmp(buf, pos, end, words[i].w);
+    /* end is the line end, or one past it: the word may end there */
+    int c = prefix_cmp(buf, pos, end, end, words[i].w);
     size_t after = pos + strlen(words[i].w);
     if (c == 1 && after < end && word_ends(buf, after, end)) {
       *st = words[i].st;
@@ -234,11 +250,11 @@ static int imap_word(const char *buf, size_t pos, size_t end, bool greeting,
 }
 
 static pp_reply_state parse_imap_greeting(const char *buf, size_t len,
-                                          pp_reply *out) {
-  size_t end = line_end(buf, len, 0);
-  if (pp_reply_is_binary(buf, end))
+                                          pp_reply_cursor *cur, pp_reply *out) {
+  size_t end;
+  if (!next_line(buf, len, cur, &end))
     return malformed(out, "binary data in reply", true);
-  if (prefix_cmp(buf, 0, end, "* ") < 0)
+  if (prefix_cmp(buf, 0, end, len, "* ") < 0)
     return malformed(out, "not an IMAP greeting: no \"* \"", false);
   if (end < 2)
     return PP_REPLY_INCOMPLETE;
@@ -280,29 +296,35 @@ static long literal_at_end(const char *buf, size_t off, size_t end) {
   return n > (long)LITERAL_MAX ? -2 : n;
 }
 
+/* Whether the start of the IMAP line buf[line..end) can still be untagged
+ * ("* ", "+") or tagged with tag. */
+static bool imap_line_start_ok(const char *buf, size_t line, size_t end,
+                               size_t len, const char *tag, size_t taglen) {
+  bool untagged = prefix_cmp(buf, line, end, len, "* ") >= 0 ||
+                  prefix_cmp(buf, line, end, len, "+") >= 0;
+  int t = taglen ? prefix_cmp(buf, line, end, len, tag) : -1;
+  if (t == 1 && line + taglen < end && buf[line + taglen] != ' ')
+    t = -1; /* "a10" is not tag "a1" */
+  return untagged || t >= 0;
+}
+
 static pp_reply_state parse_imap_tagged(const char *buf, size_t len,
-                                        const char *tag, pp_reply *out) {
+                                        const char *tag, pp_reply_cursor *cur,
+                                        pp_reply *out) {
   size_t taglen = strlen(tag);
-  size_t off = 0;
-  while (off < len) {
-    size_t line = off; /* where this logical line (literals included) began */
-    /* a logical line: physical lines joined by literals */
+  while (cur->off < len) {
+    /* a logical line: physical lines joined by literals; cur->line is
+       where it began */
     size_t end;
     for (;;) {
-      end = line_end(buf, len, off);
-      if (pp_reply_is_binary(buf + off, end - off))
+      size_t off = cur->off;
+      if (!next_line(buf, len, cur, &end))
         return malformed(out, "binary data in reply", true);
-      if (off == line) {
-        /* judge the start of the line as soon as it is there */
-        bool untagged = prefix_cmp(buf, line, end, "* ") >= 0 ||
-                        prefix_cmp(buf, line, end, "+") >= 0;
-        int t = taglen ? prefix_cmp(buf, line, end, tag) : -1;
-        if (t == 1 && line + taglen < end && buf[line + taglen] != ' ')
-          t = -1; /* "a10" is not tag "a1" */
-        if (!untagged && t < 0)
-          return malformed(
-              out, "not an IMAP reply: neither untagged nor tagged", false);
-      }
+      /* judge the start of the line as soon as it is there */
+      if (off == cur->line &&
+          !imap_line_start_ok(buf, off, end, len, tag, taglen))
+        return malformed(out, "not an IMAP reply: neither untagged nor tagged",
+                         false);
       if (end == len)
         return PP_REPLY_INCOMPLETE;
       long lit = literal_at_end(buf, off, end);
@@ -312,24 +334,26 @@ static pp_reply_state parse_imap_tagged(const char *buf, size_t len,
         break;
       if (len - (end + 1) < (size_t)lit)
         return PP_REPLY_INCOMPLETE;
-      off = end + 1 + (size_t)lit; /* the line goes on after the literal */
+      cur->off = end + 1 + (size_t)lit; /* the line goes on after it */
     }
+    size_t line = cur->line;
     if (buf[line] == '+') /* continuation request: the server wants more */
       return complete(out, end + 1, line, PP_RS_MORE);
-    if (taglen && prefix_cmp(buf, line, end, tag) == 1 && line + taglen < end &&
-        buf[line + taglen] == ' ') {
+    if (taglen && prefix_cmp(buf, line, end, len, tag) == 1 &&
+        line + taglen < end && buf[line + taglen] == ' ') {
       pp_reply_status st;
       if (imap_word(buf, line + taglen + 1, end + 1, false, &st) != 1)
         return malformed(out, "tagged reply without OK, NO or BAD", false);
       return complete(out, end + 1, line, st);
     }
-    off = end + 1;
+    cur->off = cur->line = end + 1;
   }
   return PP_REPLY_INCOMPLETE;
 }
 
-pp_reply_state pp_reply_parse(pp_frame frame, const char *buf, size_t len,
-                              const char *tag, pp_reply *out) {
+pp_reply_state pp_reply_parse_more(pp_frame frame, const char *buf, size_t len,
+                                   const char *tag, pp_reply_cursor *cur,
+                                   pp_reply *out) {
   memset(out, 0, sizeof(*out));
   if (len == 0)
     return PP_REPLY_INCOMPLETE;
@@ -337,24 +361,36 @@ pp_reply_state pp_reply_parse(pp_frame frame, const char *buf, size_t len,
   case PP_FRAME_RAW:
     return complete(out, len, 0, PP_RS_UNKNOWN);
   case PP_FRAME_LINE:
-    return parse_line(buf, len, out);
+    return parse_line(buf, len, cur, out);
   case PP_FRAME_SMTP:
-    return parse_smtp(buf, len, false, out);
+    return parse_smtp(buf, len, false, cur, out);
   case PP_FRAME_FTP:
-    return parse_smtp(buf, len, true, out);
+    return parse_smtp(buf, len, true, cur, out);
   case PP_FRAME_POP3:
-    return parse_pop3(buf, len, false, out);
+    return parse_pop3(buf, len, false, cur, out);
   case PP_FRAME_POP3_MULTI:
-    return parse_pop3(buf, len, true, out);
+    return parse_pop3(buf, len, true, cur, out);
   case PP_FRAME_IMAP_GREETING:
-    return parse_imap_greeting(buf, len, out);
+    return parse_imap_greeting(buf, len, cur, out);
   case PP_FRAME_IMAP_TAGGED:
-    return parse_imap_tagged(buf, len, tag ? tag : "", out);
+    return parse_imap_tagged(buf, len, tag ? tag : "", cur, out);
   }
   return malformed(out, "unknown framing", false);
 }
 
+pp_reply_state pp_reply_parse(pp_frame frame, const char *buf, size_t len,
+                              const char *tag, pp_reply *out) {
+  pp_reply_cursor cur = {0};
+  return pp_reply_parse_more(frame, buf, len, tag, &cur, out);
+}
+
 /* --- capabilities --- */
+
+/* The end of the line at off: its '\n', or len. */
+static size_t line_end(const char *buf, size_t len, size_t off) {
+  const char *nl = memchr(buf + off, '\n', len - off);
+  return nl ? (size_t)(nl - buf) : len;
+}
 
 static bool word_is(const char *w, size_t wl, const char *name) {
   return strlen(name) == wl && strncasecmp(w, name, wl) == 0;

@@ -54,6 +54,24 @@ typedef struct {
 pp_reply_state pp_reply_parse(pp_frame frame, const char *buf, size_t len,
                               const char *tag, pp_reply *out);
 
+/* Where an incomplete reply's parse stopped, so that the next one resumes
+ * there. Zeroed, it starts at the beginning of the buffer. */
+typedef struct {
+  size_t off;  /* the line being judged: the reply's lines before are */
+  size_t scan; /* buf[off..scan) holds no line end and no binary byte */
+  size_t line; /* IMAP: where the logical line (literals joined) began */
+  int code;    /* SMTP, FTP: the first line's code, once that line ended */
+  bool body;   /* POP3 lists: the +OK line is behind */
+} pp_reply_cursor;
+
+/* pp_reply_parse for a reply that arrives a read at a time: buf[0..len)
+ * extends what the last call with this cursor saw (same frame, same tag),
+ * and only the new bytes are looked at, so a long reply costs O(len) in
+ * all instead of O(len) per read. The result is pp_reply_parse's. */
+pp_reply_state pp_reply_parse_more(pp_frame frame, const char *buf, size_t len,
+                                   const char *tag, pp_reply_cursor *cur,
+                                   pp_reply *out);
+
 /* What a capability reply offers (EHLO, IMAP CAPABILITY, POP3 CAPA). */
 typedef struct {
   bool starttls;      /* SMTP/IMAP STARTTLS, POP3 STLS */

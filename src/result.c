@@ -45,6 +45,19 @@ static const struct {
     [PP_R_HEADER_MISMATCH] = {"header_mismatch",
                               "response header missing or unexpected"},
     [PP_R_JSON_MISMATCH] = {"json_mismatch", "unexpected JSON answer"},
+    [PP_R_DNS_RCODE] = {"dns_rcode", "unexpected DNS response code"},
+    [PP_R_NO_ANSWER] = {"no_answer", "no records in the answer"},
+    [PP_R_DNSSEC_BOGUS] = {"dnssec_bogus", "DNSSEC validation failed"},
+    [PP_R_DNSSEC_INSECURE] = {"dnssec_insecure",
+                              "answer not secured by DNSSEC"},
+    [PP_R_NS_MISMATCH] = {"ns_mismatch",
+                          "name servers disagree on the zone's serial"},
+    [PP_R_NS_LAME] = {"ns_lame", "a name server is lame or silent"},
+    [PP_R_DNSBL_LISTED] = {"dnsbl_listed", "listed on a DNS blocklist"},
+    [PP_R_RECORD_MISSING] = {"record_missing", "policy record missing"},
+    [PP_R_RECORD_INVALID] = {"record_invalid", "policy record invalid"},
+    [PP_R_DANE_MISMATCH] = {"dane_mismatch",
+                            "certificate matches no TLSA record"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {
@@ -54,7 +67,16 @@ static const char *const phases[PP_PHASE_COUNT] = {
     [PP_PHASE_STARTTLS] = "starttls", [PP_PHASE_AUTH] = "auth",
     [PP_PHASE_REQUEST] = "request",   [PP_PHASE_FIRST_BYTE] = "first_byte",
     [PP_PHASE_BODY] = "body",         [PP_PHASE_ICMP] = "icmp",
+    [PP_PHASE_QUERY] = "query",
 };
+
+const char *pp_dnssec_name(int status) {
+  static const char *const names[] = {"unchecked", "secure", "insecure",
+                                      "bogus", "signed"};
+  return status >= 0 && (size_t)status < sizeof(names) / sizeof(names[0])
+             ? names[status]
+             : "unknown";
+}
 
 const char *pp_result_name(pp_result_code code) {
   return (unsigned)code < PP_R_COUNT ? results[code].name : "unknown";
@@ -102,6 +124,11 @@ void pp_result_reset(pp_result *r) {
   memset(r, 0, sizeof(*r));
   r->t_dns = r->t_connect = r->t_tls = r->t_first_byte = r->t_total = -1;
   r->rtt_min = r->rtt_avg = r->rtt_max = r->rtt_stddev = r->jitter = -1;
+  r->dns_rcode = -1;
+  r->dns_ttl_min = -1;
+  r->dns_count = -1;
+  r->dns_dnskeys = r->dns_ds = -1;
+  r->t_query = -1;
 }
 
 void pp_result_summary(const pp_result *r, char *buf, size_t len) {
@@ -109,16 +136,24 @@ void pp_result_summary(const pp_result *r, char *buf, size_t len) {
     snprintf(buf, len, "timeout (%s)", pp_phase_name(r->phase));
   else if (r->code == PP_R_HTTP_STATUS)
     snprintf(buf, len, "http_status %d", r->http_status);
+  else if (r->code == PP_R_DNS_RCODE && r->dns_rcode >= 0)
+    snprintf(buf, len, "dns_rcode %s", pp_dns_rcode_name(r->dns_rcode));
   else
     snprintf(buf, len, "%s", pp_result_name(r->code));
 }
 
+/* Line ends and tabs become one space between words; before the first
+ * word they are shown as \xNN, since a space there would hide them (a reply
+ * that starts with a bare line feed is not the reply it looks like). */
 void pp_result_set_excerpt(pp_result *r, const char *data, size_t len) {
   size_t o = 0, max = sizeof(r->excerpt) - 4; /* room for "..." */
   size_t i;
+  bool lead = true;
   for (i = 0; i < len && o < max; i++) {
     unsigned char c = (unsigned char)data[i];
-    if (c == '\r' || c == '\n' || c == '\t') {
+    bool blank = c == '\r' || c == '\n' || c == '\t';
+    lead = lead && blank;
+    if (blank && !lead) {
       if (o > 0 && r->excerpt[o - 1] != ' ')
         r->excerpt[o++] = ' ';
     } else if (c >= 0x20 && c < 0x7f) {

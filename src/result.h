@@ -38,6 +38,17 @@ typedef enum {
   PP_R_TLS_WEAK_PROTOCOL, /* below tls_min_version, or an old one accepted */
   PP_R_HEADER_MISMATCH,   /* expect_header: missing or another value */
   PP_R_JSON_MISMATCH,     /* json_path missing, or json_expect unmet */
+  /* dns */
+  PP_R_DNS_RCODE,       /* a response code other than expect_rcode */
+  PP_R_NO_ANSWER,       /* the expected rcode, but no records */
+  PP_R_DNSSEC_BOGUS,    /* signatures present that do not validate */
+  PP_R_DNSSEC_INSECURE, /* dnssec=require and the answer is unsigned */
+  PP_R_NS_MISMATCH,     /* authoritative servers serve different serials */
+  PP_R_NS_LAME,         /* an authoritative server is lame or silent */
+  PP_R_DNSBL_LISTED,    /* listed on a DNS blocklist */
+  PP_R_RECORD_MISSING,  /* SPF, DMARC, MTA-STS or TLS-RPT record absent */
+  PP_R_RECORD_INVALID,  /* more than one such record, or bad syntax */
+  PP_R_DANE_MISMATCH,   /* the certificate matches no TLSA record */
   PP_R_COUNT
 } pp_result_code;
 
@@ -54,6 +65,7 @@ typedef enum {
   PP_PHASE_FIRST_BYTE,
   PP_PHASE_BODY,
   PP_PHASE_ICMP,
+  PP_PHASE_QUERY, /* dns: a query sent, its answer awaited */
   PP_PHASE_COUNT
 } pp_phase;
 
@@ -124,7 +136,34 @@ typedef struct pp_result {
   int icmp_sent, icmp_received;
   double loss_pct, rtt_min, rtt_avg, rtt_max, rtt_stddev, jitter;
   pp_grade quality;
+
+  /* DNS */
+  int dns_rcode;          /* the answer's response code, -1 without one */
+  int dns_answers;        /* records in the answer section */
+  int64_t dns_ttl_min;    /* lowest TTL in the answer, -1 without records */
+  double t_query;         /* query sent to answer read, seconds */
+  int dnssec;             /* PP_DNSSEC_* */
+  bool rrsig_seen;        /* signatures over the answer or the DNSKEY set */
+  int64_t rrsig_expiry_s; /* until the earliest expires; negative: past */
+  pp_grade rrsig_grade;
+  int dns_count; /* ns: servers asked; dnsbl: zones listing; mail: records;
+                    -1 until known */
+  char dns_info[PP_DETAIL_MAX]; /* ns serials, dnsbl reasons, TLSA match */
+  int dns_dnskeys, dns_ds;      /* the signer's DNSKEY and DS records, -1 */
 } pp_result;
+
+/* What DNSSEC said of a dns check's answer. */
+enum {
+  PP_DNSSEC_UNCHECKED = 0, /* dnssec=off, or no answer to judge */
+  PP_DNSSEC_SECURE,        /* validated (AD from the resolver, or ours) */
+  PP_DNSSEC_INSECURE,      /* unsigned, or the resolver did not validate */
+  PP_DNSSEC_BOGUS,         /* signatures that do not validate */
+  PP_DNSSEC_SIGNED,        /* signed, not validated (dnssec=report) */
+};
+/* "unchecked", "secure", "insecure", "bogus", "signed" */
+const char *pp_dnssec_name(int status);
+/* "NOERROR", "NXDOMAIN", ...; "RCODE17" for codes without a name. */
+const char *pp_dns_rcode_name(int rcode);
 
 /* "ok", "refused", ...: stable identifiers for tags and documents. */
 const char *pp_result_name(pp_result_code code);

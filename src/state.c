@@ -127,6 +127,7 @@ int pp_state_get(const pp_state_table *st, const pp_target *t,
   info->consecutive = e->oks > e->fails ? e->oks : e->fails;
   info->quality = e->quality;
   info->cert = e->cert;
+  info->rrsig = e->rrsig;
   return 0;
 }
 
@@ -437,6 +438,26 @@ static void judge_cert_change(alerts *out, entry *e, const pp_target *t,
   append_expiry(a, r->cert_expiry_s);
 }
 
+/* The DNSSEC signatures' grade, told as the certificate's is. */
+static void judge_rrsig(alerts *out, entry *e, const pp_target *t,
+                        const pp_result *r) {
+  pp_grade g = r->rrsig_grade;
+  if (!r->rrsig_seen || g == PP_GRADE_NONE || g == e->rrsig)
+    return;
+  pp_grade was = e->rrsig;
+  e->rrsig = g;
+  if (was == PP_GRADE_NONE && g == PP_GRADE_GOOD)
+    return;
+  pp_alert *a = new_alert(out, t, r, PP_ALERT_SIGNATURE, grade_severity(g), e);
+  if (a == NULL)
+    return;
+  a->grade = g;
+  a->rrsig_expiry_s = r->rrsig_expiry_s;
+  pp_alert_append(a, g == PP_GRADE_GOOD ? " DNSSEC signatures good again, "
+                                        : " DNSSEC signature ");
+  append_expiry(a, r->rrsig_expiry_s);
+}
+
 size_t pp_state_update(pp_state_table *st, const pp_target *t,
                        const pp_result *r, const char *diagnosis, pp_alert *out,
                        size_t max_out) {
@@ -472,5 +493,6 @@ size_t pp_state_update(pp_state_table *st, const pp_target *t,
   judge_quality(&al, e, t, r);
   judge_cert(&al, e, t, r);
   judge_cert_change(&al, e, t, r);
+  judge_rrsig(&al, e, t, r);
   return al.n;
 }

@@ -14,9 +14,9 @@
 #include <stdint.h>
 
 /* Most alerts one update can yield (state or flapping, slow, quality,
- * certificate grade, certificate change): an out array this long never
- * drops one. */
-#define PP_STATE_MAX_ALERTS 5
+ * certificate grade, certificate change, signature): an out array this
+ * long never drops one. */
+#define PP_STATE_MAX_ALERTS 6
 
 typedef struct pp_state_table pp_state_table;
 
@@ -42,6 +42,7 @@ typedef struct {
   int consecutive;  /* checks in a row with the latest outcome */
   pp_grade quality; /* last ICMP quality grade (NONE before any) */
   pp_grade cert;    /* last certificate grade (NONE before any) */
+  pp_grade rrsig;   /* last DNSSEC signature grade (NONE before any) */
 } pp_state_info;
 
 /* Returns 0 and fills info, or -1 if t has no state yet. */

@@ -65,6 +65,7 @@ static const field fields[] = {
     {"slow_lo_level", F_INT, EOFF(slow_lo_level), SLOW_NO, SLOW_CRIT, NULL},
     {"cert_sha256", F_HEX, EOFF(cert_sha256), 0, 65, NULL},
     {"cert_serial", F_HEX, EOFF(cert_serial), 0, 64, NULL},
+    {"rrsig", F_GRADE, EOFF(rrsig), 0, 0, NULL},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

@@ -33,6 +33,7 @@ typedef struct entry {
   /* the certificate last seen, to tell a change (hex, "" before one) */
   char cert_sha256[65];
   char cert_serial[64];
+  pp_grade rrsig; /* the earliest DNSSEC signature's grade */
   /* slow: the confirmed level and the runs of checks above and below it,
    * with the mildest level seen in each run */
   int slow, slow_hi, slow_hi_level, slow_lo, slow_lo_level;

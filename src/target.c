@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The options a target's kind uses; a scheme with TLS adds the TLS ones. */
 static unsigned applies_to(const pp_target *t) {
@@ -49,7 +50,22 @@ static bool valid_hostname(const char *h) {
     goto fail;                                                                 \
   } while (0)
 
+/* What comes before the last '@' after the scheme may be a password, and a
+ * password may hold '@', '/', '?' or '#': the first '@' is no end to it,
+ * nor is a '/'. */
+void pp_url_shown(const char *url, char *out, size_t len) {
+  const char *sep = strstr(url, "://");
+  const char *start = sep ? sep + 3 : url;
+  const char *at = strrchr(start, '@');
+  if (at == NULL)
+    snprintf(out, len, "%s", url);
+  else
+    snprintf(out, len, "%.*s****%s", (int)(start - url), url, at);
+}
+
 pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
+  char shown[512];
+  pp_url_shown(url, shown, sizeof(shown));
   pp_target *t = calloc(1, sizeof(*t));
   if (t == NULL) {
     snprintf(err, errlen, "out of memory");
@@ -63,39 +79,41 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
   if (sep == NULL)
     URLFAIL("URL \"%s\": expected scheme://host[:port], such as "
             "tcp://db.example.com:5432",
-            url);
+            shown);
   char scheme[24];
   size_t slen = (size_t)(sep - url);
   if (slen == 0 || slen >= sizeof(scheme))
-    URLFAIL("URL \"%s\": missing or unknown scheme", url);
+    URLFAIL("URL \"%s\": missing or unknown scheme", shown);
   memcpy(scheme, url, slen);
   scheme[slen] = 0;
   if ((t->scheme = pp_scheme_find(scheme)) == NULL) {
     char known[400];
     pp_scheme_names(known, sizeof(known), NULL);
-    URLFAIL("URL \"%s\": unknown scheme \"%s\" (known: %s)", url, scheme,
+    URLFAIL("URL \"%s\": unknown scheme \"%s\" (known: %s)", shown, scheme,
             known);
   }
   t->kind = t->scheme->kind;
 
   const char *p = sep + 3;
   const char *auth_end = p + strcspn(p, "/?#");
-  const char *at = memchr(p, '@', (size_t)(auth_end - p));
-  if (at != NULL) /* the message shows the URL with its credentials masked */
-    URLFAIL("URL \"%.*s****%s\": credentials do not belong in the URL; use "
-            "the username and password_file options",
-            (int)(p - url), url, at);
+  /* only http has a path, where '@' may be; elsewhere any '@' is after a
+   * user name, and the password before it may hold '/', '?' or '#' */
+  if (t->kind == PP_KIND_HTTP ? memchr(p, '@', (size_t)(auth_end - p)) != NULL
+                              : strchr(p, '@') != NULL)
+    URLFAIL("URL \"%s\": credentials do not belong in the URL; use the "
+            "username and password_file options",
+            shown);
 
   const char *host_start = p, *host_end, *port_str = NULL;
   if (*p == '[') {
     const char *close = memchr(p, ']', (size_t)(auth_end - p));
     if (close == NULL)
-      URLFAIL("URL \"%s\": unclosed '[' in IPv6 address", url);
+      URLFAIL("URL \"%s\": unclosed '[' in IPv6 address", shown);
     host_start = p + 1;
     host_end = close;
     if (close + 1 < auth_end) {
       if (close[1] != ':')
-        URLFAIL("URL \"%s\": expected ':' after ']'", url);
+        URLFAIL("URL \"%s\": expected ':' after ']'", shown);
       port_str = close + 2;
     }
   } else {
@@ -103,52 +121,57 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
     if (colon && memchr(colon + 1, ':', (size_t)(auth_end - colon - 1)))
       URLFAIL("URL \"%s\": write IPv6 addresses in brackets, such as "
               "tcp://[::1]:22",
-              url);
+              shown);
     host_end = colon ? colon : auth_end;
     if (colon)
       port_str = colon + 1;
   }
   size_t hlen = (size_t)(host_end - host_start);
-  if (hlen == 0)
-    URLFAIL("URL \"%s\": missing host", url);
+  /* dns:// with no server asks the system's resolver (resolv.conf) */
+  bool system_resolver = hlen == 0 && t->kind == PP_KIND_DNS && *p != '[';
+  if (hlen == 0 && !system_resolver)
+    URLFAIL("URL \"%s\": missing host", shown);
   if ((t->host = strndup(host_start, hlen)) == NULL)
     URLFAIL("out of memory");
 
   struct in6_addr a6;
   struct in_addr a4;
-  if (*p == '[') {
+  if (system_resolver) {
+    /* no name to check: the kind reads the servers */
+  } else if (*p == '[') {
     if (inet_pton(AF_INET6, t->host, &a6) != 1)
-      URLFAIL("URL \"%s\": \"%s\" is not an IPv6 address", url, t->host);
+      URLFAIL("URL \"%s\": \"%s\" is not an IPv6 address", shown, t->host);
     t->host_is_ip = true;
   } else if (inet_pton(AF_INET, t->host, &a4) == 1) {
     t->host_is_ip = true;
   } else if (strchr(t->host, ':') != NULL) {
     URLFAIL("URL \"%s\": write IPv6 addresses in brackets, such as "
             "tcp://[::1]:22",
-            url);
+            shown);
   } else if (!valid_hostname(t->host)) {
-    URLFAIL("URL \"%s\": \"%s\" is not a valid host name", url, t->host);
+    URLFAIL("URL \"%s\": \"%s\" is not a valid host name", shown, t->host);
   }
 
   if (port_str != NULL) {
     if (t->kind == PP_KIND_ICMP)
-      URLFAIL("URL \"%s\": icmp targets have no port", url);
+      URLFAIL("URL \"%s\": icmp targets have no port", shown);
     size_t plen = (size_t)(auth_end - port_str);
     long port = 0;
     if (plen == 0 || plen > 5)
-      URLFAIL("URL \"%s\": expected a port from 1 to 65535", url);
+      URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
     for (size_t i = 0; i < plen; i++) {
       if (!isdigit((unsigned char)port_str[i]))
-        URLFAIL("URL \"%s\": expected a port from 1 to 65535", url);
+        URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
       port = port * 10 + (port_str[i] - '0');
     }
     if (port < 1 || port > 65535)
-      URLFAIL("URL \"%s\": expected a port from 1 to 65535", url);
+      URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
     t->port = (uint16_t)port;
+    t->port_given = true;
   } else {
     t->port = t->scheme->default_port;
     if (t->port == 0 && t->kind != PP_KIND_ICMP)
-      URLFAIL("URL \"%s\": %s targets need a port, such as %s://%s:443", url,
+      URLFAIL("URL \"%s\": %s targets need a port, such as %s://%s:443", shown,
               t->scheme->name, t->scheme->name, t->host);
   }
 
@@ -173,13 +196,13 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
       if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
         URLFAIL("URL \"%s\": spaces and control characters must be "
                 "percent-encoded",
-                url);
+                shown);
   } else if (*rest == '?') {
     URLFAIL("URL \"%s\": options are separate keys (such as timeout=2s), "
             "not a ?query",
-            url);
+            shown);
   } else if (*rest != 0 && strcmp(rest, "/") != 0) {
-    URLFAIL("URL \"%s\": %s targets take no path", url, t->scheme->name);
+    URLFAIL("URL \"%s\": %s targets take no path", shown, t->scheme->name);
   }
   return t;
 
@@ -240,10 +263,51 @@ int pp_target_set(pp_target *t, const char *key, const char *value, char *err,
   return 0;
 }
 
+/* A file option naming something that exists must name a regular file: a
+ * FIFO would block the check that opens it (and its round) until a writer
+ * came. A missing file is the check's failure, when it reads the file. */
+static int regular_or_absent(const pp_target *t, const char *key,
+                             const char *path, char *err, size_t errlen) {
+  struct stat st;
+  if (path == NULL || stat(path, &st) != 0 || S_ISREG(st.st_mode))
+    return 0;
+  snprintf(err, errlen,
+           "target \"%s\": option \"%s\": %s is %s, not a regular file",
+           pp_target_name(t), key, path,
+           S_ISDIR(st.st_mode)    ? "a directory"
+           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                  : "a device or socket");
+  return -1;
+}
+
+/* Every option that names a file a check opens. */
+static int check_files(const pp_target *t, char *err, size_t errlen) {
+  const pp_opts *o = &t->opts;
+  const struct {
+    const char *key, *path;
+  } files[] = {
+      {"ca_file", o->ca_file},
+      {"password_file", o->password_file},
+      {"client_cert", o->client_cert},
+      {"client_key", o->client_key},
+      {"client_key_password_file", o->client_key_password_file},
+      {"body_file", o->body_file},
+      {"bearer_token_file", o->bearer_token_file},
+      {"proxy_password_file", o->proxy_password_file},
+      {"trust_anchor", o->trust_anchor},
+  };
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+    if (regular_or_absent(t, files[i].key, files[i].path, err, errlen) != 0)
+      return -1;
+  return 0;
+}
+
 /* What every kind checks: options against each other. */
 static int check_common(const pp_target *t, char *err, size_t errlen) {
   const pp_opts *o = &t->opts;
   const char *name = pp_target_name(t);
+  if (check_files(t, err, errlen) != 0)
+    return -1;
   if (o->connect_timeout_ms > o->timeout_ms) {
     snprintf(err, errlen,
              "target \"%s\": connect_timeout (%lldms) is longer than timeout "

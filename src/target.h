@@ -13,6 +13,7 @@ typedef enum {
   PP_KIND_DIALOG, /* connect, [TLS], a step table */
   PP_KIND_HTTP,   /* libcurl */
   PP_KIND_ICMP,   /* echo requests */
+  PP_KIND_DNS,    /* DNS queries, DNSSEC, mail-domain records (ldns) */
 } pp_check_kind;
 
 typedef enum { PP_TLS_NONE, PP_TLS_IMPLICIT, PP_TLS_STARTTLS } pp_tls_mode;
@@ -61,11 +62,16 @@ typedef struct pp_target {
    * target; the check that runs the target may change what it points to */
   void *check_data;
   void (*check_data_free)(void *);
+  bool port_given; /* the URL named the port (dns: 853 for tls otherwise) */
 } pp_target;
 
 /* Parses url. Returns NULL and a message in err on a bad URL. The message
  * names the URL and what is wrong. */
 pp_target *pp_target_new(const char *url, char *err, size_t errlen);
+
+/* url as a message may show it: anything between the scheme and its last
+ * '@' (credentials, which may hold '@', '/', '?' or '#') is "****". */
+void pp_url_shown(const char *url, char *out, size_t len);
 void pp_target_free(pp_target *t);
 
 /* Sets one option. On failure returns -1 with a message naming the target,

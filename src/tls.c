@@ -7,13 +7,16 @@
 #include "tls_check.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -132,6 +135,88 @@ static void ssl_reason(char *buf, size_t len, const char *fallback) {
   ERR_clear_error();
 }
 
+#define CA_FILE_MAX (16 << 20) /* a bundle of every public CA is 200 kB */
+
+/* The file's bytes, read from a descriptor opened without blocking: a FIFO
+ * (or a device) as ca_file would hold the engine's loop until a writer
+ * came, so only a regular file of bounded size is read. */
+static BIO *read_ca_file(const char *path, char *why, size_t whylen) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    snprintf(why, whylen, "ca_file %s: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t n = 0;
+  if (!S_ISREG(st.st_mode))
+    snprintf(why, whylen, "ca_file %s: %s, not a regular file", path,
+             S_ISDIR(st.st_mode)    ? "a directory"
+             : S_ISFIFO(st.st_mode) ? "a FIFO"
+                                    : "a device or socket");
+  else if (st.st_size > CA_FILE_MAX)
+    snprintf(why, whylen, "ca_file %s: larger than %d MiB", path,
+             CA_FILE_MAX >> 20);
+  else if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+    snprintf(why, whylen, "out of memory");
+  for (ssize_t r = 1; buf != NULL && r > 0 && n < (size_t)st.st_size;) {
+    r = read(fd, buf + n, (size_t)st.st_size - n);
+    if (r > 0)
+      n += (size_t)r;
+    else if (r < 0 && errno == EINTR)
+      r = 1;
+    else if (r < 0) {
+      snprintf(why, whylen, "ca_file %s: %s", path, strerror(errno));
+      free(buf);
+      buf = NULL;
+    }
+  }
+  close(fd);
+  BIO *bio = buf ? BIO_new(BIO_s_mem()) : NULL;
+  if (bio != NULL && BIO_write(bio, buf, (int)n) != (int)n) {
+    BIO_free(bio);
+    bio = NULL;
+  }
+  if (buf != NULL && bio == NULL)
+    snprintf(why, whylen, "out of memory");
+  free(buf);
+  return bio;
+}
+
+/* The certificates and CRLs of a PEM file into ctx's store, as
+ * SSL_CTX_load_verify_locations reads them. */
+static int load_ca_file(SSL_CTX *ctx, const char *path, char *why,
+                        size_t whylen) {
+  BIO *bio = read_ca_file(path, why, whylen);
+  if (bio == NULL) {
+    SSL_CTX_free(ctx);
+    return -1;
+  }
+  STACK_OF(X509_INFO) *infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+  BIO_free(bio);
+  X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+  int added = 0;
+  for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++) {
+    X509_INFO *info = sk_X509_INFO_value(infos, i);
+    if (info->x509 && X509_STORE_add_cert(store, info->x509))
+      added++;
+    if (info->crl && X509_STORE_add_crl(store, info->crl))
+      added++;
+  }
+  sk_X509_INFO_pop_free(infos, X509_INFO_free);
+  if (added == 0) {
+    char r[120];
+    ssl_reason(r, sizeof(r), "no certificate in it");
+    snprintf(why, whylen, "ca_file %s: %s", path, r);
+    SSL_CTX_free(ctx);
+    return -1;
+  }
+  ERR_clear_error(); /* the end of the file reads as an error */
+  return 0;
+}
+
 static SSL_CTX *make_ctx(const char *ca_file, char *why, size_t whylen) {
   ERR_clear_error();
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -145,12 +230,12 @@ static SSL_CTX *make_ctx(const char *ca_file, char *why, size_t whylen) {
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
-  int ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
-                   : SSL_CTX_set_default_verify_paths(ctx);
-  if (!ok) {
+  if (ca_file != NULL)
+    return load_ca_file(ctx, ca_file, why, whylen) == 0 ? ctx : NULL;
+  if (!SSL_CTX_set_default_verify_paths(ctx)) {
     char r[120];
     ssl_reason(r, sizeof(r), "cannot load");
-    snprintf(why, whylen, "ca_file %s: %s", ca_file ? ca_file : "(system)", r);
+    snprintf(why, whylen, "ca_file (system): %s", r);
     SSL_CTX_free(ctx);
     return NULL;
   }
@@ -394,4 +479,8 @@ X509_STORE *pp_tls_store(pp_tls_ctxs *ctxs, const char *ca_file, char *why,
                          size_t whylen) {
   SSL_CTX *ctx = get_ctx(ctxs, ca_file, why, whylen);
   return ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
+}
+
+struct ssl_st *pp_tls_ssl(pp_tls *t) {
+  return t->ssl;
 }

@@ -79,6 +79,10 @@ pp_result_code pp_tls_check(pp_tls *t, const pp_opts *o, pp_result *r,
 struct x509_store_st *pp_tls_store(pp_tls_ctxs *ctxs, const char *ca_file,
                                    char *why, size_t whylen);
 
+/* The session's OpenSSL SSL object, for a check that reads more of the
+ * peer's certificates than pp_tls_facts does (DANE). Owned by t. */
+struct ssl_st *pp_tls_ssl(pp_tls *t);
+
 /* The grade of a certificate that expires in expiry_s seconds. */
 pp_grade pp_tls_cert_grade(long long expiry_s, int warn_days, int crit_days);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* --- INI files --- */
 
@@ -32,6 +33,7 @@ typedef struct {
   header *h; /* [section] lines, in file order */
   size_t nh, caph;
   int too_long; /* line number of a line longer than inih's buffer */
+  int nul;      /* line number of a NUL byte */
   int max_line;
   int oom;
 } ini_state;
@@ -71,22 +73,35 @@ static void note_header(ini_state *s, const char *line) {
   s->nh++;
 }
 
+/* One line for inih, read a byte at a time: a NUL byte (a binary file, or
+ * a truncated write) would end the line early for fgets and inih alike, so
+ * it stops the parse with the line's number instead. */
 static char *reader(char *str, int num, void *stream) {
   ini_state *s = stream;
-  if (s->too_long)
+  if (s->too_long || s->nul)
     return NULL;
-  char *r = fgets(str, num, s->f);
-  if (r == NULL)
-    return NULL;
+  int n = 0, c;
+  while (n < num - 1 && (c = getc_unlocked(s->f)) != EOF) {
+    if (c == 0) {
+      s->nul = s->line + 1;
+      return NULL;
+    }
+    str[n++] = (char)c;
+    if (c == '\n')
+      break;
+  }
+  if (n == 0)
+    return NULL; /* end of the file, or a read error (pp_config_load_stream) */
+  str[n] = 0;
   s->line++;
   /* a line that does not fit would be read as two: refuse it instead */
-  if (strchr(str, '\n') == NULL && !feof(s->f)) {
+  if (str[n - 1] != '\n' && n == num - 1) {
     s->too_long = s->line;
     s->max_line = num - 2;
     return NULL;
   }
   note_header(s, str);
-  return r;
+  return str;
 }
 
 static int on_entry(void *user, const char *section, const char *name,
@@ -282,8 +297,14 @@ static int read_defaults(const char *path, const section *sec, pp_defaults *out,
 int pp_config_load(const char *path, pp_targets *out, char *err,
                    size_t errlen) {
   FILE *f = fopen(path, "r");
+  struct stat st;
   if (f == NULL) {
     snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    snprintf(err, errlen, "%s: is a directory, not a configuration file", path);
+    fclose(f);
     return -1;
   }
   int rc = pp_config_load_stream(f, path, out, err, errlen);
@@ -296,9 +317,17 @@ int pp_config_load_stream(FILE *f, const char *path, pp_targets *out, char *err,
   ini_state s = {0};
   s.f = f;
   int rc = ini_parse_stream(reader, &s, on_entry, &s);
-  if (rc != 0 || s.oom || s.too_long) {
+  int read_errno = ferror(f) ? errno : 0;
+  if (rc != 0 || s.oom || s.too_long || s.nul || read_errno) {
     if (s.oom)
       snprintf(err, errlen, "%s: out of memory", path);
+    else if (s.nul && (rc <= 0 || rc > s.nul))
+      snprintf(err, errlen,
+               "%s:%d: a NUL byte: a configuration file is text (is this "
+               "one binary, or cut short?)",
+               path, s.nul);
+    else if (read_errno)
+      snprintf(err, errlen, "%s: cannot read: %s", path, strerror(read_errno));
     else if (s.too_long && (rc <= 0 || rc > s.too_long))
       snprintf(err, errlen,
                "%s:%d: line longer than %d characters, the most a line may "
@@ -370,10 +399,12 @@ int pp_config_from_args(int argc, char **argv, pp_targets *out, char *err,
     }
     const char *eq = strchr(w, '=');
     if (eq == NULL || eq == w) {
+      char shown[512]; /* "alice:pw@host" is a URL without its scheme */
+      pp_url_shown(w, shown, sizeof(shown));
       snprintf(err, errlen,
                "\"%s\": expected a URL such as tcp://host:port, or key=value "
                "after one",
-               w);
+               shown);
       if (t)
         pp_target_free(t);
       return -1;

@@ -88,6 +88,20 @@ static pp_nagios_state cert_state(const pp_result *r, text *w) {
                                              : PP_NAGIOS_OK;
 }
 
+/* The earliest DNSSEC signature, graded as a certificate is. */
+static pp_nagios_state rrsig_state(const pp_result *r, text *w) {
+  if (!r->rrsig_seen)
+    return PP_NAGIOS_OK;
+  double days = (double)r->rrsig_expiry_s / 86400;
+  if (r->rrsig_expiry_s < 0)
+    add(w, ", DNSSEC signature expired %.1f days ago", -days);
+  else
+    add(w, ", DNSSEC signature expires in %.1f days", days);
+  return r->rrsig_grade == PP_GRADE_CRITICAL  ? PP_NAGIOS_CRITICAL
+         : r->rrsig_grade == PP_GRADE_WARNING ? PP_NAGIOS_WARNING
+                                              : PP_NAGIOS_OK;
+}
+
 static pp_nagios_state icmp_state(const pp_target *t, const pp_result *r,
                                   text *w) {
   if (t->kind != PP_KIND_ICMP || r->icmp_sent <= 0)
@@ -129,6 +143,7 @@ pp_nagios_state pp_nagios_judge(const pp_target *t, const pp_result *r,
               : PP_NAGIOS_CRITICAL;
   s = pp_nagios_worse(s, slow_state(t, r, &w));
   s = pp_nagios_worse(s, cert_state(r, &w));
+  s = pp_nagios_worse(s, rrsig_state(r, &w));
   s = pp_nagios_worse(s, icmp_state(t, r, &w));
   if (r->excerpt[0])
     add(&w, ", server said \"%s\"", r->excerpt);
@@ -204,6 +219,12 @@ static void perf_target(perf *p, const pp_target *t, const pp_result *r) {
     snprintf(warn, sizeof(warn), "%lld:", (long long)o->cert_warn_days * 86400);
     snprintf(crit, sizeof(crit), "%lld:", (long long)o->cert_crit_days * 86400);
     item(p, "cert_time_left", v, "s", warn, crit, "", "");
+  }
+  if (r->rrsig_seen) {
+    snprintf(v, sizeof(v), "%" PRId64, r->rrsig_expiry_s);
+    snprintf(warn, sizeof(warn), "%lld:", (long long)(o->rrsig_warn_ms / 1000));
+    snprintf(crit, sizeof(crit), "%lld:", (long long)(o->rrsig_crit_ms / 1000));
+    item(p, "rrsig_time_left", v, "s", warn, crit, "", "");
   }
   if (t->kind != PP_KIND_ICMP || r->icmp_sent <= 0)
     return;

@@ -26,6 +26,45 @@ int pp_format_parse(const char *s, pp_format *fmt) {
   return 0;
 }
 
+/* --- text that is not UTF-8 ---
+ * Names and labels are the user's bytes (an INI section, a collectd block)
+ * and need not be UTF-8, which JSON and line protocol must be: a byte that
+ * starts no valid sequence is written as U+FFFD, the replacement character,
+ * as a decoder would show it. */
+
+#define REPLACEMENT "\xef\xbf\xbd"
+
+/* The length of the valid UTF-8 sequence at s (left bytes there), 0 when
+ * there is none (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t left) {
+  size_t n = s[0] < 0x80                    ? 1
+             : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+             : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                            : 0;
+  if (n == 0 || n > left)
+    return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80)
+      return 0;
+  if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+      (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+    return 0;
+  return n;
+}
+
+/* Writes the sequence at s (or U+FFFD for a bad byte); returns its length. */
+static size_t put_utf8(FILE *f, const char *s, size_t left) {
+  size_t n = utf8_len((const unsigned char *)s, left);
+  if (n == 0) {
+    fputs(REPLACEMENT, f);
+    return 1;
+  }
+  fwrite(s, 1, n, f);
+  return n;
+}
+
 /* Line protocol, as InfluxDB 1.x and Telegraf's parser read it: in names,
  * tag keys and tag values a backslash escapes only the separators (comma,
  * space, and in tags the equals sign); any other backslash is itself. A
@@ -33,6 +72,10 @@ int pp_format_parse(const char *s, pp_format *fmt) {
 static void influx_escaped(FILE *f, const char *s, size_t len, bool is_tag) {
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
+    if (c >= 0x80) {
+      i += put_utf8(f, s + i, len - i) - 1;
+      continue;
+    }
     if (c < 0x20 || c == 0x7f)
       c = ' ';
     if (c == ',' || c == ' ' || (is_tag && c == '='))
@@ -60,6 +103,10 @@ void pp_influx_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
+    if (c >= 0x80) {
+      s += put_utf8(f, s, 4) - 1; /* stops at the NUL */
+      continue;
+    }
     if (c == '"' || c == '\\')
       fputc('\\', f);
     fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
@@ -124,6 +171,10 @@ void pp_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
+    if (c >= 0x80) {
+      s += put_utf8(f, s, 4) - 1; /* stops at the NUL */
+      continue;
+    }
     if (c == '"' || c == '\\')
       fprintf(f, "\\%c", c);
     else if (c < 0x20)
@@ -202,6 +253,53 @@ static void write_tls_facts(fields *w, const pp_target *t, const pp_result *r) {
   }
 }
 
+/* A dns check's count and words, named for what the check counts. */
+static void dns_names(const pp_target *t, const char **count,
+                      const char **info) {
+  static const struct {
+    const char *count, *info;
+  } names[] = {
+      [PP_DNSC_QUERY] = {NULL, "dns_info"},
+      [PP_DNSC_NS] = {"ns_servers", "ns_serials"},
+      [PP_DNSC_DNSBL] = {"dnsbl_listed", "dnsbl_reasons"},
+      [PP_DNSC_SPF] = {"policy_records", NULL},
+      [PP_DNSC_DMARC] = {"policy_records", NULL},
+      [PP_DNSC_MTA_STS] = {"policy_records", "sts_mode"},
+      [PP_DNSC_TLS_RPT] = {"policy_records", NULL},
+      [PP_DNSC_DANE] = {"tlsa_records", "dane_match"},
+  };
+  *count = names[t->opts.dns_check].count;
+  *info = names[t->opts.dns_check].info;
+}
+
+static void write_dns_fields(fields *w, const pp_target *t,
+                             const pp_result *r) {
+  const char *count, *info;
+  dns_names(t, &count, &info);
+  if (r->dns_rcode >= 0) {
+    f_int(w, "dns_rcode", r->dns_rcode);
+    f_str(w, "dns_rcode_name", pp_dns_rcode_name(r->dns_rcode));
+    f_int(w, "dns_answers", r->dns_answers);
+  }
+  if (r->dns_ttl_min >= 0)
+    f_int(w, "dns_ttl_min", r->dns_ttl_min);
+  f_float(w, "query_time", r->t_query);
+  if (r->dnssec != PP_DNSSEC_UNCHECKED)
+    f_str(w, "dnssec", pp_dnssec_name(r->dnssec));
+  if (r->rrsig_seen) {
+    f_int(w, "rrsig_expiry", r->rrsig_expiry_s);
+    f_str(w, "rrsig_grade", pp_grade_name(r->rrsig_grade));
+  }
+  if (r->dns_dnskeys >= 0)
+    f_int(w, "dnskey_records", r->dns_dnskeys);
+  if (r->dns_ds >= 0)
+    f_int(w, "ds_records", r->dns_ds);
+  if (count != NULL && r->dns_count >= 0)
+    f_int(w, count, r->dns_count);
+  if (info != NULL)
+    f_str(w, info, r->dns_info);
+}
+
 /* The measured fields shared by influx and json. */
 static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
   f_int(w, "up", r->up);
@@ -243,6 +341,8 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
     f_float(w, "jitter", r->jitter);
     f_str(w, "quality", pp_grade_name(r->quality));
   }
+  if (t->kind == PP_KIND_DNS)
+    write_dns_fields(w, t, r);
 }
 
 static void write_influx(FILE *f, const pp_target *t, const pp_result *r) {
@@ -298,7 +398,8 @@ static void write_alert_fields(fields *w, const pp_alert *a) {
   f_str(w, "result", pp_result_name(a->result));
   f_float(w, "outage_seconds", a->outage_s);
   f_float(w, "flap_percent", a->flap_pct);
-  if (a->kind == PP_ALERT_QUALITY || a->kind == PP_ALERT_CERTIFICATE)
+  if (a->kind == PP_ALERT_QUALITY || a->kind == PP_ALERT_CERTIFICATE ||
+      a->kind == PP_ALERT_SIGNATURE)
     f_str(w, "grade", pp_grade_name(a->grade));
   if (a->kind == PP_ALERT_CERTIFICATE || a->kind == PP_ALERT_CERT_CHANGE)
     f_int(w, "cert_expiry", a->cert_expiry_s);
@@ -308,6 +409,8 @@ static void write_alert_fields(fields *w, const pp_alert *a) {
     f_str(w, "cert_sha256", a->cert_sha256);
     f_str(w, "cert_subject", a->cert_subject);
   }
+  if (a->kind == PP_ALERT_SIGNATURE)
+    f_int(w, "rrsig_expiry", a->rrsig_expiry_s);
   f_str(w, "diagnosis", a->diagnosis);
   f_str(w, "excerpt", a->excerpt);
 }
@@ -462,6 +565,23 @@ static void write_text(FILE *f, pp_target *const *targets,
       if (r->jitter >= 0)
         fprintf(f, ", jitter %.3f ms", r->jitter * 1000);
       fprintf(f, ", quality %s", pp_grade_name(r->quality));
+      sepr = "  ";
+    }
+    if (t->kind == PP_KIND_DNS && r->dnssec != PP_DNSSEC_UNCHECKED) {
+      fprintf(f, "%sdnssec %s", sepr, pp_dnssec_name(r->dnssec));
+      sepr = "  ";
+    }
+    if (r->rrsig_seen) {
+      double days = (double)r->rrsig_expiry_s / 86400.0;
+      fprintf(f, "%srrsig %s %.1f days%s (%s)", sepr,
+              r->rrsig_expiry_s < 0 ? "expired" : "expires in",
+              days < 0 ? -days : days, r->rrsig_expiry_s < 0 ? " ago" : "",
+              pp_grade_name(r->rrsig_grade));
+      sepr = "  ";
+    }
+    if (t->kind == PP_KIND_DNS && r->dns_info[0] &&
+        t->opts.dns_check != PP_DNSC_QUERY) {
+      fprintf(f, "%s%s", sepr, r->dns_info);
       sepr = "  ";
     }
     if (r->excerpt[0])

@@ -1,7 +1,8 @@
 /* libFuzzer target for the reply parsers: every framing, the capability
  * reader and the excerpt sanitiser get the same hostile bytes. Besides
  * memory errors (ASan) it checks the parsers' promises: a complete reply
- * lies inside the input, and the same prefix parses the same way again. */
+ * lies inside the input, the same prefix parses the same way again, and
+ * the input fed in pieces (as reads bring it) parses as it does at once. */
 #include "reply.h"
 #include "result.h"
 
@@ -16,6 +17,29 @@ static const pp_frame frames[] = {
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Feeds buf to pp_reply_parse_more in pieces whose sizes the bytes choose,
+ * until the reply is judged; the verdict must be that of a parse from
+ * scratch of the same prefix. */
+static void pieces_agree(pp_frame f, const char *buf, size_t size) {
+  pp_reply_cursor cur = {0};
+  size_t n = 0;
+  while (n < size) {
+    n += 1 + (unsigned char)buf[n] % 7;
+    if (n > size)
+      n = size;
+    pp_reply inc, whole;
+    pp_reply_state a = pp_reply_parse_more(f, buf, n, "a1", &cur, &inc);
+    if (a == PP_REPLY_INCOMPLETE && n < size)
+      continue;
+    pp_reply_state b = pp_reply_parse(f, buf, n, "a1", &whole);
+    if (a != b || (a == PP_REPLY_COMPLETE &&
+                   (inc.len != whole.len || inc.status != whole.status ||
+                    inc.code != whole.code || inc.last_off != whole.last_off)))
+      abort();
+    return;
+  }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* an exact-size copy, so ASan sees any read past the end */
@@ -39,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (r.why == NULL)
         abort();
     }
+    pieces_agree(frames[i], buf, size);
   }
   pp_result res;
   pp_result_set_excerpt(&res, buf, size);

@@ -173,6 +173,33 @@ START_TEST(state_adds_flapping_as_bool_and_percent) {
 END_TEST
 
 Suite *collectd_values_suite(void);
+START_TEST(dns_target_reports_query_time_rcode_and_signature_time_left) {
+  char err[256];
+  pp_target *t = pp_target_new("dns://192.0.2.53", err, sizeof(err));
+  ck_assert_int_eq(
+      pp_target_set(t, "query", "www.example.com", err, sizeof(err)), 0);
+  ck_assert_msg(pp_target_finalize(t, err, sizeof(err)) == 0, "%s", err);
+  pp_result r;
+  pp_result_reset(&r);
+  r.up = true;
+  r.t_total = 0.004;
+  r.t_query = 0.003;
+  r.dns_rcode = 0;
+  r.dns_answers = 2;
+  r.dnssec = PP_DNSSEC_SECURE;
+  r.rrsig_seen = true;
+  r.rrsig_expiry_s = -3600; /* expired an hour ago: still sent */
+  nvals = ppc_values(t, &r, NULL, vals);
+  pp_target_free(t);
+  ck_assert_double_eq(value("response_time", "query"), 0.003);
+  ck_assert_double_eq(value("portprobe_dns_rcode", ""), 0);
+  ck_assert_double_eq(value("count", "answers"), 2);
+  ck_assert_double_eq(value("portprobe_dnssec", ""), PP_DNSSEC_SECURE);
+  ck_assert_double_eq(value("timeleft", "rrsig_expiry"), -3600);
+  ck_assert(isnan(value("count", "found"))); /* a query counts no findings */
+}
+END_TEST
+
 Suite *collectd_values_suite(void) {
   Suite *s = suite_create("collectd_values");
   TCase *tc = tcase_create("values");
@@ -184,6 +211,8 @@ Suite *collectd_values_suite(void) {
   tcase_add_test(tc, icmp_target_with_no_reply_reports_full_loss_and_no_rtt);
   tcase_add_test(tc, state_adds_flapping_as_bool_and_percent);
   tcase_add_test(tc, tls_target_reports_chain_expiry_and_stapled_ocsp);
+  tcase_add_test(tc,
+                 dns_target_reports_query_time_rcode_and_signature_time_left);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -36,6 +36,15 @@ static int load(const char *text) {
   return pp_config_load(path, &list, err, sizeof(err));
 }
 
+/* Writes len bytes (NULs included) to the file and loads it. */
+static int load_bytes(const char *bytes, size_t len) {
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
+  fclose(f);
+  return pp_config_load(path, &list, err, sizeof(err));
+}
+
 /* The error must start with "path:line: " and contain every word given. */
 static void assert_error(int line, const char *const *words) {
   char want[128];
@@ -219,6 +228,37 @@ START_TEST(line_too_long_is_refused_not_split) {
 }
 END_TEST
 
+START_TEST(a_nul_byte_is_named_with_its_line) {
+  static const char inside[] =
+      "[db]\nurl = tcp://192.0.2.1:5432\ntime\0out = 1s\n";
+  ck_assert_int_eq(load_bytes(inside, sizeof(inside) - 1), -1);
+  assert_error(3, (const char *[]){"a NUL byte", NULL});
+  /* at the very end, where it would have been dropped without a word */
+  static const char end[] = "[db]\nurl = tcp://192.0.2.1:5432\ntimeout = 1s\0";
+  ck_assert_int_eq(load_bytes(end, sizeof(end) - 1), -1);
+  assert_error(3, (const char *[]){"a NUL byte", NULL});
+}
+END_TEST
+
+START_TEST(a_line_that_just_fits_at_the_end_of_the_file_is_read) {
+  char text[600];
+  /* inih's buffer holds 200 bytes: 198 characters, a line end, the NUL */
+  int n = snprintf(text, sizeof(text),
+                   "[db]\nurl = tcp://192.0.2.1:5432\n"
+                   "label = a=");
+  memset(text + n, 'b', 198 - 10);
+  text[n + 188] = 0;
+  ck_assert_int_eq(load(text), 0);
+  ck_assert_uint_eq(list.items[0]->opts.labels.n, 1);
+}
+END_TEST
+
+START_TEST(a_directory_is_not_a_configuration_file) {
+  ck_assert_int_eq(pp_config_load("/tmp", &list, err, sizeof(err)), -1);
+  ck_assert_str_eq(err, "/tmp: is a directory, not a configuration file");
+}
+END_TEST
+
 START_TEST(repeated_section_is_an_error) {
   ck_assert_int_eq(load("[db]\nurl = tcp://192.0.2.1:5432\n[web]\n"
                         "url = http://192.0.2.1/\n[db]\ntimeout = 1s\n"),
@@ -279,6 +319,30 @@ START_TEST(example_config_loads_with_every_scheme) {
 }
 END_TEST
 
+START_TEST(a_resolver_is_a_list_of_addresses) {
+  static const char *const bad[] = {
+      "",           "1.2.3.4.5", "127.0.0.1:99999", "127.0.0.1:0", "a,b",
+      "127.0.0.1,", "[::1",      "::1:53x",         "[127.0.0.1]"};
+  static const char *const good[] = {"127.0.0.1", "127.0.0.1:5353", "::1",
+                                     "[::1]:53", "127.0.0.1, [::1]:5353"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    pp_engine_settings es = {0};
+    ck_assert_msg(
+        pp_engine_setting_set(&es, "resolver", bad[i], err, sizeof(err)) == -1,
+        "\"%s\" was taken", bad[i]);
+    ck_assert_msg(strstr(err, "expected") != NULL, "%s", err);
+    pp_engine_settings_free(&es);
+  }
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    pp_engine_settings es = {0};
+    ck_assert_msg(
+        pp_engine_setting_set(&es, "resolver", good[i], err, sizeof(err)) == 0,
+        "\"%s\": %s", good[i], err);
+    pp_engine_settings_free(&es);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("ini");
@@ -304,6 +368,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, line_without_equals_sign_is_an_error);
   tcase_add_test(tc, line_too_long_is_refused_not_split);
   tcase_add_test(tc, repeated_section_is_an_error);
+  tcase_add_test(tc, a_nul_byte_is_named_with_its_line);
+  tcase_add_test(tc, a_line_that_just_fits_at_the_end_of_the_file_is_read);
+  tcase_add_test(tc, a_directory_is_not_a_configuration_file);
+  tcase_add_test(tc, a_resolver_is_a_list_of_addresses);
   tcase_add_test(tc, section_name_too_long_is_an_error);
   tcase_add_test(tc, check_between_options_names_the_target);
   tcase_add_test(tc, reserved_label_name_is_an_error);

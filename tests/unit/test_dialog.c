@@ -279,6 +279,104 @@ START_TEST(control_bytes_are_binary_but_utf8_is_text) {
 }
 END_TEST
 
+/* --- replies that begin with a bare line feed, codes alone --- */
+
+START_TEST(a_leading_bare_lf_is_malformed_in_every_frame) {
+  static const struct {
+    pp_frame f;
+    const char *s;
+  } cases[] = {
+      {PP_FRAME_SMTP, "\n220 mx ESMTP\r\n"},
+      {PP_FRAME_FTP, "\n220 ftp ready\r\n"},
+      {PP_FRAME_POP3, "\n+OK ready\r\n"},
+      {PP_FRAME_POP3_MULTI, "\n+OK\r\n.\r\n"},
+      {PP_FRAME_IMAP_GREETING, "\n* OK ready\r\n"},
+      {PP_FRAME_IMAP_TAGGED, "\na1 OK done\r\n"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pp_reply r;
+    /* judged at the line feed: no more bytes are waited for */
+    ck_assert_int_eq(pp_reply_parse(cases[i].f, cases[i].s, 1, "a1", &r),
+                     PP_REPLY_MALFORMED);
+    ck_assert(!r.binary);
+  }
+}
+END_TEST
+
+START_TEST(an_ended_line_holding_a_start_of_the_word_is_malformed) {
+  pp_reply r;
+  ck_assert_int_eq(parse(PP_FRAME_POP3, "+O\r\n", NULL, &r),
+                   PP_REPLY_MALFORMED);
+  ck_assert_int_eq(parse(PP_FRAME_POP3, "+O", NULL, &r), PP_REPLY_INCOMPLETE);
+  ck_assert_int_eq(parse(PP_FRAME_IMAP_GREETING, "*\n", NULL, &r),
+                   PP_REPLY_MALFORMED);
+  ck_assert_int_eq(parse(PP_FRAME_IMAP_TAGGED, "a\r\n", "a1", &r),
+                   PP_REPLY_MALFORMED);
+  ck_assert_int_eq(parse(PP_FRAME_SMTP, "22\n", NULL, &r), PP_REPLY_MALFORMED);
+}
+END_TEST
+
+START_TEST(smtp_code_alone_before_a_bare_lf_is_a_reply) {
+  pp_reply r;
+  ck_assert_int_eq(parse(PP_FRAME_SMTP, "220", NULL, &r), PP_REPLY_INCOMPLETE);
+  ck_assert_int_eq(parse(PP_FRAME_SMTP, "220\n", NULL, &r), PP_REPLY_COMPLETE);
+  ck_assert_int_eq(r.code, 220);
+  ck_assert_uint_eq(r.len, 4);
+  ck_assert_int_eq(parse(PP_FRAME_SMTP, "250-a\n250\n", NULL, &r),
+                   PP_REPLY_COMPLETE);
+  ck_assert_uint_eq(r.len, 10);
+}
+END_TEST
+
+/* --- parsing a reply a read at a time --- */
+
+/* Feeds s to pp_reply_parse_more one byte at a time: at each length the
+ * state is the one a parse of that prefix from scratch gives. */
+static void agrees_byte_by_byte(pp_frame f, const char *s, const char *tag) {
+  pp_reply_cursor cur = {0};
+  size_t len = strlen(s);
+  for (size_t n = 1; n <= len; n++) {
+    pp_reply inc, whole;
+    pp_reply_state a = pp_reply_parse_more(f, s, n, tag, &cur, &inc);
+    pp_reply_state b = pp_reply_parse(f, s, n, tag, &whole);
+    ck_assert_msg(a == b, "%s: at %zu bytes %d, from scratch %d", s, n, a, b);
+    if (a == PP_REPLY_COMPLETE) {
+      ck_assert_uint_eq(inc.len, whole.len);
+      ck_assert_int_eq(inc.status, whole.status);
+      ck_assert_int_eq(inc.code, whole.code);
+      ck_assert_uint_eq(inc.last_off, whole.last_off);
+    }
+    if (a != PP_REPLY_INCOMPLETE)
+      return;
+  }
+}
+
+START_TEST(parsing_a_read_at_a_time_agrees_with_parsing_at_once) {
+  agrees_byte_by_byte(PP_FRAME_SMTP,
+                      "250-mx.example\r\n250-STARTTLS\r\n250 8BITMIME\r\n",
+                      NULL);
+  agrees_byte_by_byte(PP_FRAME_SMTP, "250-a\r\n251 b\r\n", NULL);
+  agrees_byte_by_byte(PP_FRAME_SMTP, "220-a\r\n220\n", NULL);
+  agrees_byte_by_byte(PP_FRAME_FTP,
+                      "220-Welcome\r\n free\r\n999 x\r\n220 ok\r\n", NULL);
+  agrees_byte_by_byte(PP_FRAME_POP3, "+OK ready\r\n", NULL);
+  agrees_byte_by_byte(PP_FRAME_POP3_MULTI, "+OK\r\nUSER\r\nSTLS\r\n.\r\n",
+                      NULL);
+  agrees_byte_by_byte(PP_FRAME_POP3_MULTI, "-ERR no\r\n", NULL);
+  agrees_byte_by_byte(PP_FRAME_IMAP_GREETING, "* OK [CAPABILITY X] hi\r\n",
+                      NULL);
+  agrees_byte_by_byte(PP_FRAME_IMAP_TAGGED,
+                      "* CAPABILITY IMAP4rev1\r\n* X {5}\r\nab\ncd\r\na1 OK "
+                      "done\r\n",
+                      "a1");
+  agrees_byte_by_byte(PP_FRAME_IMAP_TAGGED, "* A\r\na1 NO bad\r\n", "a1");
+  agrees_byte_by_byte(PP_FRAME_LINE, "+PONG\r\n", NULL);
+  agrees_byte_by_byte(PP_FRAME_SMTP, "220 a\x01", NULL);
+  agrees_byte_by_byte(PP_FRAME_SMTP, "220 xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                      NULL);
+}
+END_TEST
+
 /* --- capabilities --- */
 
 START_TEST(ehlo_offers_starttls_and_auth_mechanisms) {
@@ -447,6 +545,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, imap_continuation_request_ends_a_reply);
   tcase_add_test(tc, line_frame_ends_at_newline);
   tcase_add_test(tc, control_bytes_are_binary_but_utf8_is_text);
+  tcase_add_test(tc, a_leading_bare_lf_is_malformed_in_every_frame);
+  tcase_add_test(tc, an_ended_line_holding_a_start_of_the_word_is_malformed);
+  tcase_add_test(tc, smtp_code_alone_before_a_bare_lf_is_a_reply);
+  tcase_add_test(tc, parsing_a_read_at_a_time_agrees_with_parsing_at_once);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("caps");

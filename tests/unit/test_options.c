@@ -169,6 +169,18 @@ START_TEST(strings_reject_control_characters) {
 }
 END_TEST
 
+START_TEST(headers_and_labels_reject_control_characters) {
+  /* a line break in a header would send a second header */
+  ck_assert_int_eq(set("header", "X-Api-Key: 1\r\nX-Injected: 2"), -1);
+  ck_assert_ptr_nonnull(strstr(err, "control characters"));
+  ck_assert_int_eq(set("header", "X-A: 1\nX-B: 2"), -1);
+  ck_assert_int_eq(set("header", "X-A: \x7f"), -1);
+  ck_assert_int_eq(set("label", "rack=a\nb"), -1);
+  ck_assert_int_eq(set("header", "X-Api-Key: 1"), 0);
+  ck_assert_uint_eq(o.headers.n, 1);
+}
+END_TEST
+
 START_TEST(every_option_has_help_and_valid_default) {
   for (size_t i = 0; i < pp_options_count; i++) {
     const pp_option *opt = &pp_options[i];
@@ -203,6 +215,7 @@ int main(void) {
   tcase_add_test(tc, labels_need_name_and_value);
   tcase_add_test(tc, sizes_take_suffixes);
   tcase_add_test(tc, strings_reject_control_characters);
+  tcase_add_test(tc, headers_and_labels_reject_control_characters);
   tcase_add_test(tc, every_option_has_help_and_valid_default);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

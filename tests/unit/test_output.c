@@ -102,6 +102,27 @@ START_TEST(string_utf8_passes_through) {
 }
 END_TEST
 
+#define JSON(s) capture(pp_json_string, s)
+
+START_TEST(bytes_that_are_not_utf8_become_the_replacement_character) {
+  /* Latin-1, a lone continuation byte, an overlong form, a surrogate, a
+   * sequence cut by the end of the string */
+  const char *bad = "caf\xe9 \x80 \xc0\xaf \xed\xa0\x80 \xe2\x82";
+  const char *fffd = "\xef\xbf\xbd";
+  char want[128];
+  snprintf(want, sizeof(want), "\"caf%s %s %s%s %s%s%s %s%s\"", fffd, fffd,
+           fffd, fffd, fffd, fffd, fffd, fffd, fffd);
+  ck_assert_str_eq(JSON(bad), want);
+  ck_assert_str_eq(STR(bad), want);
+  snprintf(want, sizeof(want), "caf%s\\ %s", fffd, fffd);
+  ck_assert_str_eq(TAG("caf\xe9 \xff"), want);
+  ck_assert_str_eq(NAME("caf\xe9 \xff"), want);
+  /* valid UTF-8 of every length passes through */
+  ck_assert_str_eq(JSON("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"),
+                   "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+}
+END_TEST
+
 /* --- series: measurement and tags --- */
 
 static char *series(const pp_influx_kv *tags, size_t n,
@@ -285,6 +306,35 @@ START_TEST(line_of_icmp_has_integer_counts_and_float_figures) {
 }
 END_TEST
 
+START_TEST(line_of_dns_has_rcode_answers_and_signature_time_left) {
+  const char *kv[] = {"query", "www.example.com", NULL};
+  pp_target *t = target("dns://192.0.2.53", kv);
+  pp_result r;
+  pp_result_reset(&r);
+  r.code = PP_R_DNS_RCODE;
+  r.phase = PP_PHASE_QUERY;
+  r.time_ns = 1;
+  r.dns_rcode = 3;
+  r.t_query = 0.002;
+  r.rrsig_seen = true;
+  r.rrsig_expiry_s = -86400;
+  r.rrsig_grade = PP_GRADE_CRITICAL;
+  char *s = lines(t, &r, PP_FMT_INFLUX);
+  ck_assert_ptr_nonnull(strstr(s, "result=dns_rcode,scheme=dns"));
+  ck_assert_ptr_nonnull(strstr(s, "dns_rcode=3i,dns_rcode_name=\"NXDOMAIN\","
+                                  "dns_answers=0i,query_time=0.002000,"
+                                  "rrsig_expiry=-86400i,"
+                                  "rrsig_grade=\"critical\""));
+  ck_assert_ptr_null(strstr(s, "dns_ttl_min")); /* no records, no TTL */
+  free(s);
+  s = lines(t, &r, PP_FMT_TEXT);
+  ck_assert_ptr_nonnull(strstr(s, "dns_rcode NXDOMAIN"));
+  ck_assert_ptr_nonnull(strstr(s, "rrsig expired 1.0 days ago (critical)"));
+  free(s);
+  pp_target_free(t);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("output");
   TCase *tc = tcase_create("influx");
@@ -303,6 +353,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, string_keeps_comma_equals_and_space);
   tcase_add_test(tc, string_control_characters_become_spaces);
   tcase_add_test(tc, string_utf8_passes_through);
+  tcase_add_test(tc, bytes_that_are_not_utf8_become_the_replacement_character);
   tcase_add_test(tc, series_sorts_tags_by_key);
   tcase_add_test(tc, series_leaves_out_empty_tags);
   tcase_add_test(tc, series_keeps_the_first_of_a_repeated_key);
@@ -313,6 +364,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, line_leaves_out_timings_not_measured);
   tcase_add_test(tc, line_has_one_newline_whatever_the_server_said);
   tcase_add_test(tc, line_of_icmp_has_integer_counts_and_float_figures);
+  tcase_add_test(tc, line_of_dns_has_rcode_answers_and_signature_time_left);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -89,6 +89,17 @@ START_TEST(excerpt_folds_line_breaks) {
 }
 END_TEST
 
+START_TEST(excerpt_shows_line_ends_before_the_first_word) {
+  pp_result r;
+  pp_result_reset(&r);
+  const char *s = "\r\n220 mx ESMTP\r\n";
+  pp_result_set_excerpt(&r, s, strlen(s));
+  ck_assert_str_eq(r.excerpt, "\\x0d\\x0a220 mx ESMTP");
+  pp_result_set_excerpt(&r, "\n+OK", 4);
+  ck_assert_str_eq(r.excerpt, "\\x0a+OK");
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("result");
   TCase *tc = tcase_create("result");
@@ -100,6 +111,7 @@ int main(void) {
   tcase_add_test(tc, excerpt_of_binary_is_escaped);
   tcase_add_test(tc, long_excerpt_is_cut_and_says_so);
   tcase_add_test(tc, excerpt_folds_line_breaks);
+  tcase_add_test(tc, excerpt_shows_line_ends_before_the_first_word);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -742,6 +742,34 @@ START_TEST(a_new_certificate_is_one_change_alert_with_both_serials) {
 }
 END_TEST
 
+START_TEST(signature_grade_changes_are_alerts) {
+  pp_state_table *st = table();
+  pp_target *t = target("dns://ns1.example.com", "query=example.com", NULL);
+  pp_result r = result(PP_R_OK, 0);
+  r.rrsig_seen = true;
+  r.rrsig_expiry_s = 20 * 86400;
+  r.rrsig_grade = PP_GRADE_GOOD;
+  ck_assert_uint_eq(pp_state_update(st, t, &r, NULL, alerts, 5), 0);
+  r = result(PP_R_OK, 60);
+  r.rrsig_seen = true;
+  r.rrsig_expiry_s = 2 * 86400 + 600;
+  r.rrsig_grade = PP_GRADE_WARNING;
+  ck_assert_uint_eq(pp_state_update(st, t, &r, NULL, alerts, 5), 1);
+  ck_assert_int_eq(alerts[0].kind, PP_ALERT_SIGNATURE);
+  ck_assert_int_eq(alerts[0].severity, PP_SEV_WARNING);
+  ck_assert_int_eq(alerts[0].rrsig_expiry_s, 2 * 86400 + 600);
+  ck_assert_str_eq(alerts[0].message,
+                   "ns1.example.com dns:53 DNSSEC signature expires in 2 days");
+  r = result(PP_R_OK, 120); /* the same grade again: no news */
+  r.rrsig_seen = true;
+  r.rrsig_expiry_s = 2 * 86400;
+  r.rrsig_grade = PP_GRADE_WARNING;
+  ck_assert_uint_eq(pp_state_update(st, t, &r, NULL, alerts, 5), 0);
+  pp_target_free(t);
+  pp_state_table_free(st);
+}
+END_TEST
+
 START_TEST(the_certificate_seen_survives_the_state_file) {
   make_tmpdir();
   char path[128], err[512];
@@ -822,6 +850,7 @@ START_TEST(names_of_severities_kinds_and_states) {
   ck_assert_str_eq(pp_alert_kind_name(PP_ALERT_SLOW), "slow");
   ck_assert_str_eq(pp_alert_kind_name(PP_ALERT_CERT_CHANGE),
                    "certificate_change");
+  ck_assert_str_eq(pp_alert_kind_name(PP_ALERT_SIGNATURE), "signature");
   ck_assert_str_eq(pp_tstate_name(PP_TSTATE_DOWN), "down");
 }
 END_TEST
@@ -1166,6 +1195,7 @@ int main(void) {
   tcase_add_test(tc, certificate_grade_changes_are_alerts);
   tcase_add_test(tc, a_new_certificate_is_one_change_alert_with_both_serials);
   tcase_add_test(tc, the_certificate_seen_survives_the_state_file);
+  tcase_add_test(tc, signature_grade_changes_are_alerts);
   tcase_add_test(tc, expired_certificate_and_down_are_two_alerts);
   tcase_add_test(tc, out_array_bounds_the_alerts);
   suite_add_tcase(s, tc);

@@ -153,6 +153,32 @@ START_TEST(credentials_in_url_are_refused) {
 }
 END_TEST
 
+START_TEST(a_password_holding_at_slash_hash_or_question_mark_is_masked) {
+  static const char *const urls[] = {
+      "imaps://alice:p@ssw0rd@m.example.com",
+      "imaps://alice:pa/ss?w#rd@m.example.com",
+      "smtp://alice:pa/ss@m.example.com:587",
+      "https://alice:p@ss/w#rd@m.example.com/",
+  };
+  for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+    ck_assert_ptr_null(parse(urls[i]));
+    ck_assert_msg(strstr(err, "****@m.example.com") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "alice") == NULL &&
+                      strstr(err, "ssw0rd") == NULL &&
+                      strstr(err, "ss/") == NULL &&
+                      strstr(err, "/ss") == NULL && strstr(err, "w#rd") == NULL,
+                  "%s", err);
+  }
+  /* http's path may hold '@': that is no credential */
+  pp_target *t = parse("http://web.example/users/@me");
+  ck_assert_ptr_nonnull(t);
+  pp_target_free(t);
+  /* a port that is no port, with an '@' later: masked too */
+  ck_assert_ptr_null(parse("https://alice:pa/ss@web.example/"));
+  ck_assert_ptr_null(strstr(err, "pa/ss"));
+}
+END_TEST
+
 START_TEST(icmp_has_no_port) {
   pp_target *t = parse("icmp://192.0.2.1");
   ck_assert_ptr_nonnull(t);
@@ -254,6 +280,8 @@ int main(void) {
   tcase_add_test(tc, query_string_is_not_options);
   tcase_add_test(tc, http_keeps_path_and_query_for_the_request);
   tcase_add_test(tc, credentials_in_url_are_refused);
+  tcase_add_test(tc,
+                 a_password_holding_at_slash_hash_or_question_mark_is_masked);
   tcase_add_test(tc, icmp_has_no_port);
   tcase_add_test(tc, invalid_host_names_are_refused);
   tcase_add_test(tc, option_error_names_target_and_key);
