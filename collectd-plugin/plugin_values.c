@@ -45,6 +45,18 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
       n = put(out, n, "timeleft", "ocsp_next_update",
               (double)r->ocsp_next_update_s);
   }
+  /* every address or MX host: how many were checked, how many were up */
+  if (r->parts != NULL) {
+    n = put(out, n, "count", "checked", r->nparts);
+    n = put(out, n, "count", "checked_up", r->parts_up);
+  }
+  /* a mail round trip's legs */
+  if (r->t_delivery >= 0)
+    n = put(out, n, "response_time", "delivery", r->t_delivery);
+  if (r->t_smtp >= 0)
+    n = put(out, n, "response_time", "smtp", r->t_smtp);
+  if (r->t_fetch >= 0)
+    n = put(out, n, "response_time", "fetch", r->t_fetch);
   if (r->http_status > 0)
     n = put(out, n, "portprobe_http_status", "", r->http_status);
 

@@ -91,11 +91,32 @@ static meta_data_t *target_meta(const pp_target *t) {
   return md;
 }
 
+/* The values of a target's record (part NULL), or of one of its parts as
+ * plugin instance "NAME@PART" (NAME@2001:db8::1, NAME@mx1.example.com,
+ * NAME@mx1.example.com[192.0.2.1]) with its address, family and MX host as
+ * meta data. */
 static void dispatch_values(const pp_target *t, const pp_result *r,
-                            const pp_state_info *st) {
+                            const pp_state_info *st, const pp_part *part) {
   ppc_value vals[PPC_VALUES_MAX];
   size_t n = ppc_values(t, r, st, vals);
+  char instance[DATA_MAX_NAME_LEN];
+  snprintf(instance, sizeof(instance), "%s", pp_target_name(t));
   meta_data_t *md = target_meta(t); /* copied by each dispatch */
+  if (part != NULL) {
+    char name[300];
+    pp_part_name(part, name, sizeof(name));
+    /* a long target name gives way, so that each part keeps its own */
+    int room = (int)sizeof(instance) - 2 - (int)strlen(name);
+    if (snprintf(instance, sizeof(instance), "%.*s@%s", room > 0 ? room : 0,
+                 pp_target_name(t), name) >= (int)sizeof(instance))
+      instance[sizeof(instance) - 1] = 0;
+    if (md != NULL && r->address[0]) {
+      meta_data_add_string(md, "address", r->address);
+      meta_data_add_string(md, "family", pp_result_family(r));
+    }
+    if (md != NULL && part->mx != NULL)
+      meta_data_add_string(md, "mx", part->mx);
+  }
   for (size_t k = 0; k < n; k++) {
     value_t v = {.gauge = vals[k].value};
     value_list_t vl = VALUE_LIST_INIT;
@@ -104,8 +125,7 @@ static void dispatch_values(const pp_target *t, const pp_result *r,
     vl.meta = md;
     vl.time = NS_TO_CDTIME_T((uint64_t)r->time_ns); /* when the check began */
     snprintf(vl.plugin, sizeof(vl.plugin), "%s", PLUGIN_NAME);
-    snprintf(vl.plugin_instance, sizeof(vl.plugin_instance), "%s",
-             pp_target_name(t));
+    snprintf(vl.plugin_instance, sizeof(vl.plugin_instance), "%s", instance);
     snprintf(vl.type, sizeof(vl.type), "%s", vals[k].type);
     snprintf(vl.type_instance, sizeof(vl.type_instance), "%s",
              vals[k].type_instance);
@@ -197,7 +217,10 @@ static void dispatch_alert(const pp_target *t, const pp_result *r,
 
 static void on_result(void *ud, size_t i, const pp_state_info *st) {
   group *g = ud;
-  dispatch_values(g->targets[i], &g->results[i], st);
+  const pp_result *r = &g->results[i];
+  dispatch_values(g->targets[i], r, st, NULL);
+  for (size_t k = 0; k < r->nparts; k++)
+    dispatch_values(g->targets[i], &r->parts[k].r, NULL, &r->parts[k]);
 }
 
 static void on_alert(void *ud, size_t i, const pp_alert *a,
@@ -271,13 +294,22 @@ static int start_group(group *g) {
   cdtime_t interval = g->interval_ms > 0
                           ? MS_TO_CDTIME_T((uint64_t)g->interval_ms)
                           : plugin_get_interval();
-  for (size_t i = 0; i < g->n; i++)
-    if (MS_TO_CDTIME_T((uint64_t)g->targets[i]->opts.timeout_ms) > interval)
+  for (size_t i = 0; i < g->n; i++) {
+    const pp_target *t = g->targets[i];
+    int64_t longest = pp_target_longest_ms(t);
+    if (MS_TO_CDTIME_T((uint64_t)longest) <= interval)
+      continue;
+    if (t->fetch != NULL)
+      WARNING(PLUGIN_NAME ": target \"%s\": a round trip can take %" PRId64
+                          "ms (two timeouts and delivery_timeout), longer "
+                          "than its interval (%.3gs): rounds will run late",
+              pp_target_name(t), longest, CDTIME_T_TO_DOUBLE(interval));
+    else
       WARNING(PLUGIN_NAME ": target \"%s\": timeout (%" PRId64
                           "ms) is longer than its interval (%.3gs): rounds "
                           "will run late",
-              pp_target_name(g->targets[i]), g->targets[i]->opts.timeout_ms,
-              CDTIME_T_TO_DOUBLE(interval));
+              pp_target_name(t), longest, CDTIME_T_TO_DOUBLE(interval));
+  }
   if ((g->state = pp_state_table_new()) == NULL ||
       (g->hosts = pp_hosts_new(g->targets, g->n)) == NULL) {
     ERROR(PLUGIN_NAME ": out of memory");

@@ -67,6 +67,7 @@ struct pp_engine {
   pp_check *round;   /* the round's checks, while it runs */
   size_t *fdq, nfdq; /* ring of target indices, of the round's size */
   size_t fdq_head, fdq_tail;
+  struct pp_round_mem *round_mem; /* pp_engine_round_alloc's, this round */
 };
 
 struct pp_check {
@@ -92,6 +93,21 @@ struct pp_check {
   /* refuse_protocols' probe while it runs (tls_probe.c) */
   struct pp_tls_probe *probe;
   bool done;
+  /* the hooks this check runs: its kind's, or for a target checked on
+   * every address or MX host (fanout.c) or a mail round trip
+   * (mail_trip.c) the hooks that run its child checks */
+  const pp_check_ops *ops;
+  const char *host; /* the name resolved and verified: the target's, or an
+                       MX host's; borrowed */
+  bool host_is_ip;
+  bool has_fixed;    /* connect to fixed only: one address of many */
+  pp_sockaddr fixed; /* port 0 */
+  bool counts_http;  /* holds one of max_concurrent_http */
+  /* a child check (pp_check_start_child): its parent, and what is told
+   * when it has ended */
+  pp_check *parent;
+  void (*done_cb)(void *ud, pp_check *child);
+  void *done_ud;
 };
 
 extern const pp_check_ops pp_tcp_ops;
@@ -99,6 +115,13 @@ extern const pp_check_ops pp_dialog_ops;
 extern const pp_check_ops pp_http_ops;
 extern const pp_check_ops pp_icmp_ops;
 extern const pp_check_ops pp_dns_ops;
+/* not kinds: they run child checks of the target's kind */
+extern const pp_check_ops pp_fanout_ops;   /* addresses=all, mx=yes */
+extern const pp_check_ops pp_mailtrip_ops; /* mail_to and fetch */
+
+/* Whether a target is checked on each of its addresses or MX hosts
+ * (fanout.c), rather than by one check. */
+bool pp_fanout_wanted(const pp_target *t);
 
 void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -137,5 +160,48 @@ void pp_check_resolve_and_connect(pp_check *c);
 
 /* Formats sa as text, without port. */
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Parses an IPv4 or IPv6 address (port 0). 0, or -1 when host is none. */
+int pp_parse_address(const char *host, pp_sockaddr *sa);
+
+/* The family address_family asks for: AF_INET, AF_INET6 or AF_UNSPEC. */
+int pp_check_family(const pp_target *t);
+
+/* The family of the target's source_address (AF_INET, AF_INET6), or
+ * AF_UNSPEC when none is set: the only family its connects can use. */
+int pp_check_source_family(const pp_target *t);
+
+/* A check inside another: one address or MX host of a target, one leg of a
+ * mail round trip. It runs the kind's hooks on target (the parent's, or
+ * another such as the mailbox of a round trip), resolving host (NULL: the
+ * target's) or connecting to addr alone (NULL: resolve), into res; it ends
+ * by its own timeout or the parent's deadline (or deadline_us), whichever
+ * comes first, and then done(ud, child) is called from the loop (never from
+ * inside the code that ended it, so done may free child). The caller owns
+ * child and res; both must stay until done has run or pp_check_end_child.
+ * A parent that ends first ends its children in its cleanup hook with
+ * pp_check_end_child. */
+typedef struct {
+  const pp_target *target;
+  const char *host;
+  const pp_sockaddr *addr;
+  pp_result *res;
+  void (*done)(void *ud, pp_check *child);
+  void *ud;
+  uint64_t deadline_us; /* an earlier end than the parent's; 0: none */
+} pp_child_spec;
+void pp_check_start_child(pp_check *parent, pp_check *child,
+                          const pp_child_spec *spec);
+
+/* Ends a child that is still running with code and detail, or forgets one
+ * whose done is due: either way done is not called, and child may be
+ * freed. Nothing for a child never started (child->engine NULL). */
+void pp_check_end_child(pp_check *child, pp_result_code code,
+                        const char *detail);
+
+/* Memory that lasts until the engine's next round or pp_engine_free: the
+ * per-address records a summary points to. Zeroed; NULL when out of
+ * memory. */
+void *pp_engine_round_alloc(pp_engine *e, size_t size);
 
 #endif

@@ -120,7 +120,7 @@ static void *plan_new(const pp_target *t, char *err, size_t errlen) {
     snprintf(err, errlen, "target \"%s\": out of memory", pp_target_name(t));
     return NULL;
   }
-  pl->proto = t->scheme->protocol;
+  pl->proto = pp_protocol_of(t);
   bool ok = pl->proto != NULL;
   pl->nuser = t->opts.steps.n;
   if (ok && pl->nuser > 0) {
@@ -389,6 +389,12 @@ void pp_dlg_run(dlg *d) {
       d->quitting = true;
       pp_dlg_send_command(d, s, after_quit_sent);
       break;
+    case PP_DOP_MESSAGE:
+    case PP_DOP_LIST:
+    case PP_DOP_INSPECT:
+    case PP_DOP_DELETE:
+      rc = pp_dlg_mail_step(d, s);
+      break;
     }
     if (rc == STEP_WAIT)
       return;
@@ -402,7 +408,7 @@ void pp_dlg_run(dlg *d) {
 static void dialog_start(pp_check *c) {
   const pp_target *t = c->target;
   dlg_engine *de = engine_state(c->engine);
-  if (de == NULL || proto_regexes(de, t->scheme->protocol) == NULL) {
+  if (de == NULL || proto_regexes(de, pp_protocol_of(t)) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "cannot prepare the %s dialog (out of memory)",
                     t->scheme->name);

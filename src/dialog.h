@@ -19,19 +19,28 @@ typedef enum {
   PP_DOP_LOGIN,    /* the protocol's login steps, when username is set */
   PP_DOP_USER,     /* the user's send / expect steps, in order */
   PP_DOP_QUIT,     /* send, wait briefly for the reply; never a failure */
+  /* the mail round trip's steps (dialog_mail.c): */
+  PP_DOP_MESSAGE, /* after DATA: the message, then its reply */
+  PP_DOP_LIST,    /* list the probe messages (IMAP SEARCH, POP3 UIDL) */
+  PP_DOP_INSPECT, /* read the tokens of those not known yet (FETCH, TOP) */
+  PP_DOP_DELETE,  /* delete ours and the stale ones (STORE, EXPUNGE, DELE) */
 } pp_dop;
 
 enum {
-  PP_DF_CAPS = 1 << 0,      /* record capabilities from the reply */
-  PP_DF_AFTER_TLS = 1 << 1, /* only after a STARTTLS upgrade */
-  PP_DF_TOLERANT = 1 << 2,  /* a negative reply is not a failure */
-  PP_DF_SECRET = 1 << 3,    /* the command carries a credential */
-  PP_DF_IF_BANNER = 1 << 4, /* only when expect_banner is set */
+  PP_DF_CAPS = 1 << 0,       /* record capabilities from the reply */
+  PP_DF_AFTER_TLS = 1 << 1,  /* only after a STARTTLS upgrade */
+  PP_DF_TOLERANT = 1 << 2,   /* a negative reply is not a failure */
+  PP_DF_SECRET = 1 << 3,     /* the command carries a credential */
+  PP_DF_IF_BANNER = 1 << 4,  /* only when expect_banner is set */
+  PP_DF_IF_REFUSED = 1 << 5, /* DELETE: only when the one before was refused */
 };
 
 /* One step. Command templates expand: %t a fresh IMAP tag, %e the EHLO
  * name, %u / %p the user and password, %q / %Q both as IMAP quoted strings,
- * %U / %P both in base64, %A the SASL PLAIN blob in base64, %% a '%'. */
+ * %U / %P both in base64, %A the SASL PLAIN blob in base64, %% a '%'; in a
+ * mail round trip %f / %r the sender and recipient, and %s the messages a
+ * LIST, INSPECT or DELETE step is about: a UID set (IMAP, one command) or
+ * one message number (POP3, a command per message). */
 typedef struct {
   pp_dop op;
   const char *send;     /* command template, NULL: nothing sent */
@@ -67,6 +76,16 @@ typedef struct pp_protocol {
   pp_frame user_frame; /* how the user's expect steps read a reply */
   bool has_ehlo;       /* the ehlo option means something */
 } pp_protocol;
+
+/* The header that carries a mail round trip's token. Every token starts
+ * "pp1-<unix time its sender gives up>-", so that any probe can tell a
+ * message still awaited from one left behind. */
+#define PP_MAIL_HEADER "X-Portprobe-Token"
+#define PP_MAIL_TOKEN_PREFIX "pp1-"
+
+/* The step table target t runs: its scheme's, or a mail round trip's leg
+ * (the SMTP one with the message, the mailbox one that finds it). */
+const pp_protocol *pp_protocol_of(const pp_target *t);
 
 /* Checks the dialog options of a target against its protocol (login only
  * where there is one, never a password in clear text unless allowed...).

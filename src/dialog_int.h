@@ -185,4 +185,13 @@ void pp_dlg_trace_read(dlg *d, size_t from, bool all);
 /* Wipes and frees the credentials read for this check. */
 void pp_dlg_wipe_secrets(dlg *d);
 
+/* --- the mail round trip's steps (dialog_mail.c) --- */
+
+/* A MESSAGE, LIST, INSPECT or DELETE step. */
+step_rc pp_dlg_mail_step(dlg *d, const pp_dstep *s);
+/* What %f, %r and %s stand for ("" outside a round trip), and how long
+ * they are together, for the template expansion. */
+const char *pp_dlg_mail_text(dlg *d, char c);
+size_t pp_dlg_mail_len(dlg *d);
+
 #endif

@@ -430,8 +430,8 @@ void pp_dlg_begin_handshake(dlg *d) {
     return;
   }
   pp_tls_peer peer = {.ca_file = o->ca_file,
-                      .host = d->t->host,
-                      .host_is_ip = d->t->host_is_ip,
+                      .host = d->c->host, /* an MX host's own name */
+                      .host_is_ip = d->c->host_is_ip,
                       .sni = o->sni,
                       .opts = o};
   char why[PP_DETAIL_MAX];

@@ -178,6 +178,10 @@ static const char *placeholder(dlg *d, char c, bool mask, encodings *en) {
     return mask ? "****" : d->secret[SECRET_B64];
   case 'A':
     return mask ? "****" : d->secret[SECRET_PLAIN];
+  case 'f':
+  case 'r':
+  case 's':
+    return pp_dlg_mail_text(d, c);
   default:
     return "%";
   }
@@ -193,6 +197,7 @@ static char *expand(dlg *d, const char *tpl, bool mask, size_t *len) {
                4 * (ul + pl + 2) + 2 * pl + 16;
   if (strstr(tpl, "%A"))
     cap += 4 * (ul + pl + 4) / 3 + 8;
+  cap += pp_dlg_mail_len(d);
   char *out = malloc(cap), *o = out;
   if (out == NULL)
     return NULL;

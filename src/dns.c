@@ -34,7 +34,8 @@ struct pp_dns {
 
 struct pp_dns_query {
   pp_dns *d;
-  pp_dns_cb cb; /* NULL once cancelled */
+  pp_dns_cb cb;       /* NULL once cancelled */
+  pp_dns_mx_cb mx_cb; /* an MX query's (then cb is NULL); NULL once cancelled */
   void *ud;
   int family;
   char *host;
@@ -449,6 +450,7 @@ void pp_dns_cancel(pp_dns_query *q) {
   if (q == NULL)
     return;
   q->cb = NULL;
+  q->mx_cb = NULL;
   pp_dns *d = q->d;
   for (pp_dns_query **p = &d->retry; *p != NULL; p = &(*p)->next)
     if (*p == q) { /* not asked again yet: forgotten now */
@@ -473,4 +475,79 @@ void pp_dns_cancel(pp_dns_query *q) {
 void pp_dns_tidy(pp_dns *d) {
   on_work(d->loop, &d->work, d);
   pp_timer_stop(d->loop, &d->work);
+}
+
+/* --- MX records --- */
+
+static int by_preference(const void *a, const void *b) {
+  const pp_mx *x = a, *y = b;
+  return (x->preference > y->preference) - (x->preference < y->preference);
+}
+
+/* The answer's MX records, sorted by preference (equal ones keep the
+ * server's order). Returns how many, or -1 when the answer holds none. */
+static int collect_mx(const unsigned char *abuf, int alen, pp_mx *out) {
+  struct ares_mx_reply *mx = NULL;
+  if (ares_parse_mx_reply(abuf, alen, &mx) != ARES_SUCCESS)
+    return -1;
+  size_t n = 0;
+  for (const struct ares_mx_reply *m = mx; m && n < PP_DNS_MAX_MX;
+       m = m->next) {
+    out[n].preference = m->priority;
+    snprintf(out[n].host, sizeof(out[n].host), "%s",
+             strcmp(m->host, ".") == 0 ? "" : m->host);
+    n++;
+  }
+  ares_free_data(mx);
+  if (n == 0)
+    return -1;
+  /* stable: qsort is not, so sort by insertion */
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j > 0 && by_preference(&out[j - 1], &out[j]) > 0; j--) {
+      pp_mx tmp = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = tmp;
+    }
+  return (int)n;
+}
+
+static void on_mx(void *arg, int status, int timeouts, unsigned char *abuf,
+                  int alen) {
+  (void)timeouts;
+  pp_dns_query *q = arg;
+  if (q->mx_cb != NULL) {
+    pp_mx mx[PP_DNS_MAX_MX];
+    int n = status == ARES_SUCCESS ? collect_mx(abuf, alen, mx) : -1;
+    if (n > 0)
+      q->mx_cb(q->ud, 0, mx, (size_t)n, NULL);
+    else if (status == ARES_SUCCESS || status == ARES_ENODATA)
+      q->mx_cb(q->ud, ARES_ENODATA, NULL, 0, "no MX record");
+    else
+      q->mx_cb(q->ud, status, NULL, 0, status_words(status));
+  }
+  if (q->starting)
+    q->finished = true;
+  else
+    query_free(q);
+}
+
+pp_dns_query *pp_dns_mx(pp_dns *d, const char *domain, pp_dns_mx_cb cb,
+                        void *ud) {
+  pp_dns_query *q = calloc(1, sizeof(*q));
+  if (q == NULL) {
+    cb(ud, ARES_ENOMEM, NULL, 0, "out of memory");
+    return NULL;
+  }
+  q->d = d;
+  q->mx_cb = cb;
+  q->ud = ud;
+  q->starting = true;
+  ares_query(d->main.ch, domain, 1 /* C_IN */, 15 /* T_MX */, on_mx, q);
+  q->starting = false;
+  if (q->finished) {
+    query_free(q);
+    return NULL;
+  }
+  arm_timer(&d->main);
+  return q;
 }

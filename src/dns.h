@@ -50,5 +50,25 @@ void pp_dns_cancel(pp_dns_query *q);
  * again): at the end of a round, so that between rounds the loop holds
  * nothing of the resolver. Not from inside a callback. */
 void pp_dns_tidy(pp_dns *d);
+/* One MX record: a mail domain's exchange and its preference. */
+typedef struct {
+  unsigned preference;
+  char host[256]; /* "" for the null MX "." (RFC 7505) */
+} pp_mx;
+
+/* MX records handed to a callback, at most; more are dropped. */
+#define PP_DNS_MAX_MX 16
+
+/* status 0: mx[0..n-1] (n >= 1) sorted by preference, the array valid
+ * during the call only; ARES_ENODATA: the domain exists but has no MX
+ * (n = 0: mail goes to the domain itself, RFC 5321 5.1); otherwise why
+ * says what the resolver answered. */
+typedef void (*pp_dns_mx_cb)(void *ud, int status, const pp_mx *mx, size_t n,
+                             const char *why);
+
+/* Asks for the MX records of domain (no search list, no hosts file). The
+ * handle is as pp_dns_resolve's, and pp_dns_cancel cancels it. */
+pp_dns_query *pp_dns_mx(pp_dns *dns, const char *domain, pp_dns_mx_cb cb,
+                        void *ud);
 
 #endif

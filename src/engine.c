@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,8 @@
 #include <unistd.h>
 
 static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
-    [PP_KIND_TCP] = &pp_tcp_ops,
-    [PP_KIND_DIALOG] = &pp_dialog_ops,
-    [PP_KIND_HTTP] = &pp_http_ops,
-    [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_TCP] = &pp_tcp_ops,   [PP_KIND_DIALOG] = &pp_dialog_ops,
+    [PP_KIND_HTTP] = &pp_http_ops, [PP_KIND_ICMP] = &pp_icmp_ops,
     [PP_KIND_DNS] = &pp_dns_ops,
 };
 
@@ -38,6 +37,8 @@ void pp_log(pp_engine *e, pp_log_level level, const char *fmt, ...) {
   va_end(ap);
   e->log(e->log_ud, level, msg);
 }
+
+static void round_mem_free(pp_engine *e);
 
 /* Descriptors the process holds now (the host's own, the engine's loop,
  * libraries'): /proc/self/fd lists them; probing each is the fallback. */
@@ -113,6 +114,7 @@ void pp_engine_free(pp_engine *e) {
   pp_dns_free(e->dns);
   pp_loop_free(e->loop);
   close(e->wake_fd);
+  round_mem_free(e);
   free(e);
 }
 
@@ -141,6 +143,13 @@ static void on_wake(pp_loop *loop, int fd, unsigned ev, void *ud) {
 
 static bool attempt_timed_out(pp_check *c);
 static void describe_attempts(pp_check *c);
+
+static void on_child_done(pp_loop *loop, pp_timer *t, void *ud) {
+  (void)loop;
+  (void)t;
+  pp_check *c = ud;
+  c->done_cb(c->done_ud, c);
+}
 
 static void on_deadline(pp_loop *loop, pp_timer *t, void *ud) {
   (void)loop;
@@ -232,9 +241,8 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
   r->phase = code == PP_R_OK ? PP_PHASE_NONE : c->phase;
   r->t_total = (double)(pp_now_us() - c->t_start_us) / 1e6;
 
-  const pp_check_ops *ops = kind_ops[t->kind];
-  if (ops->cleanup)
-    ops->cleanup(c);
+  if (c->ops->cleanup)
+    c->ops->cleanup(c);
   pp_tls_probe_free(c);
   pp_timer_stop(c->engine->loop, &c->deadline);
   pp_dns_cancel(c->dnsq);
@@ -245,11 +253,26 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
     c->fd = -1;
   }
   c->engine->active--;
-  if (t->kind == PP_KIND_HTTP)
+  if (c->counts_http)
     c->engine->active_http--;
   if (!r->up)
     pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": %s%s%s", pp_target_name(t),
            pp_result_name(code), r->detail[0] ? ": " : "", r->detail);
+  /* a child tells its parent from the loop, not from here: whoever ended
+   * it may still look at it on the way out, and the parent may free it */
+  if (c->done_cb != NULL) {
+    pp_timer_init(&c->deadline, on_child_done, c);
+    pp_timer_start(c->engine->loop, &c->deadline, 0);
+  }
+}
+
+void pp_check_end_child(pp_check *child, pp_result_code code,
+                        const char *detail) {
+  if (child->engine == NULL)
+    return; /* never started */
+  child->done_cb = NULL;
+  pp_check_finish(child, code, "%s", detail);
+  pp_timer_stop(child->engine->loop, &child->deadline);
 }
 
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len) {
@@ -295,7 +318,7 @@ static void set_addr(pp_check *c, const pp_sockaddr *sa) {
   c->res->port = c->target->port;
 }
 
-static int family_of(const pp_target *t) {
+int pp_check_family(const pp_target *t) {
   switch (t->opts.address_family) {
   case PP_AF_IPV4:
     return AF_INET;
@@ -308,7 +331,7 @@ static int family_of(const pp_target *t) {
 
 /* The family of source_address, AF_UNSPEC when none is set or it is not an
  * address (bind_source then says so). */
-static int source_family(const pp_target *t) {
+int pp_check_source_family(const pp_target *t) {
   const char *src = t->opts.source_address;
   struct in6_addr a;
   if (src == NULL)
@@ -318,13 +341,13 @@ static int source_family(const pp_target *t) {
   return inet_pton(AF_INET6, src, &a) == 1 ? AF_INET6 : AF_UNSPEC;
 }
 
-static int literal_addr(const pp_target *t, pp_sockaddr *sa) {
+int pp_parse_address(const char *host, pp_sockaddr *sa) {
   memset(sa, 0, sizeof(*sa));
-  if (inet_pton(AF_INET, t->host, &sa->in.sin_addr) == 1) {
+  if (inet_pton(AF_INET, host, &sa->in.sin_addr) == 1) {
     sa->in.sin_family = AF_INET;
     return 0;
   }
-  if (inet_pton(AF_INET6, t->host, &sa->in6.sin6_addr) == 1) {
+  if (inet_pton(AF_INET6, host, &sa->in6.sin6_addr) == 1) {
     sa->in6.sin6_family = AF_INET6;
     return 0;
   }
@@ -336,7 +359,7 @@ static int literal_addr(const pp_target *t, pp_sockaddr *sa) {
  * to try; addrs[0] when none is usable, for bind_source to name. */
 static const pp_sockaddr *usable_addresses(pp_check *c,
                                            const pp_sockaddr *addrs, size_t n) {
-  int fam = source_family(c->target);
+  int fam = pp_check_source_family(c->target);
   size_t usable = 0, first = 0;
   for (size_t i = n; i-- > 0;)
     if (fam == AF_UNSPEC || addrs[i].sa.sa_family == fam) {
@@ -362,7 +385,7 @@ static void on_resolved(void *ud, int status, const pp_sockaddr *addrs,
   c->dnsq = NULL;
   c->res->t_dns = pp_check_phase_elapsed(c);
   if (status != 0) {
-    pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->target->host, why);
+    pp_check_finish(c, PP_R_DNS_FAILED, "%s: %s", c->host, why);
     return;
   }
   const pp_sockaddr *first = &addrs[0];
@@ -374,13 +397,18 @@ static void on_resolved(void *ud, int status, const pp_sockaddr *addrs,
 
 static void resolve(pp_check *c, next_fn next, bool keep_addresses) {
   const pp_target *t = c->target;
-  if (t->host_is_ip) {
+  if (c->has_fixed) { /* one address of several, resolved by the parent */
+    set_addr(c, &c->fixed);
+    next(c);
+    return;
+  }
+  if (c->host_is_ip) {
     pp_sockaddr sa;
-    literal_addr(t, &sa);
-    int want = family_of(t);
+    pp_parse_address(c->host, &sa);
+    int want = pp_check_family(t);
     if (want != AF_UNSPEC && want != sa.sa.sa_family) {
       pp_check_finish(c, PP_R_DNS_FAILED,
-                      "%s is not an %s address (address_family)", t->host,
+                      "%s is not an %s address (address_family)", c->host,
                       want == AF_INET ? "IPv4" : "IPv6");
       return;
     }
@@ -391,8 +419,8 @@ static void resolve(pp_check *c, next_fn next, bool keep_addresses) {
   pp_check_phase(c, PP_PHASE_DNS);
   c->after_resolve = next;
   c->keep_addresses = keep_addresses;
-  c->dnsq =
-      pp_dns_resolve(c->engine->dns, t->host, family_of(t), on_resolved, c);
+  c->dnsq = pp_dns_resolve(c->engine->dns, c->host, pp_check_family(t),
+                           on_resolved, c);
 }
 
 void pp_check_resolve(pp_check *c, void (*next)(pp_check *c)) {
@@ -477,7 +505,7 @@ static void on_connected(pp_check *c) {
     c->attempts->done = true;
     pp_timer_start_at(c->engine->loop, &c->deadline, c->deadline_us);
   }
-  kind_ops[c->target->kind]->connected(c);
+  c->ops->connected(c);
 }
 
 static void on_connect_io(pp_loop *loop, int fd, unsigned ev, void *ud) {
@@ -624,13 +652,26 @@ void pp_check_resolve_and_connect(pp_check *c) {
 
 /* --- the round --- */
 
-static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
-                        pp_result *r) {
+/* What a target's own check runs: its kind, or a parent of child checks. */
+static const pp_check_ops *top_ops(const pp_target *t) {
+  if (pp_fanout_wanted(t))
+    return &pp_fanout_ops;
+  if (t->fetch != NULL)
+    return &pp_mailtrip_ops;
+  return kind_ops[t->kind];
+}
+
+/* Makes c ready to start: record cleared, clocks and deadline set. */
+static void init_check(pp_engine *e, pp_check *c, const pp_target *t,
+                       pp_result *r, const pp_check_ops *ops) {
   memset(c, 0, sizeof(*c));
   c->engine = e;
   c->target = t;
   c->res = r;
   c->fd = -1;
+  c->ops = ops;
+  c->host = t->host;
+  c->host_is_ip = t->host_is_ip;
   pp_result_reset(r);
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
@@ -640,10 +681,64 @@ static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
   c->deadline_us = c->t_start_us + (uint64_t)t->opts.timeout_ms * 1000u;
   pp_timer_init(&c->deadline, on_deadline, c);
   e->active++;
-  if (t->kind == PP_KIND_HTTP)
+}
+
+static void start_check(pp_engine *e, pp_check *c, const pp_target *t,
+                        pp_result *r) {
+  init_check(e, c, t, r, top_ops(t));
+  if (t->kind == PP_KIND_HTTP) {
+    c->counts_http = true;
     e->active_http++;
+  }
   pp_check_phase(c, PP_PHASE_NONE);
-  kind_ops[t->kind]->start(c);
+  c->ops->start(c);
+}
+
+void pp_check_start_child(pp_check *parent, pp_check *child,
+                          const pp_child_spec *spec) {
+  init_check(parent->engine, child, spec->target, spec->res,
+             kind_ops[spec->target->kind]);
+  child->parent = parent;
+  child->done_cb = spec->done;
+  child->done_ud = spec->ud;
+  if (spec->host != NULL) {
+    pp_sockaddr sa;
+    child->host = spec->host;
+    child->host_is_ip = pp_parse_address(spec->host, &sa) == 0;
+  }
+  if (spec->addr != NULL) {
+    child->has_fixed = true;
+    child->fixed = *spec->addr;
+  }
+  uint64_t cap = spec->deadline_us ? spec->deadline_us : parent->deadline_us;
+  if (child->deadline_us > cap)
+    child->deadline_us = cap;
+  pp_check_phase(child, PP_PHASE_NONE);
+  child->ops->start(child);
+}
+
+/* --- memory for one round's records --- */
+
+struct pp_round_mem {
+  struct pp_round_mem *next;
+  max_align_t data[];
+};
+
+void *pp_engine_round_alloc(pp_engine *e, size_t size) {
+  struct pp_round_mem *m = calloc(1, sizeof(*m) + size);
+  if (m == NULL)
+    return NULL;
+  m->next = e->round_mem;
+  e->round_mem = m;
+  return m->data;
+}
+
+static void round_mem_free(pp_engine *e) {
+  for (struct pp_round_mem *m = e->round_mem, *next; m != NULL; m = next) {
+    next = m->next;
+    free(m);
+  }
+  e->round_mem = NULL;
 }
 
 /* What a round has still to start. */
@@ -735,6 +830,7 @@ int pp_engine_run(pp_engine *e, pp_target *const *targets, size_t n,
     }
   if (e->interrupted)
     return -1;
+  round_mem_free(e); /* the last round's records are read by now */
   size_t configured = e->max_concurrent;
   if (e->auto_concurrency) /* what the process holds changes between rounds */
     e->max_concurrent = configured = default_concurrency();

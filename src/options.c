@@ -29,6 +29,7 @@ static const char *const dnssec_choices[] = {"off", "report", "require", NULL};
 static const char *const dns_check_choices[] = {
     "query",   "ns_consistency", "dnsbl", "spf", "dmarc",
     "mta_sts", "tls_rpt",        "dane",  NULL};
+static const char *const addresses_choices[] = {"any", "all", NULL};
 
 #define TCPISH (PP_APPLY_TCP | PP_APPLY_TLS | PP_APPLY_DIALOG | PP_APPLY_HTTP)
 #define TLSISH (PP_APPLY_TLS | PP_APPLY_HTTP)
@@ -286,6 +287,41 @@ const pp_option pp_options[] = {
      PP_APPLY_DNS,
      "Port of the service a dane (default 25) or mta_sts (default 443) "
      "check connects to."},
+
+    /* every address, every MX host */
+    {"addresses", PP_OPT_ENUM, "any", 0, 0, addresses_choices, OFF(addresses),
+     TCPISH,
+     "Which addresses of a name are checked: any (in turn, up when one "
+     "answers) or all (every A and AAAA at once, each reported)."},
+    {"require", PP_OPT_INT, NULL, 1, 64, NULL, OFF(require), TCPISH,
+     "With addresses=all or mx=yes: how many addresses or MX hosts must be "
+     "up for the target to be up (default: all)."},
+    {"mx", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(mx), PP_APPLY_DIALOG,
+     "smtp targets: the host is a mail domain; every MX host is checked, in "
+     "preference order (no MX: the domain itself)."},
+
+    /* the mail round trip */
+    {"mail_to", PP_OPT_STRING, NULL, 3, 254, NULL, OFF(mail_to),
+     PP_APPLY_DIALOG,
+     "smtp targets: send a message to this address and find it in the "
+     "fetch mailbox (a round trip)."},
+    {"mail_from", PP_OPT_STRING, NULL, 3, 254, NULL, OFF(mail_from),
+     PP_APPLY_DIALOG,
+     "Sender of the round trip's message (default: portprobe@ the EHLO "
+     "name)."},
+    {"fetch", PP_OPT_STRING, NULL, 8, 1024, NULL, OFF(fetch), PP_APPLY_DIALOG,
+     "Mailbox the round trip's message is fetched from and deleted: "
+     "imap|imaps|pop3|pop3s://host[:port]."},
+    {"fetch_username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(fetch_username),
+     PP_APPLY_DIALOG, "Login of the fetch mailbox (default: username)."},
+    {"fetch_password_file", PP_OPT_STRING, NULL, 1, 4096, NULL,
+     OFF(fetch_password_file), PP_APPLY_DIALOG,
+     "Password file of the fetch mailbox (default: password_file); never "
+     "logged or reported."},
+    {"delivery_timeout", PP_OPT_DURATION, "60s", 1000, 3600000, NULL,
+     OFF(delivery_timeout_ms), PP_APPLY_DIALOG,
+     "How long after SMTP accepted the round trip's message the mailbox is "
+     "polled for it."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 
@@ -543,8 +579,8 @@ static int step_append(pp_steplist *l, pp_step_kind kind, const char *v) {
 static bool regex_syntax_ok(const char *pattern, char *err, size_t errlen);
 
 /* Tag names the front ends set themselves ("time" is InfluxDB's own). */
-static const char *const reserved_labels[] = {"time", "target", "scheme",
-                                              "result", NULL};
+static const char *const reserved_labels[] = {
+    "time", "target", "scheme", "result", "address", "family", "mx", NULL};
 
 /* --- one descriptor per option type ---
  * set parses s->value into the field; on failure it returns -1 and either

@@ -88,6 +88,7 @@ enum {
   PP_DNSC_TLS_RPT,
   PP_DNSC_DANE,
 };
+enum { PP_ADDRESSES_ANY, PP_ADDRESSES_ALL };
 
 /* Typed storage of every option. Owned by the target; freed with it. */
 typedef struct pp_opts {
@@ -183,6 +184,19 @@ typedef struct pp_opts {
   int64_t rrsig_warn_ms, rrsig_crit_ms;
   pp_strlist dnsbl_zones;
   int service_port; /* 0: the check's own (25 for dane, 443 mta_sts) */
+
+  /* every address, every MX host (fanout.c) */
+  int addresses; /* PP_ADDRESSES_* */
+  int require;   /* 0: all of them */
+  bool mx;
+
+  /* the mail round trip (mail_trip.c) */
+  char *mail_to;
+  char *mail_from;
+  char *fetch; /* imap|imaps|pop3|pop3s://host[:port] */
+  char *fetch_username;
+  char *fetch_password_file;
+  int64_t delivery_timeout_ms;
 } pp_opts;
 
 typedef struct {

@@ -274,3 +274,116 @@ int pp_dialog_validate(const pp_target *t, char *err, size_t errlen) {
   }
   return 0;
 }
+
+/* --- the mail round trip's legs (mail_trip.c, dialog_mail.c) --- */
+
+/* SMTP as usual, then the message: MAIL FROM, RCPT TO, DATA (354), the
+ * message (250); every refusal in the server's words. */
+static const pp_dstep smtp_trip_steps[] = {
+    {PP_DOP_GREETING, NULL, "greeting", PP_FRAME_SMTP, PP_RS_OK, NULL,
+     PP_R_BANNER_MISMATCH, PP_PHASE_BANNER, 0},
+    {PP_DOP_COMMAND, "EHLO %e\r\n", "EHLO", PP_FRAME_SMTP, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_CAPS},
+    {PP_DOP_STARTTLS, "STARTTLS\r\n", "STARTTLS", PP_FRAME_SMTP, PP_RS_OK, NULL,
+     PP_R_STARTTLS_UNAVAILABLE, PP_PHASE_STARTTLS, 0},
+    {PP_DOP_COMMAND, "EHLO %e\r\n", "EHLO", PP_FRAME_SMTP, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_CAPS | PP_DF_AFTER_TLS},
+    {PP_DOP_LOGIN, NULL, "login", PP_FRAME_SMTP, PP_RS_OK, NULL,
+     PP_R_AUTH_FAILED, PP_PHASE_AUTH, 0},
+    {PP_DOP_COMMAND, "MAIL FROM:<%f>\r\n", "MAIL FROM", PP_FRAME_SMTP, PP_RS_OK,
+     NULL, PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, 0},
+    {PP_DOP_COMMAND, "RCPT TO:<%r>\r\n", "RCPT TO", PP_FRAME_SMTP, PP_RS_OK,
+     NULL, PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, 0},
+    {PP_DOP_COMMAND, "DATA\r\n", "DATA", PP_FRAME_SMTP, PP_RS_MORE, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, 0},
+    {PP_DOP_MESSAGE, NULL, "the message", PP_FRAME_SMTP, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, 0},
+    {PP_DOP_QUIT, "QUIT\r\n", "QUIT", PP_FRAME_SMTP, PP_RS_OK, NULL, PP_R_OK,
+     PP_PHASE_DIALOG, 0},
+};
+
+/* IMAP: log in, select INBOX, list every probe message (RFC 3501 SEARCH
+ * HEADER matches a substring), read their tokens, delete ours and the
+ * stale ones (UID EXPUNGE is RFC 4315's; EXPUNGE where it is refused). */
+static const pp_dstep imap_fetch_steps[] = {
+    {PP_DOP_GREETING, NULL, "greeting", PP_FRAME_IMAP_GREETING, PP_RS_OK, NULL,
+     PP_R_BANNER_MISMATCH, PP_PHASE_BANNER, PP_DF_CAPS},
+    {PP_DOP_COMMAND, "%t CAPABILITY\r\n", "CAPABILITY", PP_FRAME_IMAP_TAGGED,
+     PP_RS_OK, NULL, PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_CAPS},
+    {PP_DOP_STARTTLS, "%t STARTTLS\r\n", "STARTTLS", PP_FRAME_IMAP_TAGGED,
+     PP_RS_OK, NULL, PP_R_STARTTLS_UNAVAILABLE, PP_PHASE_STARTTLS, 0},
+    {PP_DOP_COMMAND, "%t CAPABILITY\r\n", "CAPABILITY", PP_FRAME_IMAP_TAGGED,
+     PP_RS_OK, NULL, PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG,
+     PP_DF_CAPS | PP_DF_AFTER_TLS},
+    {PP_DOP_LOGIN, NULL, "login", PP_FRAME_IMAP_TAGGED, PP_RS_OK, NULL,
+     PP_R_AUTH_FAILED, PP_PHASE_AUTH, 0},
+    {PP_DOP_COMMAND, "%t SELECT INBOX\r\n", "SELECT INBOX",
+     PP_FRAME_IMAP_TAGGED, PP_RS_OK, NULL, PP_R_EXPECT_MISMATCH,
+     PP_PHASE_DIALOG, 0},
+    {PP_DOP_LIST,
+     "%t UID SEARCH HEADER " PP_MAIL_HEADER " " PP_MAIL_TOKEN_PREFIX "\r\n",
+     "UID SEARCH", PP_FRAME_IMAP_TAGGED, PP_RS_OK, NULL, PP_R_EXPECT_MISMATCH,
+     PP_PHASE_DIALOG, 0},
+    {PP_DOP_INSPECT,
+     "%t UID FETCH %s (BODY.PEEK[HEADER.FIELDS (" PP_MAIL_HEADER ")])\r\n",
+     "UID FETCH", PP_FRAME_IMAP_TAGGED, PP_RS_OK, NULL, PP_R_EXPECT_MISMATCH,
+     PP_PHASE_DIALOG, 0},
+    {PP_DOP_DELETE, "%t UID STORE %s +FLAGS.SILENT (\\Deleted)\r\n",
+     "UID STORE", PP_FRAME_IMAP_TAGGED, PP_RS_OK, NULL, PP_R_EXPECT_MISMATCH,
+     PP_PHASE_DIALOG, 0},
+    {PP_DOP_DELETE, "%t UID EXPUNGE %s\r\n", "UID EXPUNGE",
+     PP_FRAME_IMAP_TAGGED, PP_RS_OK, NULL, PP_R_EXPECT_MISMATCH,
+     PP_PHASE_DIALOG, PP_DF_TOLERANT},
+    {PP_DOP_DELETE, "%t EXPUNGE\r\n", "EXPUNGE", PP_FRAME_IMAP_TAGGED, PP_RS_OK,
+     NULL, PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_IF_REFUSED},
+    {PP_DOP_QUIT, "%t LOGOUT\r\n", "LOGOUT", PP_FRAME_IMAP_TAGGED, PP_RS_OK,
+     NULL, PP_R_OK, PP_PHASE_DIALOG, 0},
+};
+
+/* POP3: a session sees the mailbox as it was at login (RFC 1939), so each
+ * poll is a session: UIDL, TOP of the messages not seen before, DELE of
+ * ours and the stale ones, QUIT (which deletes them). */
+static const pp_dstep pop3_fetch_steps[] = {
+    {PP_DOP_GREETING, NULL, "greeting", PP_FRAME_POP3, PP_RS_OK, NULL,
+     PP_R_BANNER_MISMATCH, PP_PHASE_BANNER, 0},
+    {PP_DOP_COMMAND, "CAPA\r\n", "CAPA", PP_FRAME_POP3_MULTI, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_CAPS | PP_DF_TOLERANT},
+    {PP_DOP_STARTTLS, "STLS\r\n", "STLS", PP_FRAME_POP3, PP_RS_OK, NULL,
+     PP_R_STARTTLS_UNAVAILABLE, PP_PHASE_STARTTLS, 0},
+    {PP_DOP_COMMAND, "CAPA\r\n", "CAPA", PP_FRAME_POP3_MULTI, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG,
+     PP_DF_CAPS | PP_DF_TOLERANT | PP_DF_AFTER_TLS},
+    {PP_DOP_LOGIN, NULL, "login", PP_FRAME_POP3, PP_RS_OK, NULL,
+     PP_R_AUTH_FAILED, PP_PHASE_AUTH, 0},
+    {PP_DOP_LIST, "UIDL\r\n", "UIDL", PP_FRAME_POP3_MULTI, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, 0},
+    /* a message another session deleted meanwhile says -ERR: let it be */
+    {PP_DOP_INSPECT, "TOP %s 0\r\n", "TOP", PP_FRAME_POP3_MULTI, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_TOLERANT},
+    {PP_DOP_DELETE, "DELE %s\r\n", "DELE", PP_FRAME_POP3, PP_RS_OK, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_TOLERANT},
+    {PP_DOP_QUIT, "QUIT\r\n", "QUIT", PP_FRAME_POP3, PP_RS_OK, NULL, PP_R_OK,
+     PP_PHASE_DIALOG, 0},
+};
+
+static const pp_protocol smtp_trip = {
+    "smtp",      smtp_trip_steps, N(smtp_trip_steps),
+    smtp_logins, N(smtp_logins),  PP_FRAME_SMTP,
+    true};
+static const pp_protocol imap_fetch = {
+    "imap",      imap_fetch_steps, N(imap_fetch_steps),
+    imap_logins, N(imap_logins),   PP_FRAME_RAW,
+    false};
+static const pp_protocol pop3_fetch = {
+    "pop3",      pop3_fetch_steps, N(pop3_fetch_steps),
+    pop3_logins, N(pop3_logins),   PP_FRAME_RAW,
+    false};
+
+const pp_protocol *pp_protocol_of(const pp_target *t) {
+  const pp_protocol *p = t->scheme->protocol;
+  if (t->fetch_leg)
+    return p == &imap ? &imap_fetch : p == &pop3 ? &pop3_fetch : p;
+  if (t->opts.mail_to != NULL && p == &smtp)
+    return &smtp_trip;
+  return p;
+}

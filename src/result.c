@@ -58,6 +58,9 @@ static const struct {
     [PP_R_RECORD_INVALID] = {"record_invalid", "policy record invalid"},
     [PP_R_DANE_MISMATCH] = {"dane_mismatch",
                             "certificate matches no TLSA record"},
+    [PP_R_NOT_DELIVERED] = {"not_delivered",
+                            "message accepted but never delivered"},
+    [PP_R_NULL_MX] = {"null_mx", "the domain accepts no mail (null MX)"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {
@@ -68,6 +71,7 @@ static const char *const phases[PP_PHASE_COUNT] = {
     [PP_PHASE_REQUEST] = "request",   [PP_PHASE_FIRST_BYTE] = "first_byte",
     [PP_PHASE_BODY] = "body",         [PP_PHASE_ICMP] = "icmp",
     [PP_PHASE_QUERY] = "query",
+    [PP_PHASE_DELIVERY] = "delivery", [PP_PHASE_FETCH] = "fetch",
 };
 
 const char *pp_dnssec_name(int status) {
@@ -129,6 +133,44 @@ void pp_result_reset(pp_result *r) {
   r->dns_count = -1;
   r->dns_dnskeys = r->dns_ds = -1;
   r->t_query = -1;
+  r->t_delivery = r->t_smtp = r->t_fetch = -1;
+}
+
+void pp_result_copy_tls(pp_result *to, const pp_result *from) {
+  to->tls_used = from->tls_used;
+  memcpy(to->tls_version, from->tls_version, sizeof(to->tls_version));
+  to->cert_seen = from->cert_seen;
+  to->cert_expiry_s = from->cert_expiry_s;
+  to->cert_grade = from->cert_grade;
+  memcpy(to->tls_cipher, from->tls_cipher, sizeof(to->tls_cipher));
+  memcpy(to->cert_subject, from->cert_subject, sizeof(to->cert_subject));
+  memcpy(to->cert_serial, from->cert_serial, sizeof(to->cert_serial));
+  memcpy(to->cert_sha256, from->cert_sha256, sizeof(to->cert_sha256));
+  memcpy(to->cert_pin, from->cert_pin, sizeof(to->cert_pin));
+  memcpy(to->cert_key_type, from->cert_key_type, sizeof(to->cert_key_type));
+  to->cert_key_bits = from->cert_key_bits;
+  memcpy(to->cert_signature, from->cert_signature, sizeof(to->cert_signature));
+  to->chain_seen = from->chain_seen;
+  to->chain_expiry_s = from->chain_expiry_s;
+  memcpy(to->chain_expiry_subject, from->chain_expiry_subject,
+         sizeof(to->chain_expiry_subject));
+  to->ocsp_status = from->ocsp_status;
+  to->ocsp_next_update_s = from->ocsp_next_update_s;
+}
+
+const char *pp_result_family(const pp_result *r) {
+  if (r->address[0] == 0)
+    return NULL;
+  return strchr(r->address, ':') ? "ipv6" : "ipv4";
+}
+
+void pp_part_name(const pp_part *p, char *buf, size_t len) {
+  if (p->mx == NULL)
+    snprintf(buf, len, "%s", p->r.address);
+  else if (p->one_address && p->r.address[0])
+    snprintf(buf, len, "%s[%s]", p->mx, p->r.address);
+  else
+    snprintf(buf, len, "%s", p->mx);
 }
 
 void pp_result_summary(const pp_result *r, char *buf, size_t len) {

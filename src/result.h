@@ -49,6 +49,8 @@ typedef enum {
   PP_R_RECORD_MISSING,  /* SPF, DMARC, MTA-STS or TLS-RPT record absent */
   PP_R_RECORD_INVALID,  /* more than one such record, or bad syntax */
   PP_R_DANE_MISMATCH,   /* the certificate matches no TLSA record */
+  PP_R_NOT_DELIVERED,   /* a round trip's message never reached the mailbox */
+  PP_R_NULL_MX,         /* the mail domain says it takes no mail (RFC 7505) */
   PP_R_COUNT
 } pp_result_code;
 
@@ -65,7 +67,9 @@ typedef enum {
   PP_PHASE_FIRST_BYTE,
   PP_PHASE_BODY,
   PP_PHASE_ICMP,
-  PP_PHASE_QUERY, /* dns: a query sent, its answer awaited */
+  PP_PHASE_QUERY,    /* dns: a query sent, its answer awaited */
+  PP_PHASE_DELIVERY, /* a round trip waits for its message */
+  PP_PHASE_FETCH,    /* a round trip's mailbox session */
   PP_PHASE_COUNT
 } pp_phase;
 
@@ -150,6 +154,17 @@ typedef struct pp_result {
                     -1 until known */
   char dns_info[PP_DETAIL_MAX]; /* ns serials, dnsbl reasons, TLSA match */
   int dns_dnskeys, dns_ds;      /* the signer's DNSKEY and DS records, -1 */
+
+  /* Checked on every address or every MX host: one record per address or
+   * host (parts[0..nparts-1], in the order checked), which this one
+   * summarises; parts_up of them were up. The engine keeps them until its
+   * next round. NULL and 0 otherwise. */
+  const struct pp_part *parts;
+  uint16_t nparts, parts_up;
+
+  /* Mail round trip: SMTP accepted the message -> seen in the mailbox,
+   * the SMTP session, the mailbox session that found it. */
+  double t_delivery, t_smtp, t_fetch;
 } pp_result;
 
 /* What DNSSEC said of a dns check's answer. */
@@ -165,6 +180,19 @@ const char *pp_dnssec_name(int status);
 /* "NOERROR", "NXDOMAIN", ...; "RCODE17" for codes without a name. */
 const char *pp_dns_rcode_name(int rcode);
 
+/* One address (or MX host, or address of an MX host) of a target. */
+typedef struct pp_part {
+  pp_result r;       /* its own record; r.address is the address */
+  const char *mx;    /* the MX host it belongs to, or NULL */
+  int mx_preference; /* -1: no MX record (the domain itself) */
+  bool one_address;  /* one address (addresses=all), not a whole host */
+} pp_part;
+
+/* The part's name: "2001:db8::1", "mx1.example.com" (a host, whichever
+ * address answered), "mx1.example.com[192.0.2.1]" (one of its addresses),
+ * as Postfix writes a relay. */
+void pp_part_name(const pp_part *p, char *buf, size_t len);
+
 /* "ok", "refused", ...: stable identifiers for tags and documents. */
 const char *pp_result_name(pp_result_code code);
 /* "connection refused", ...: words for people. */
@@ -172,6 +200,12 @@ const char *pp_result_describe(pp_result_code code);
 const char *pp_phase_name(pp_phase phase);
 const char *pp_grade_name(pp_grade grade);
 const char *pp_ocsp_name(pp_ocsp_status status);
+
+/* "ipv4" or "ipv6" for a record's address, NULL when it has none. */
+const char *pp_result_family(const pp_result *r);
+
+/* Copies the TLS facts (version, certificate, chain, OCSP) of from to to. */
+void pp_result_copy_tls(pp_result *to, const pp_result *from);
 
 /* Clears a record: no timings, no facts. */
 void pp_result_reset(pp_result *r);

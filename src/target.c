@@ -2,6 +2,8 @@
  * per-target data come from its descriptor (check_core.h). */
 #include "target.h"
 #include "check_core.h"
+#include "fanout.h"
+#include "mail_trip.h"
 #include "tls_check.h"
 
 #include <arpa/inet.h>
@@ -217,6 +219,7 @@ void pp_target_free(pp_target *t) {
   if (t->check_data_free && t->check_data)
     t->check_data_free(t->check_data);
   pp_opts_free(&t->opts);
+  pp_target_free(t->fetch);
   free(t->group);
   free(t->url);
   free(t->host);
@@ -231,6 +234,13 @@ int pp_target_set_group(pp_target *t, const char *group) {
   free(t->group);
   t->group = dup;
   return 0;
+}
+
+int64_t pp_target_longest_ms(const pp_target *t) {
+  const pp_opts *o = &t->opts;
+  if (t->fetch != NULL) /* the last mailbox session may start at the end */
+    return 2 * o->timeout_ms + o->delivery_timeout_ms + 1000;
+  return o->timeout_ms;
 }
 
 const char *pp_target_name(const pp_target *t) {
@@ -384,7 +394,9 @@ static int resolve_starttls(pp_target *t, char *err, size_t errlen) {
 
 int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
   if (check_common(t, err, errlen) != 0 ||
-      resolve_starttls(t, err, errlen) != 0)
+      resolve_starttls(t, err, errlen) != 0 ||
+      pp_fanout_validate(t, err, errlen) != 0 ||
+      pp_mail_prepare(t, err, errlen) != 0)
     return -1;
   if (t->kind != PP_KIND_ICMP && pp_tls_validate(t, err, errlen) != 0)
     return -1; /* TLS options: one rule for every kind that speaks TLS */

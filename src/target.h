@@ -63,6 +63,10 @@ typedef struct pp_target {
   void *check_data;
   void (*check_data_free)(void *);
   bool port_given; /* the URL named the port (dns: 853 for tls otherwise) */
+  /* a mail round trip (mail_trip.c): the mailbox it fetches from, made
+   * when finalized and owned; fetch_leg marks that mailbox target */
+  struct pp_target *fetch;
+  bool fetch_leg;
 } pp_target;
 
 /* Parses url. Returns NULL and a message in err on a bad URL. The message
@@ -89,6 +93,10 @@ bool pp_target_option_applies(const pp_target *t, const pp_option *opt);
 /* Puts the target in a host group (collectd's <Host> block), whose checks
  * are diagnosed together. Returns -1 when out of memory. */
 int pp_target_set_group(pp_target *t, const char *group);
+
+/* The longest its check can run, in ms: timeout, or for a mail round trip
+ * its two sessions' timeouts and delivery_timeout (mail_trip.c). */
+int64_t pp_target_longest_ms(const pp_target *t);
 
 /* The name shown for the target: the name option, else the URL. */
 const char *pp_target_name(const pp_target *t);

@@ -133,9 +133,9 @@ static void on_io(pp_loop *loop, int fd, unsigned events, void *ud) {
     char why[160];
     pp_tls_refused_range(t->opts.refuse_protocols, &min, &max);
     p->tls = pp_tls_new_offering(p->ctxs, fd,
-                                 t->opts.sni     ? t->opts.sni
-                                 : t->host_is_ip ? NULL
-                                                 : t->host,
+                                 t->opts.sni        ? t->opts.sni
+                                 : p->c->host_is_ip ? NULL
+                                                    : p->c->host,
                                  min, max, why, sizeof(why));
     if (p->tls == NULL) {
       pp_check_finish(p->c, PP_R_SOCKET_ERROR, "refuse_protocols: %s", why);

@@ -300,19 +300,41 @@ static void write_dns_fields(fields *w, const pp_target *t,
     f_str(w, info, r->dns_info);
 }
 
-/* The measured fields shared by influx and json. */
-static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
+/* One address (addresses=all) is a series of its own: in line protocol its
+ * address is a tag, not a field. */
+static bool address_is_tag(const pp_target *t, const pp_part *p, pp_format f) {
+  return p != NULL && f == PP_FMT_INFLUX &&
+         t->opts.addresses == PP_ADDRESSES_ALL;
+}
+
+/* The measured fields shared by influx and json; p: r is that part's. */
+static void write_fields(fields *w, const pp_target *t, const pp_result *r,
+                         const pp_part *p) {
   f_int(w, "up", r->up);
   f_float(w, "response_time", r->t_total);
   f_float(w, "dns_time", r->t_dns);
   f_float(w, "connect_time", r->t_connect);
   f_float(w, "tls_time", r->t_tls);
   f_float(w, "first_byte_time", r->t_first_byte);
-  f_str(w, "address", r->address);
+  if (!address_is_tag(t, p, w->fmt))
+    f_str(w, "address", r->address);
+  if (p != NULL && w->fmt == PP_FMT_JSON) {
+    f_str(w, "family", pp_result_family(r));
+    f_str(w, "mx", p->mx);
+  }
+  if (p != NULL && p->mx != NULL && p->mx_preference >= 0)
+    f_int(w, "mx_preference", p->mx_preference);
   if (r->port || t->port) /* a proxy's when one answered */
     f_int(w, "port", r->port ? r->port : t->port);
   if (r->addresses_tried > 0)
     f_int(w, "addresses_tried", r->addresses_tried);
+  if (r->parts != NULL) {
+    f_int(w, "checked", r->nparts);
+    f_int(w, "checked_up", r->parts_up);
+  }
+  f_float(w, "delivery_time", r->t_delivery);
+  f_float(w, "smtp_time", r->t_smtp);
+  f_float(w, "fetch_time", r->t_fetch);
   if (!r->up)
     f_str(w, "phase", pp_phase_name(r->phase));
   f_str(w, "detail", r->detail);
@@ -345,18 +367,29 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r) {
     write_dns_fields(w, t, r);
 }
 
-static void write_influx(FILE *f, const pp_target *t, const pp_result *r) {
-  const pp_influx_kv tags[] = {
+/* A line of the target's record, or (p) of one of its parts, tagged with
+ * its address, family and MX host. */
+static void write_influx(FILE *f, const pp_target *t, const pp_result *r,
+                         const pp_part *p) {
+  pp_influx_kv tags[6] = {
       {"target", pp_target_name(t)},
       {"scheme", t->scheme->name},
       {"result", pp_result_name(r->code)},
   };
-  pp_influx_series(f, "portprobe", tags, sizeof(tags) / sizeof(tags[0]),
-                   &t->opts.labels);
+  size_t n = 3;
+  if (address_is_tag(t, p, PP_FMT_INFLUX)) {
+    tags[n++] = (pp_influx_kv){"address", r->address};
+    tags[n++] = (pp_influx_kv){"family", pp_result_family(r)};
+  }
+  if (p != NULL && p->mx != NULL)
+    tags[n++] = (pp_influx_kv){"mx", p->mx};
+  pp_influx_series(f, "portprobe", tags, n, &t->opts.labels);
   fputc(' ', f);
   fields w = {f, PP_FMT_INFLUX, 0};
-  write_fields(&w, t, r);
+  write_fields(&w, t, r, p);
   fprintf(f, " %" PRId64 "\n", r->time_ns);
+  for (size_t i = 0; p == NULL && i < r->nparts; i++)
+    write_influx(f, t, &r->parts[i].r, &r->parts[i]);
 }
 
 static void json_labels(FILE *f, const pp_target *t) {
@@ -372,7 +405,8 @@ static void json_labels(FILE *f, const pp_target *t) {
   fputc('}', f);
 }
 
-static void write_json(FILE *f, const pp_target *t, const pp_result *r) {
+static void write_json(FILE *f, const pp_target *t, const pp_result *r,
+                       const pp_part *p) {
   fputs("{\"target\":", f);
   pp_json_string(f, pp_target_name(t));
   fputs(",\"url\":", f);
@@ -384,8 +418,10 @@ static void write_json(FILE *f, const pp_target *t, const pp_result *r) {
   fprintf(f, ",\"time\":%.3f", (double)r->time_ns / 1e9);
   json_labels(f, t);
   fields w = {f, PP_FMT_JSON, 1};
-  write_fields(&w, t, r);
+  write_fields(&w, t, r, p);
   fputs("}\n", f);
+  for (size_t i = 0; p == NULL && i < r->nparts; i++)
+    write_json(f, t, &r->parts[i].r, &r->parts[i]);
 }
 
 /* --- alerts --- */
@@ -506,11 +542,98 @@ static void write_hosts(FILE *f, pp_target *const *targets,
   pp_hosts_free(hosts);
 }
 
+/* A dns check's words in the table: DNSSEC status, signature time left,
+ * and what a non-query check found. Returns the separator for what
+ * follows. */
+static const char *write_dns_text(FILE *f, const pp_target *t,
+                                  const pp_result *r, const char *sepr) {
+  if (t->kind == PP_KIND_DNS && r->dnssec != PP_DNSSEC_UNCHECKED) {
+    fprintf(f, "%sdnssec %s", sepr, pp_dnssec_name(r->dnssec));
+    sepr = "  ";
+  }
+  if (r->rrsig_seen) {
+    double days = (double)r->rrsig_expiry_s / 86400.0;
+    fprintf(f, "%srrsig %s %.1f days%s (%s)", sepr,
+            r->rrsig_expiry_s < 0 ? "expired" : "expires in",
+            days < 0 ? -days : days, r->rrsig_expiry_s < 0 ? " ago" : "",
+            pp_grade_name(r->rrsig_grade));
+    sepr = "  ";
+  }
+  if (t->kind == PP_KIND_DNS && r->dns_info[0] &&
+      t->opts.dns_check != PP_DNSC_QUERY) {
+    fprintf(f, "%s%s", sepr, r->dns_info);
+    sepr = "  ";
+  }
+  return sepr;
+}
+
+/* One row of the table: a target's record, or one of its parts (indented,
+ * named for its address or MX host). */
+static void write_row(FILE *f, const pp_target *t, const pp_result *r,
+                      const char *name, size_t wname) {
+  char summary[64], time[32];
+  pp_result_summary(r, summary, sizeof(summary));
+  fmt_seconds(time, sizeof(time), r->t_total);
+  fprintf(f, "%-4s  %-*s  %-20s  %9s  ", r->up ? "UP" : "DOWN", (int)wname,
+          name, summary, time);
+  const char *sepr = "";
+  if (r->address[0]) {
+    fprintf(f, "%s", r->address);
+    sepr = "  ";
+  }
+  if (r->detail[0]) {
+    fprintf(f, "%s%s", sepr, r->detail);
+    sepr = "  ";
+  }
+  if (r->tls_used && r->tls_version[0]) {
+    fprintf(f, "%s%s", sepr, r->tls_version);
+    sepr = "  ";
+  }
+  if (r->cert_seen) {
+    double days = (double)r->cert_expiry_s / 86400.0;
+    if (r->cert_expiry_s < 0)
+      fprintf(f, "%scert expired %.1f days ago (%s)", sepr, -days,
+              pp_grade_name(r->cert_grade));
+    else
+      fprintf(f, "%scert expires in %.1f days (%s)", sepr, days,
+              pp_grade_name(r->cert_grade));
+    sepr = "  ";
+  }
+  if (r->chain_seen && r->cert_seen && r->chain_expiry_s < r->cert_expiry_s)
+    fprintf(f, "%schain: %s %s %.1f days%s", sepr, r->chain_expiry_subject,
+            r->chain_expiry_s < 0 ? "expired" : "expires in",
+            fabs((double)r->chain_expiry_s / 86400.0),
+            r->chain_expiry_s < 0 ? " ago" : "");
+  if (r->ocsp_status != PP_OCSP_NONE)
+    fprintf(f, "%sOCSP %s", sepr, pp_ocsp_name(r->ocsp_status));
+  if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
+    fprintf(f, "%s%d/%d received, %.0f%% loss", sepr, r->icmp_received,
+            r->icmp_sent, r->loss_pct);
+    if (r->rtt_avg >= 0)
+      fprintf(f, ", rtt min/avg/max %.3f/%.3f/%.3f ms", r->rtt_min * 1000,
+              r->rtt_avg * 1000, r->rtt_max * 1000);
+    if (r->jitter >= 0)
+      fprintf(f, ", jitter %.3f ms", r->jitter * 1000);
+    fprintf(f, ", quality %s", pp_grade_name(r->quality));
+    sepr = "  ";
+  }
+  sepr = write_dns_text(f, t, r, sepr);
+  if (r->excerpt[0])
+    fprintf(f, "%sserver said: \"%s\"", sepr, r->excerpt);
+  fputc('\n', f);
+}
+
 static void write_text(FILE *f, pp_target *const *targets,
                        const pp_result *results, size_t n) {
   size_t wname = 6;
+  char name[300] = "  "; /* a part's: indented under its target */
   for (size_t i = 0; i < n; i++) {
     size_t l = strlen(pp_target_name(targets[i]));
+    for (size_t k = 0; k < results[i].nparts; k++) {
+      pp_part_name(&results[i].parts[k], name + 2, sizeof(name) - 2);
+      if (strlen(name) > l)
+        l = strlen(name);
+    }
     if (l > wname)
       wname = l;
   }
@@ -519,74 +642,12 @@ static void write_text(FILE *f, pp_target *const *targets,
   fprintf(f, "%-4s  %-*s  %-20s  %9s  %s\n", "", (int)wname, "TARGET", "RESULT",
           "TIME", "DETAIL");
   for (size_t i = 0; i < n; i++) {
-    const pp_target *t = targets[i];
     const pp_result *r = &results[i];
-    char summary[64], time[32];
-    pp_result_summary(r, summary, sizeof(summary));
-    fmt_seconds(time, sizeof(time), r->t_total);
-    fprintf(f, "%-4s  %-*s  %-20s  %9s  ", r->up ? "UP" : "DOWN", (int)wname,
-            pp_target_name(t), summary, time);
-    const char *sepr = "";
-    if (r->address[0]) {
-      fprintf(f, "%s", r->address);
-      sepr = "  ";
+    write_row(f, targets[i], r, pp_target_name(targets[i]), wname);
+    for (size_t k = 0; k < r->nparts; k++) {
+      pp_part_name(&r->parts[k], name + 2, sizeof(name) - 2);
+      write_row(f, targets[i], &r->parts[k].r, name, wname);
     }
-    if (r->detail[0]) {
-      fprintf(f, "%s%s", sepr, r->detail);
-      sepr = "  ";
-    }
-    if (r->tls_used && r->tls_version[0]) {
-      fprintf(f, "%s%s", sepr, r->tls_version);
-      sepr = "  ";
-    }
-    if (r->cert_seen) {
-      double days = (double)r->cert_expiry_s / 86400.0;
-      if (r->cert_expiry_s < 0)
-        fprintf(f, "%scert expired %.1f days ago (%s)", sepr, -days,
-                pp_grade_name(r->cert_grade));
-      else
-        fprintf(f, "%scert expires in %.1f days (%s)", sepr, days,
-                pp_grade_name(r->cert_grade));
-      sepr = "  ";
-    }
-    if (r->chain_seen && r->cert_seen && r->chain_expiry_s < r->cert_expiry_s)
-      fprintf(f, "%schain: %s %s %.1f days%s", sepr, r->chain_expiry_subject,
-              r->chain_expiry_s < 0 ? "expired" : "expires in",
-              fabs((double)r->chain_expiry_s / 86400.0),
-              r->chain_expiry_s < 0 ? " ago" : "");
-    if (r->ocsp_status != PP_OCSP_NONE)
-      fprintf(f, "%sOCSP %s", sepr, pp_ocsp_name(r->ocsp_status));
-    if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
-      fprintf(f, "%s%d/%d received, %.0f%% loss", sepr, r->icmp_received,
-              r->icmp_sent, r->loss_pct);
-      if (r->rtt_avg >= 0)
-        fprintf(f, ", rtt min/avg/max %.3f/%.3f/%.3f ms", r->rtt_min * 1000,
-                r->rtt_avg * 1000, r->rtt_max * 1000);
-      if (r->jitter >= 0)
-        fprintf(f, ", jitter %.3f ms", r->jitter * 1000);
-      fprintf(f, ", quality %s", pp_grade_name(r->quality));
-      sepr = "  ";
-    }
-    if (t->kind == PP_KIND_DNS && r->dnssec != PP_DNSSEC_UNCHECKED) {
-      fprintf(f, "%sdnssec %s", sepr, pp_dnssec_name(r->dnssec));
-      sepr = "  ";
-    }
-    if (r->rrsig_seen) {
-      double days = (double)r->rrsig_expiry_s / 86400.0;
-      fprintf(f, "%srrsig %s %.1f days%s (%s)", sepr,
-              r->rrsig_expiry_s < 0 ? "expired" : "expires in",
-              days < 0 ? -days : days, r->rrsig_expiry_s < 0 ? " ago" : "",
-              pp_grade_name(r->rrsig_grade));
-      sepr = "  ";
-    }
-    if (t->kind == PP_KIND_DNS && r->dns_info[0] &&
-        t->opts.dns_check != PP_DNSC_QUERY) {
-      fprintf(f, "%s%s", sepr, r->dns_info);
-      sepr = "  ";
-    }
-    if (r->excerpt[0])
-      fprintf(f, "%sserver said: \"%s\"", sepr, r->excerpt);
-    fputc('\n', f);
   }
   write_hosts(f, targets, results, n, wname);
 }
@@ -600,11 +661,11 @@ int pp_output_results(FILE *f, pp_format fmt, pp_target *const *targets,
     break;
   case PP_FMT_INFLUX:
     for (size_t i = 0; i < n; i++)
-      write_influx(f, targets[i], &results[i]);
+      write_influx(f, targets[i], &results[i], NULL);
     break;
   case PP_FMT_JSON:
     for (size_t i = 0; i < n; i++)
-      write_json(f, targets[i], &results[i]);
+      write_json(f, targets[i], &results[i], NULL);
     break;
   case PP_FMT_NAGIOS:
     state = (int)pp_nagios_write(f, targets, results, n);

@@ -141,6 +141,22 @@ def test_https_localhost_on_a_standard_hosts_file_verifies(pp_bin, tmp_path):
     assert r["tls_version"].startswith("TLSv1") and r["cert_grade"] == "good"
 
 
+def test_https_on_every_address_verifies_the_urls_name_on_each(pp_bin, tmp_path):
+    """addresses=all: libcurl gets the core's socket for each address and still verifies the
+    certificate for localhost, the URL's host."""
+    cert_set = certs.make_cert_set(tmp_path / "certs")
+    with procs.Registry() as registry:
+        web = nginx.start_nginx(registry, tmp_path / "web", nginx.leaves_of(cert_set))
+        summary, *parts = records(in_standard_hosts(
+            pp_bin, tmp_path, web.url("/", "good", "localhost"), "addresses=all",
+            f"ca_file={cert_set.ca.cert}"))
+    assert summary["checked"] == 2 and summary["checked_up"] == 1
+    seen = {p["address"]: p for p in parts}
+    assert seen["127.0.0.1"]["result"] == "ok" and seen["127.0.0.1"]["http_status"] == 200
+    assert seen["127.0.0.1"]["cert_grade"] == "good"
+    assert seen["::1"]["result"] == "refused" and seen["::1"]["family"] == "ipv6"
+
+
 # --- a dropped address: its share of the timeout, then the next one ---
 
 

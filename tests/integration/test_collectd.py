@@ -613,6 +613,37 @@ def test_threshold_on_response_time_fires_for_the_slow_target_only(
     assert "above the warning threshold of 0.150000" in alarms[0]
 
 
+def test_every_address_is_a_plugin_instance_of_its_own(tmp_path, service, running):
+    """addresses=all: a name with ::1 and 127.0.0.1, a service on 127.0.0.1 only: the
+    target's values sum up (down, 1 of 2 up), each address has its own as NAME@ADDRESS."""
+    from fixtures import dns, procs
+    with procs.Registry() as registry:
+        names = dns.start_dns(registry, tmp_path / "dns",
+                              {"both.test": ["::1", "127.0.0.1"]})
+        cd = Collectd(tmp_path, f"""
+LoadPlugin portprobe
+<Plugin portprobe>
+  Resolver "127.0.0.1:{names.port}"
+  <Target "web">
+    URL "tcp://both.test:{service.port}"
+    Addresses "all"
+  </Target>
+</Plugin>
+""")
+        running.append(cd.start())
+        cd.wait_rounds("portprobe-web@127.0.0.1/bool-up", 2, 15)
+        assert cd.getval("portprobe-web@127.0.0.1/bool-up") == 1
+        assert 0 < cd.getval("portprobe-web@127.0.0.1/response_time-connect") < 1
+        assert cd.getval("portprobe-web@::1/bool-up") == 0
+        assert cd.getval("portprobe-web/bool-up") == 0
+        assert cd.getval("portprobe-web/count-checked") == 2
+        assert cd.getval("portprobe-web/count-checked_up") == 1
+        idents = cd.listval()
+        # state (flapping) is the target's: its addresses have none of their own
+        assert "portprobe-web/bool-flapping" in idents
+        assert "portprobe-web@::1/bool-flapping" not in idents
+
+
 # --- configuration ---
 
 BAD_CONFIGS = [

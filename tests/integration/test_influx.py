@@ -425,6 +425,31 @@ label = site=other
     assert rows["C:\\Program Files\\db"]["result"] == "refused"
 
 
+def test_every_address_lines_are_series_of_their_own(pp_bin, servers, influx, tmp_path):
+    """addresses=all on a name with ::1 and 127.0.0.1 (the listener is on 127.0.0.1 only):
+    InfluxDB keeps the target's line and one series per address, told apart by the tags."""
+    from fixtures import dns
+    with procs.Registry() as reg:
+        names = dns.start_dns(reg, tmp_path / "dns", {"both.test": ["::1", "127.0.0.1"]})
+        proc = subprocess.run([pp_bin, "--format", "influx", "--resolver",
+                               f"127.0.0.1:{names.port}", f"tcp://both.test:{servers['open']}",
+                               "name=every", "addresses=all", "timeout=2s"],
+                              capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    db = influx.create_db("every_address")
+    status, body = influx.write(db, proc.stdout)
+    assert status == 204, body
+    rows = influx.rows(db, "SELECT * FROM portprobe")
+    assert len(rows) == 3
+    target = [r for r in rows if r["address"] is None]
+    assert len(target) == 1 and target[0]["checked"] == 2 and target[0]["checked_up"] == 1
+    parts = {r["address"]: r for r in rows if r["address"] is not None}
+    assert parts["127.0.0.1"]["up"] == 1 and parts["127.0.0.1"]["family"] == "ipv4"
+    assert parts["::1"]["up"] == 0 and parts["::1"]["result"] == "refused"
+    series = influx.query(db, "SELECT count(up) FROM portprobe GROUP BY address")
+    assert sorted(s["tags"]["address"] for s in series) == ["", "127.0.0.1", "::1"]
+
+
 def test_config_error_names_file_line_and_key(pp_bin, tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text("[web]\nurl = tcp://127.0.0.1:80\ntimeout = soon\n")

@@ -172,6 +172,31 @@ START_TEST(state_adds_flapping_as_bool_and_percent) {
 }
 END_TEST
 
+START_TEST(summary_of_every_address_counts_them_round_trip_its_legs) {
+  pp_result r;
+  pp_result_reset(&r);
+  pp_part parts[2] = {{.mx = NULL}, {.mx = NULL}};
+  r.parts = parts;
+  r.nparts = 2;
+  r.parts_up = 1;
+  values_of("tcp://db.example.com:5432", &r);
+  ck_assert_double_eq(value("count", "checked"), 2);
+  ck_assert_double_eq(value("count", "checked_up"), 1);
+  ck_assert(isnan(value("response_time", "delivery")));
+  pp_result_reset(&r);
+  r.up = true;
+  r.t_total = 0.6;
+  r.t_delivery = 0.4;
+  r.t_smtp = 0.15;
+  r.t_fetch = 0.05;
+  values_of("smtp://mx.example.com", &r);
+  ck_assert_double_eq(value("response_time", "delivery"), 0.4);
+  ck_assert_double_eq(value("response_time", "smtp"), 0.15);
+  ck_assert_double_eq(value("response_time", "fetch"), 0.05);
+  ck_assert(isnan(value("count", "checked")));
+}
+END_TEST
+
 Suite *collectd_values_suite(void);
 START_TEST(dns_target_reports_query_time_rcode_and_signature_time_left) {
   char err[256];
@@ -213,6 +238,7 @@ Suite *collectd_values_suite(void) {
   tcase_add_test(tc, tls_target_reports_chain_expiry_and_stapled_ocsp);
   tcase_add_test(tc,
                  dns_target_reports_query_time_rcode_and_signature_time_left);
+  tcase_add_test(tc, summary_of_every_address_counts_them_round_trip_its_legs);
   suite_add_tcase(s, tc);
   return s;
 }
