@@ -11,6 +11,7 @@ import datetime
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -296,11 +297,42 @@ def test_a_fifo_as_passphrase_file_is_refused_not_waited_for(portprobe, web, pki
     fifo = tmp_path / "pass.fifo"
     os.mkfifo(fifo)
     locked = pki["client_locked"]
-    r = check(portprobe, web.url("/", label="clientauth"), ca(pki), "timeout=3s",
-              f"client_cert={locked.cert}", f"client_key={locked.key}",
-              f"client_key_password_file={fifo}")
-    assert r["result"] == "socket_error"
-    assert r["detail"] == f"client_key_password_file {fifo}: not a regular file"
+    words = (web.url("/", label="clientauth"), ca(pki), "timeout=3s",
+             f"client_cert={locked.cert}", f"client_key={locked.key}",
+             f"client_key_password_file={fifo}")
+    # a FIFO when the targets are read: refused at start, naming the option
+    done = portprobe(*words, timeout=10)
+    assert done.returncode == 2
+    assert f'option "client_key_password_file": {fifo} is a FIFO, not a regular file' \
+        in done.stderr
+
+
+def test_a_passphrase_file_that_becomes_a_fifo_fails_its_check_at_once(
+        pp_bin, web, pki, tmp_path):
+    from test_influx import Execd
+    secret = tmp_path / "pass"
+    secret.write_bytes(pki["passfile"].read_bytes())
+    locked = pki["client_locked"]
+    words = [web.url("/", label="clientauth"), ca(pki), "timeout=3s",
+             f"client_cert={locked.cert}", f"client_key={locked.key}",
+             f"client_key_password_file={secret}"]
+    session = Execd([pp_bin, "--execd", "--format", "json", *words], tmp_path / "err.log")
+    try:
+        session.request()
+        first = json.loads(session.read_lines(1)[0])
+        assert first["result"] == "ok", first
+        secret.unlink()
+        os.mkfifo(secret)
+        started = time.monotonic()
+        session.request()
+        second = json.loads(session.read_lines(1, timeout=8)[0])
+        assert time.monotonic() - started < 3
+        assert second["result"] == "socket_error"
+        assert second["detail"] == f"client_key_password_file {secret}: not a regular file"
+        session.proc.stdin.close()
+        assert session.wait(5) == 0
+    finally:
+        session.close()
 
 
 def test_client_key_without_client_cert_is_refused(portprobe, web, pki):
