@@ -59,6 +59,10 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
     n = put(out, n, "response_time", "fetch", r->t_fetch);
   if (r->http_status > 0)
     n = put(out, n, "portprobe_http_status", "", r->http_status);
+  if (r->clock_seen) { /* collectd's ntpd plugin uses time_offset too */
+    n = put(out, n, "time_offset", "ntp", r->clock_offset);
+    n = put(out, n, "portprobe_stratum", "", r->stratum);
+  }
 
   if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
     n = put(out, n, "ping_droprate", "",

@@ -7,7 +7,9 @@
 
 #include "plugin.h"
 
+#include "consensus_conf.h"
 #include "plugin_conf.h"
+#include "plugin_consensus.h"
 #include "plugin_values.h"
 #include "round.h"
 #include "spread.h"
@@ -22,6 +24,8 @@ _Static_assert(PPC_NAME_MAX < DATA_MAX_NAME_LEN,
 
 /* Targets read from the configuration, until init hands them to groups. */
 static ppc_config conf;
+/* <Consensus>: a central collectd's view of every location */
+static ppc_consensus_conf consensus_conf;
 
 /* The targets that share an interval, or a part of a large such group: one
  * read callback, one engine with one loop (collectd's read threads run the
@@ -57,20 +61,33 @@ static void group_free(void *p) {
 
 static int ppc_config_cb(oconfig_item_t *ci) {
   char err[1024];
-  if (ppc_config_add(&conf, ci, err, sizeof(err)) != 0) {
+  oconfig_item_t probes; /* the block without <Consensus> */
+  if (ppc_consensus_split(ci, 0, &consensus_conf, &probes, err, sizeof(err)) !=
+      0) {
+    ERROR(PLUGIN_NAME ": %s", err);
+    return -1;
+  }
+  int rc = ppc_config_add(&conf, &probes, err, sizeof(err));
+  ppc_block_rest_free(&probes);
+  if (rc != 0) {
     ERROR(PLUGIN_NAME ": %s", err);
     return -1;
   }
   return 0;
 }
 
-/* The checked host and the target's labels, as meta data of every value
- * (write plugins such as portprobe_mongodb store them; NULL if no memory). */
-static meta_data_t *target_meta(const pp_target *t) {
+/* The checked host, what the server said about itself (version, facts)
+ * and the target's labels, as meta data of every value (write plugins
+ * such as portprobe_mongodb store them; NULL if no memory). */
+static meta_data_t *target_meta(const pp_target *t, const pp_result *r) {
   meta_data_t *md = meta_data_create();
   if (md == NULL)
     return NULL;
   meta_data_add_string(md, "target_host", t->host);
+  if (r->server_version[0])
+    meta_data_add_string(md, "server_version", r->server_version);
+  if (r->info[0])
+    meta_data_add_string(md, "server_info", r->info);
   for (size_t i = 0; i < t->opts.labels.n; i++) {
     const char *kv = t->opts.labels.items[i];
     const char *eq = strchr(kv, '=');
@@ -91,7 +108,7 @@ static void dispatch_values(const pp_target *t, const pp_result *r,
   size_t n = ppc_values(t, r, st, vals);
   char instance[DATA_MAX_NAME_LEN];
   snprintf(instance, sizeof(instance), "%s", pp_target_name(t));
-  meta_data_t *md = target_meta(t); /* copied by each dispatch */
+  meta_data_t *md = target_meta(t, r); /* copied by each dispatch */
   if (part != NULL) {
     char name[300];
     pp_part_name(part, name, sizeof(name));
@@ -152,6 +169,10 @@ static void dispatch_alert(const pp_target *t, const pp_result *r,
   snprintf(n.plugin, sizeof(n.plugin), "%s", PLUGIN_NAME);
   snprintf(n.plugin_instance, sizeof(n.plugin_instance), "%.*s",
            (int)sizeof(n.plugin_instance) - 1, a->target);
+  /* the kind, and the probe as its values name it (their host), in fields
+   * collectd's network plugin carries: it drops meta data */
+  snprintf(n.type, sizeof(n.type), "%s", pp_alert_kind_name(a->kind));
+  snprintf(n.type_instance, sizeof(n.type_instance), "%s", hostname_g);
 
   pp_grade quality = a->kind == PP_ALERT_QUALITY ? a->grade
                      : st != NULL                ? st->quality
@@ -422,9 +443,41 @@ static int start_group(group *g) {
   return status;
 }
 
+/* Through collectd's network plugin, which drops meta data, a location is
+ * known by collectd's Hostname: say so when a location label differs. */
+static void check_location_labels(void) {
+  static const char key[] = "location=";
+  const pp_target *first = NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < conf.targets.n; i++) {
+    const pp_target *t = conf.targets.items[i];
+    for (size_t k = 0; k < t->opts.labels.n; k++) {
+      const char *kv = t->opts.labels.items[k];
+      if (strncmp(kv, key, sizeof(key) - 1) == 0 &&
+          strcmp(kv + sizeof(key) - 1, hostname_g) != 0 && n++ == 0)
+        first = t;
+    }
+  }
+  if (n > 0)
+    WARNING(PLUGIN_NAME ": target \"%s\"%s: its location label is not "
+                        "collectd's Hostname \"%s\"; the network plugin "
+                        "drops labels, so a central collectd knows this "
+                        "location as \"%s\" (set Hostname to the location)",
+            pp_target_name(first), n > 1 ? " and others" : "", hostname_g,
+            hostname_g);
+}
+
 /* Splits the configured targets into interval groups and registers one read
  * callback for each. */
 static int ppc_init(void) {
+  if (plugin_is_loaded("network"))
+    check_location_labels();
+  if (consensus_conf.set && consensus_conf.c.timeout == 0)
+    consensus_conf.c.timeout = timeout_g > 0 ? timeout_g : 2;
+  if (consensus_conf.set && ppc_consensus_start(&consensus_conf.c) != 0)
+    return -1;
+  if (conf.targets.n == 0 && consensus_conf.set)
+    return 0; /* a central collectd: it listens, it does not probe */
   if (conf.targets.n == 0) {
     WARNING(PLUGIN_NAME ": no <Target> or <Host> configured: nothing to check");
     return 0;

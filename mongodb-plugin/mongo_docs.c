@@ -56,8 +56,24 @@ static bool reserved_field(const char *name) {
          strcmp(name, "meta") == 0 || strcmp(name, "interval") == 0;
 }
 
-/* Copies a value list's meta data (for example a target's labels). */
-static void append_labels(bson_t *meta, meta_data_t *md) {
+/* collectd's network plugin carries no meta data: a portprobe value or
+ * notification it received names its location in a field instead (the
+ * value's host, the notification's type instance; collectd-plugin/
+ * portprobe.c), and a notification its kind in its type. */
+static bool received_from_portprobe(const char *plugin, bool received) {
+  return received && strcmp(plugin, "portprobe") == 0;
+}
+
+static bool value_received(const value_list_t *vl) {
+  bool received = false;
+  return vl->meta != NULL &&
+         meta_data_get_boolean(vl->meta, "network:received", &received) == 0 &&
+         received;
+}
+
+/* Copies a value list's meta data (for example a target's labels), and
+ * location as labels.location when the meta data have none. */
+static void append_labels(bson_t *meta, meta_data_t *md, const char *location) {
   char **toc = NULL;
   int n = meta_data_toc(md, &toc);
   if (n <= 0)
@@ -67,6 +83,8 @@ static void append_labels(bson_t *meta, meta_data_t *md) {
   BSON_APPEND_DOCUMENT_BEGIN(meta, "labels", &labels);
   for (int i = 0; i < n; i++) {
     const char *key = toc[i];
+    if (location != NULL && strcmp(key, "location") == 0)
+      location = NULL; /* its own label comes first */
     switch (meta_data_type(md, key)) {
     case MD_TYPE_STRING: {
       char *s = NULL;
@@ -107,6 +125,8 @@ static void append_labels(bson_t *meta, meta_data_t *md) {
     free(toc[i]);
   }
   free(toc);
+  if (location != NULL)
+    BSON_APPEND_UTF8(&labels, "location", location);
   bson_append_document_end(meta, &labels);
 }
 
@@ -123,7 +143,10 @@ bson_t *ppm_metric_doc(const data_set_t *ds, const value_list_t *vl) {
   BSON_APPEND_UTF8(&meta, "type", vl->type);
   BSON_APPEND_UTF8(&meta, "type_instance", vl->type_instance);
   if (vl->meta != NULL)
-    append_labels(&meta, vl->meta);
+    append_labels(&meta, vl->meta,
+                  received_from_portprobe(vl->plugin, value_received(vl))
+                      ? vl->host
+                      : NULL);
   bson_append_document_end(doc, &meta);
   BSON_APPEND_DOUBLE(doc, "interval", CDTIME_T_TO_DOUBLE(vl->interval));
 
@@ -185,21 +208,41 @@ static bool is_label(const notification_meta_t *m) {
          m->name[strlen(LABEL_PREFIX)] != '\0';
 }
 
+static const notification_meta_t *nmeta(const notification_t *n,
+                                        const char *name) {
+  for (const notification_meta_t *m = n->meta; m != NULL; m = m->next)
+    if (strcmp(m->name, name) == 0)
+      return m;
+  return NULL;
+}
+
 /* kind, labels and meta of an event: see mongo_docs.h. */
 static void append_event_meta(bson_t *doc, const notification_t *n) {
   bson_t sub;
-  for (const notification_meta_t *m = n->meta; m != NULL; m = m->next)
-    if (strcmp(m->name, "kind") == 0 && m->type == NM_TYPE_STRING)
-      append_nmeta(doc, "kind", m);
+  const notification_meta_t *rx = nmeta(n, "network:received");
+  bool wire = received_from_portprobe(
+      n->plugin,
+      rx != NULL && rx->type == NM_TYPE_BOOLEAN && rx->nm_value.nm_boolean);
+  const notification_meta_t *kind = nmeta(n, "kind");
+  if (kind != NULL && kind->type == NM_TYPE_STRING)
+    append_nmeta(doc, "kind", kind);
+  else if (wire && n->type[0] != '\0')
+    BSON_APPEND_UTF8(doc, "kind", n->type);
   bool labels = false;
   for (const notification_meta_t *m = n->meta; m != NULL && !labels;
        m = m->next)
     labels = is_label(m);
-  if (labels) {
+  const char *location =
+      wire && nmeta(n, LABEL_PREFIX "location") == NULL && n->type_instance[0]
+          ? n->type_instance
+          : NULL;
+  if (labels || location != NULL) {
     BSON_APPEND_DOCUMENT_BEGIN(doc, "labels", &sub);
     for (const notification_meta_t *m = n->meta; m != NULL; m = m->next)
       if (is_label(m))
         append_nmeta(&sub, m->name + strlen(LABEL_PREFIX), m);
+    if (location != NULL)
+      BSON_APPEND_UTF8(&sub, "location", location);
     bson_append_document_end(doc, &sub);
   }
   BSON_APPEND_DOCUMENT_BEGIN(doc, "meta", &sub);

@@ -44,7 +44,7 @@ typedef struct {
   void (*engine_free)(pp_engine *e);
 } pp_check_ops;
 
-enum { PP_KIND_COUNT = PP_KIND_DNS + 1 };
+enum { PP_KIND_COUNT = PP_KIND_UDP + 1 };
 
 /* The descriptor of a kind. */
 const pp_check_ops *pp_kind_ops(pp_check_kind kind);
@@ -118,6 +118,8 @@ extern const pp_check_ops pp_tcp_ops;
 extern const pp_check_ops pp_dialog_ops;
 extern const pp_check_ops pp_http_ops;
 extern const pp_check_ops pp_icmp_ops;
+extern const pp_check_ops pp_wire_ops;
+extern const pp_check_ops pp_udp_ops;
 extern const pp_check_ops pp_dns_ops;
 /* not kinds: they run child checks of the target's kind */
 extern const pp_check_ops pp_fanout_ops;   /* addresses=all, mx=yes */
@@ -180,6 +182,9 @@ size_t pp_descriptors_fit(void);
 /* A round over e and its helpers (spread.c). */
 int pp_spread_run(pp_engine *e, pp_target *const *targets, size_t n,
                   pp_result *results);
+/* Binds fd to source_address, if one is set; -1 with the check ended when
+ * that fails. */
+int pp_check_bind_source(pp_check *c, int fd);
 
 /* Formats sa as text, without port. */
 void pp_format_address(const struct sockaddr *sa, char *buf, size_t len);

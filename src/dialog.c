@@ -34,7 +34,7 @@ static void dlg_engine_free(dlg_engine *de) {
   free(de);
 }
 
-static dlg_engine *engine_state(pp_engine *e) {
+dlg_engine *pp_dlg_engine(pp_engine *e) {
   dlg_engine *de = e->kind_state[PP_KIND_DIALOG];
   if (de)
     return de;
@@ -42,7 +42,7 @@ static dlg_engine *engine_state(pp_engine *e) {
   if (de == NULL)
     return NULL;
   de->mctx = pcre2_match_context_create(NULL);
-  de->md = pcre2_match_data_create(1, NULL);
+  de->md = pcre2_match_data_create(2, NULL); /* a match and one group */
   if (de->mctx == NULL || de->md == NULL) {
     dlg_engine_free(de);
     return NULL;
@@ -57,7 +57,7 @@ static dlg_engine *engine_state(pp_engine *e) {
 }
 
 /* Multi-line (^ and $ at each line) with CR LF line ends, on raw bytes. */
-static pcre2_code *compile(const char *pattern, bool *ok) {
+pcre2_code *pp_dlg_compile(const char *pattern, bool *ok) {
   pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
   if (cc == NULL) {
     *ok = false;
@@ -84,7 +84,7 @@ static pcre2_code **proto_regexes(dlg_engine *de, const pp_protocol *proto) {
   bool ok = p && re;
   for (size_t i = 0; ok && i < proto->nsteps; i++)
     if (proto->steps[i].expect)
-      re[i] = compile(proto->steps[i].expect, &ok);
+      re[i] = pp_dlg_compile(proto->steps[i].expect, &ok);
   if (!ok) {
     for (size_t i = 0; re && i < proto->nsteps; i++)
       pcre2_code_free(re[i]);
@@ -129,9 +129,9 @@ static void *plan_new(const pp_target *t, char *err, size_t errlen) {
   }
   for (size_t i = 0; ok && i < pl->nuser; i++)
     if (t->opts.steps.items[i].kind == PP_STEP_EXPECT)
-      pl->user_re[i] = compile(t->opts.steps.items[i].text, &ok);
+      pl->user_re[i] = pp_dlg_compile(t->opts.steps.items[i].text, &ok);
   if (ok && t->opts.expect_banner.pattern)
-    pl->banner = compile(t->opts.expect_banner.pattern, &ok);
+    pl->banner = pp_dlg_compile(t->opts.expect_banner.pattern, &ok);
   if (!ok) {
     snprintf(err, errlen, "target \"%s\": cannot prepare the %s dialog",
              pp_target_name(t), t->scheme->name);
@@ -216,6 +216,14 @@ static void remember(dlg *d, const char *data, size_t len) {
 
 /* --- judging a protocol step's reply --- */
 
+/* The first group of the match just made, as the server's version. */
+static void version_from_match(dlg *d, const char *rep) {
+  const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(d->de->md);
+  if (pcre2_get_ovector_count(d->de->md) < 2 || ov[2] == PCRE2_UNSET)
+    return;
+  pp_result_set_version(d->c->res, rep + ov[2], ov[3] - ov[2]);
+}
+
 static void on_step_reply(dlg *d, const pp_reply *r) {
   const pp_dstep *s = d->step;
   const char *rep = d->rbuf;
@@ -260,6 +268,8 @@ static void on_step_reply(dlg *d, const pp_reply *r) {
                      s->expect);
     return;
   }
+  if (re && (s->flags & PP_DF_VERSION))
+    version_from_match(d, rep);
   if (greeting && d->pl->banner && s->frame != PP_FRAME_RAW &&
       pp_dlg_re_match(d, d->pl->banner, rep, len, &end) != 1) {
     pp_dlg_fail_with(d, rep, len, PP_R_BANNER_MISMATCH,
@@ -407,7 +417,7 @@ void pp_dlg_run(dlg *d) {
 
 static void dialog_start(pp_check *c) {
   const pp_target *t = c->target;
-  dlg_engine *de = engine_state(c->engine);
+  dlg_engine *de = pp_dlg_engine(c->engine);
   if (de == NULL || proto_regexes(de, pp_protocol_of(t)) == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "cannot prepare the %s dialog (out of memory)",
@@ -419,7 +429,7 @@ static void dialog_start(pp_check *c) {
                pp_check_resolve_and_connect);
 }
 
-static void dialog_connected(pp_check *c) {
+dlg *pp_dlg_new(pp_check *c) {
   const pp_target *t = c->target;
   dlg *d = calloc(1, sizeof(*d));
   if (d != NULL) {
@@ -430,34 +440,20 @@ static void dialog_connected(pp_check *c) {
     d->rbuf = malloc(d->rsize);
   }
   if (d == NULL || d->rbuf == NULL) {
-    if (d)
-      free(d);
-    pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
-    return;
+    free(d);
+    return NULL;
   }
-  c->priv = d;
   d->c = c;
   d->t = t;
-  d->pl = t->check_data;
-  d->de = c->engine->kind_state[PP_KIND_DIALOG]; /* made by dialog_start */
-  d->proto_re = proto_regexes(d->de, d->pl->proto);
+  d->de = c->engine->kind_state[PP_KIND_DIALOG]; /* made at the start */
   d->ehlo = t->opts.ehlo ? t->opts.ehlo : d->de->hostname;
-  d->steps = d->pl->proto->steps;
-  d->nsteps = d->pl->proto->nsteps;
   d->t0_us = pp_now_us();
   pp_timer_init(&d->judge, pp_dlg_on_judge, d);
-  if (t->scheme->tls == PP_TLS_IMPLICIT) {
-    pp_check_phase(c, PP_PHASE_TLS);
-    pp_dlg_begin_handshake(d);
-  } else {
-    pp_dlg_run(d);
-  }
+  return d;
 }
 
-static void dialog_cleanup(pp_check *c) {
-  dlg *d = c->priv;
-  if (d == NULL)
-    return;
+void pp_dlg_free(dlg *d) {
+  pp_check *c = d->c;
   pp_timer_stop(c->engine->loop, &d->judge);
   pp_dlg_trace_read(d, 0, true); /* a line the server never ended */
   /* a failure without its own excerpt shows what had arrived so far */
@@ -471,6 +467,32 @@ static void dialog_cleanup(pp_check *c) {
   OPENSSL_cleanse(d->rbuf, d->rhigh);
   free(d->rbuf);
   free(d);
+}
+
+static void dialog_connected(pp_check *c) {
+  const pp_target *t = c->target;
+  dlg *d = pp_dlg_new(c);
+  if (d == NULL) {
+    pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
+    return;
+  }
+  c->priv = d;
+  d->pl = t->check_data;
+  d->proto_re = proto_regexes(d->de, d->pl->proto);
+  d->steps = d->pl->proto->steps;
+  d->nsteps = d->pl->proto->nsteps;
+  if (t->scheme->tls == PP_TLS_IMPLICIT) {
+    pp_check_phase(c, PP_PHASE_TLS);
+    pp_dlg_begin_handshake(d);
+  } else {
+    pp_dlg_run(d);
+  }
+}
+
+static void dialog_cleanup(pp_check *c) {
+  if (c->priv == NULL)
+    return;
+  pp_dlg_free(c->priv);
   c->priv = NULL;
 }
 

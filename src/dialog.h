@@ -33,6 +33,7 @@ enum {
   PP_DF_SECRET = 1 << 3,     /* the command carries a credential */
   PP_DF_IF_BANNER = 1 << 4,  /* only when expect_banner is set */
   PP_DF_IF_REFUSED = 1 << 5, /* DELETE: only when the one before was refused */
+  PP_DF_VERSION = 1 << 6,    /* expect's first group: the server's version */
 };
 
 /* One step. Command templates expand: %t a fresh IMAP tag, %e the EHLO

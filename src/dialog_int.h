@@ -119,9 +119,26 @@ struct dlg {
   /* credentials and their encodings, wiped when the check ends */
   char *secret[SECRET_FORMS];
   size_t traced; /* rbuf[0..traced) is in the trace already */
+  /* a binary protocol over this I/O (check_wire.c): its framing, what
+   * follows a TLS handshake, and its state; NULL for text dialogs */
+  pp_reply_state (*framer)(dlg *d, pp_reply *out);
+  void (*after_tls)(dlg *d);
+  void *wire;
 };
 
 /* --- the step loop (dialog.c) --- */
+
+/* The dialog state every dialog check of engine e shares; NULL when out of
+ * memory. Made at first use, freed with the engine. */
+dlg_engine *pp_dlg_engine(pp_engine *e);
+/* The I/O state of a check whose c->fd is connected (the reply buffer
+ * bounded by max_reply); NULL when out of memory. Freed by pp_dlg_free,
+ * which wipes what was read and the credentials. */
+dlg *pp_dlg_new(pp_check *c);
+void pp_dlg_free(dlg *d);
+/* A regular expression as dialogs match them: multi-line, CR LF line ends,
+ * raw bytes. NULL and *ok false when it does not compile. */
+pcre2_code *pp_dlg_compile(const char *pattern, bool *ok);
 
 /* Runs steps from d->i until one waits for I/O or the check ends. */
 void pp_dlg_run(dlg *d);
@@ -184,6 +201,10 @@ void pp_dlg_trace(dlg *d, const char *who, const char *data, size_t len);
 void pp_dlg_trace_read(dlg *d, size_t from, bool all);
 /* Wipes and frees the credentials read for this check. */
 void pp_dlg_wipe_secrets(dlg *d);
+/* Reads the first line of password_file into d->secret[SECRET_RAW] (with
+ * its other forms beside it, all scrubbed from what is shown). -1 with the
+ * reason in why. */
+int pp_dlg_read_password(dlg *d, char *why, size_t whylen);
 
 /* --- the mail round trip's steps (dialog_mail.c) --- */
 

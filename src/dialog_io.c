@@ -299,6 +299,25 @@ int pp_dlg_re_match(dlg *d, pcre2_code *re, const char *s, size_t len,
   return rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
+/* A binary protocol's message (check_wire.c frames it). */
+static void try_frame(dlg *d) {
+  pp_reply r = {0};
+  switch (d->framer(d, &r)) {
+  case PP_REPLY_COMPLETE:
+    d->io = IO_IDLE;
+    d->on_reply(d, &r);
+    return;
+  case PP_REPLY_MALFORMED:
+    pp_dlg_fail_with(d, d->rbuf, d->rlen, PP_R_PROTOCOL_ERROR, "%s", r.why);
+    return;
+  case PP_REPLY_INCOMPLETE:
+    if (d->rlen == d->rcap)
+      pp_dlg_fail_with(d, d->rbuf, d->rlen, PP_R_PROTOCOL_ERROR,
+                       "reply longer than %zu bytes (max_reply)", d->rcap);
+    return;
+  }
+}
+
 /* Whether the RAW read's regex is worth running again. It runs from where
  * a match may still start (raw_match), so after no match a try costs only
  * the new bytes; after a partial match it costs the match's span again,
@@ -338,6 +357,10 @@ static int raw_match(dlg *d, size_t *end) {
  * closed, the time is up), so a RAW regex gets its last try now. */
 static void try_parse(dlg *d, bool last) {
   pp_reply r;
+  if (d->framer != NULL) {
+    try_frame(d);
+    return;
+  }
   if (d->frame == PP_FRAME_RAW) {
     size_t end = 0;
     if (d->re && !raw_worth(d, last))
@@ -469,6 +492,10 @@ static void do_handshake(dlg *d) {
   if (why[0])
     pp_dlg_note(d, "%s", why);
   d->t0_us = pp_now_us();
+  if (d->after_tls != NULL) { /* a binary protocol goes on */
+    d->after_tls(d);
+    return;
+  }
   if (d->step == NULL) { /* implicit TLS: the dialog starts now */
     pp_dlg_run(d);
     return;

@@ -310,7 +310,7 @@ static int make_forms(dlg *d, const char *pw, size_t l) {
   return 0;
 }
 
-static int read_password(dlg *d, char *why, size_t whylen) {
+int pp_dlg_read_password(dlg *d, char *why, size_t whylen) {
   const char *path = d->t->opts.password_file;
   int fd = open_password(d, why, whylen);
   if (fd < 0)
@@ -401,7 +401,7 @@ step_rc pp_dlg_login_begin(dlg *d) {
     pp_dlg_fail_with(d, d->last, d->lastlen, PP_R_AUTH_FAILED, "%s", why);
     return STEP_WAIT;
   }
-  if (read_password(d, why, sizeof(why)) != 0) {
+  if (pp_dlg_read_password(d, why, sizeof(why)) != 0) {
     pp_check_finish(d->c, PP_R_SOCKET_ERROR, "%s", why);
     return STEP_WAIT;
   }

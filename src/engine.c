@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <stddef.h>
@@ -18,11 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* a kind a line, so that adding one adds a line */
+/* clang-format off */
 static const pp_check_ops *const kind_ops[PP_KIND_COUNT] = {
-    [PP_KIND_TCP] = &pp_tcp_ops,   [PP_KIND_DIALOG] = &pp_dialog_ops,
-    [PP_KIND_HTTP] = &pp_http_ops, [PP_KIND_ICMP] = &pp_icmp_ops,
+    [PP_KIND_TCP] = &pp_tcp_ops,
+    [PP_KIND_DIALOG] = &pp_dialog_ops,
+    [PP_KIND_HTTP] = &pp_http_ops,
+    [PP_KIND_ICMP] = &pp_icmp_ops,
     [PP_KIND_DNS] = &pp_dns_ops,
+    [PP_KIND_WIRE] = &pp_wire_ops,
+    [PP_KIND_UDP] = &pp_udp_ops,
 };
+/* clang-format on */
 
 const pp_check_ops *pp_kind_ops(pp_check_kind kind) {
   return (unsigned)kind < PP_KIND_COUNT ? kind_ops[kind] : NULL;
@@ -578,7 +586,7 @@ static bool attempt_timed_out(pp_check *c) {
   return true;
 }
 
-static int bind_source(pp_check *c, int fd) {
+int pp_check_bind_source(pp_check *c, int fd) {
   const char *src = c->target->opts.source_address;
   if (src == NULL)
     return 0;
@@ -663,7 +671,11 @@ static void connect_attempt(pp_check *c) {
     return;
   }
   c->fd = fd;
-  if (bind_source(c, fd) != 0)
+  /* a check's messages are small and each waits for its answer: Nagle
+   * would hold the one after a TLS Finished for the peer's delayed ACK */
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (pp_check_bind_source(c, fd) != 0)
     return;
   if (connect(fd, (struct sockaddr *)&c->addr, c->addrlen) == 0) {
     on_connected(c);

@@ -71,9 +71,9 @@ const pp_option pp_options[] = {
 
     /* TLS */
     {"starttls", PP_OPT_ENUM, "default", 0, 0, starttls_choices, OFF(starttls),
-     PP_APPLY_DIALOG,
+     PP_APPLY_DIALOG | PP_APPLY_WIRE,
      "Upgrade to TLS in the dialog: no, try or require (default: require for "
-     "submission, try for smtp, imap and pop3)."},
+     "submission, try for smtp, imap, pop3, postgres, mysql and ldap)."},
     {"verify", PP_OPT_BOOL, "yes", 0, 0, NULL, OFF(verify), TLSISH,
      "Verify the certificate chain and host name."},
     {"ca_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(ca_file), TLSISH,
@@ -88,31 +88,33 @@ const pp_option pp_options[] = {
     /* dialogs */
     {"expect_banner", PP_OPT_REGEX, NULL, 0, 0, NULL, OFF(expect_banner),
      PP_APPLY_DIALOG, "Regular expression the greeting must match."},
-    {"send", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps), PP_APPLY_DIALOG,
+    {"send", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps),
+     PP_APPLY_DIALOG | PP_APPLY_UDP,
      "Bytes to send (escapes \\r \\n \\t \\xNN); repeatable, in order with "
      "expect."},
     {"expect", PP_OPT_STEP, NULL, 0, 0, NULL, OFF(steps),
-     PP_APPLY_DIALOG | PP_APPLY_DNS,
+     PP_APPLY_DIALOG | PP_APPLY_DNS | PP_APPLY_UDP,
      "Regular expression the next reply must match; repeatable. dns: "
      "matched against the whole answer set (see expect_match)."},
     {"ehlo", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(ehlo), PP_APPLY_DIALOG,
      "Name sent with EHLO (default: this machine's host name)."},
     {"username", PP_OPT_STRING, NULL, 1, 255, NULL, OFF(username),
-     PP_APPLY_DIALOG | PP_APPLY_HTTP,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP | PP_APPLY_WIRE,
      "Log in as this user (IMAP LOGIN, POP3 USER, SMTP AUTH, HTTP basic "
-     "authentication)."},
+     "authentication, PostgreSQL)."},
     {"password_file", PP_OPT_STRING, NULL, 1, 4096, NULL, OFF(password_file),
-     PP_APPLY_DIALOG | PP_APPLY_HTTP,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP | PP_APPLY_WIRE,
      "File whose first line is the password; never logged or reported."},
     {"auth_mechanism", PP_OPT_ENUM, "auto", 0, 0, auth_choices,
      OFF(auth_mechanism), PP_APPLY_DIALOG,
      "SMTP AUTH mechanism: auto, plain or login."},
     {"auth_plaintext", PP_OPT_BOOL, "no", 0, 0, NULL, OFF(auth_plaintext),
-     PP_APPLY_DIALOG | PP_APPLY_HTTP,
+     PP_APPLY_DIALOG | PP_APPLY_HTTP | PP_APPLY_WIRE,
      "Send the password even when the connection has no TLS (a test "
      "server on a trusted network)."},
     {"max_reply", PP_OPT_SIZE, "16384", 64, 1048576, NULL, OFF(max_reply),
-     PP_APPLY_DIALOG, "Bytes a reply may have before it is a protocol error."},
+     PP_APPLY_DIALOG | PP_APPLY_WIRE | PP_APPLY_UDP,
+     "Bytes a reply may have before it is a protocol error."},
 
     /* HTTP */
     {"method", PP_OPT_STRING, NULL, 1, 32, NULL, OFF(method), PP_APPLY_HTTP,
@@ -322,6 +324,13 @@ const pp_option pp_options[] = {
      OFF(delivery_timeout_ms), PP_APPLY_DIALOG,
      "How long after SMTP accepted the round trip's message the mailbox is "
      "polled for it."},
+
+    /* binary protocols and UDP */
+    {"database", PP_OPT_STRING, NULL, 1, 63, NULL, OFF(database), PP_APPLY_WIRE,
+     "Database the PostgreSQL startup message names (default: postgres)."},
+    {"retries", PP_OPT_INT, "2", 0, 20, NULL, OFF(retries), PP_APPLY_UDP,
+     "Datagrams sent again while no reply has come, spread evenly over "
+     "timeout (udp, ntp)."},
 };
 const size_t pp_options_count = sizeof(pp_options) / sizeof(pp_options[0]);
 

@@ -31,6 +31,8 @@ enum {
   PP_APPLY_HTTP = 1 << 3,
   PP_APPLY_ICMP = 1 << 4,
   PP_APPLY_DNS = 1 << 5,
+  PP_APPLY_WIRE = 1 << 6, /* binary protocols over TCP (postgres, ...) */
+  PP_APPLY_UDP = 1 << 7,  /* datagram checks (udp, ntp) */
   PP_APPLY_ALL = 0xff,
 };
 
@@ -197,6 +199,10 @@ typedef struct pp_opts {
   char *fetch_username;
   char *fetch_password_file;
   int64_t delivery_timeout_ms;
+
+  /* binary protocols and UDP */
+  char *database;
+  int retries;
 } pp_opts;
 
 typedef struct {

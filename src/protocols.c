@@ -2,6 +2,7 @@
  * the scheme table that names them. Adding a protocol is adding its table
  * and a scheme row here. */
 #include "dialog.h"
+#include "wire.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +138,16 @@ static const pp_dstep redis_steps[] = {
      PP_R_OK, PP_PHASE_DIALOG, 0},
 };
 
+/* memcached's text protocol: "version" answers "VERSION 1.6.18" */
+static const pp_dstep memcached_steps[] = {
+    {PP_DOP_COMMAND, "version\r\n", "version", PP_FRAME_LINE, PP_RS_UNKNOWN,
+     "^VERSION ([!-~]+)", PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, PP_DF_VERSION},
+    {PP_DOP_USER, NULL, "expect", PP_FRAME_RAW, PP_RS_UNKNOWN, NULL,
+     PP_R_EXPECT_MISMATCH, PP_PHASE_DIALOG, 0},
+    {PP_DOP_QUIT, "quit\r\n", "quit", PP_FRAME_LINE, PP_RS_UNKNOWN, NULL,
+     PP_R_OK, PP_PHASE_DIALOG, 0},
+};
+
 /* tcp (with send/expect) and tls: the user's steps are the dialog */
 static const pp_dstep raw_steps[] = {
     {PP_DOP_GREETING, NULL, "banner", PP_FRAME_RAW, PP_RS_UNKNOWN, NULL,
@@ -163,6 +174,9 @@ static const pp_protocol redis = {"redis", redis_steps,  N(redis_steps), NULL,
                                   0,       PP_FRAME_RAW, false};
 static const pp_protocol raw = {"tcp", raw_steps,    N(raw_steps), NULL,
                                 0,     PP_FRAME_RAW, false};
+static const pp_protocol memcached = {
+    "memcached", memcached_steps, N(memcached_steps), NULL, 0, PP_FRAME_RAW,
+    false};
 
 /* --- the schemes: a URL's scheme names its kind, TLS mode and protocol */
 
@@ -173,23 +187,41 @@ static const pp_protocol raw = {"tcp", raw_steps,    N(raw_steps), NULL,
 #define REQ PP_STARTTLS_REQUIRE
 
 const pp_scheme pp_schemes[] = {
-    /* name, port, TLS, STARTTLS default, kind, service, protocol, alias */
-    {"tcp", 0, NONE, 0, PP_KIND_TCP, "tcp", &raw, NULL},
-    {"tls", 0, IMPL, 0, PP_KIND_DIALOG, "tls", &raw, NULL},
-    {"smtp", 25, STLS, TRY, PP_KIND_DIALOG, "smtp", &smtp, NULL},
-    {"submission", 587, STLS, REQ, PP_KIND_DIALOG, "submission", &smtp, NULL},
-    {"smtps", 465, IMPL, 0, PP_KIND_DIALOG, "smtps", &smtp, NULL},
-    {"imap", 143, STLS, TRY, PP_KIND_DIALOG, "imap", &imap, NULL},
-    {"imaps", 993, IMPL, 0, PP_KIND_DIALOG, "imaps", &imap, NULL},
-    {"pop3", 110, STLS, TRY, PP_KIND_DIALOG, "pop3", &pop3, NULL},
-    {"pop3s", 995, IMPL, 0, PP_KIND_DIALOG, "pop3s", &pop3, NULL},
-    {"http", 80, NONE, 0, PP_KIND_HTTP, "http", NULL, NULL},
-    {"https", 443, IMPL, 0, PP_KIND_HTTP, "https", NULL, NULL},
-    {"ssh", 22, NONE, 0, PP_KIND_DIALOG, "ssh", &ssh, NULL},
-    {"ftp", 21, NONE, 0, PP_KIND_DIALOG, "ftp", &ftp, NULL},
-    {"redis", 6379, NONE, 0, PP_KIND_DIALOG, "redis", &redis, NULL},
-    {"icmp", 0, NONE, 0, PP_KIND_ICMP, "icmp", NULL, "ping"},
-    {"dns", 53, NONE, 0, PP_KIND_DNS, "dns", NULL, NULL},
+    /* name, port, TLS, STARTTLS default, kind, service, protocol, alias,
+       codec */
+    {"tcp", 0, NONE, 0, PP_KIND_TCP, "tcp", &raw, NULL, NULL},
+    {"tls", 0, IMPL, 0, PP_KIND_DIALOG, "tls", &raw, NULL, NULL},
+    {"smtp", 25, STLS, TRY, PP_KIND_DIALOG, "smtp", &smtp, NULL, NULL},
+    {"submission", 587, STLS, REQ, PP_KIND_DIALOG, "submission", &smtp, NULL,
+     NULL},
+    {"smtps", 465, IMPL, 0, PP_KIND_DIALOG, "smtps", &smtp, NULL, NULL},
+    {"imap", 143, STLS, TRY, PP_KIND_DIALOG, "imap", &imap, NULL, NULL},
+    {"imaps", 993, IMPL, 0, PP_KIND_DIALOG, "imaps", &imap, NULL, NULL},
+    {"pop3", 110, STLS, TRY, PP_KIND_DIALOG, "pop3", &pop3, NULL, NULL},
+    {"pop3s", 995, IMPL, 0, PP_KIND_DIALOG, "pop3s", &pop3, NULL, NULL},
+    {"http", 80, NONE, 0, PP_KIND_HTTP, "http", NULL, NULL, NULL},
+    {"https", 443, IMPL, 0, PP_KIND_HTTP, "https", NULL, NULL, NULL},
+    {"ssh", 22, NONE, 0, PP_KIND_DIALOG, "ssh", &ssh, NULL, NULL},
+    {"ftp", 21, NONE, 0, PP_KIND_DIALOG, "ftp", &ftp, NULL, NULL},
+    {"redis", 6379, NONE, 0, PP_KIND_DIALOG, "redis", &redis, NULL, NULL},
+    {"icmp", 0, NONE, 0, PP_KIND_ICMP, "icmp", NULL, "ping", NULL},
+    {"dns", 53, NONE, 0, PP_KIND_DNS, "dns", NULL, NULL, NULL},
+    /* databases, directories and other services (wire.h codecs) */
+    {"postgres", 5432, STLS, TRY, PP_KIND_WIRE, "postgres", NULL, "postgresql",
+     &pp_wire_postgres},
+    {"mysql", 3306, STLS, TRY, PP_KIND_WIRE, "mysql", NULL, "mariadb",
+     &pp_wire_mysql},
+    {"mongodb", 27017, NONE, 0, PP_KIND_WIRE, "mongodb", NULL, NULL,
+     &pp_wire_mongodb},
+    {"mongodbs", 27017, IMPL, 0, PP_KIND_WIRE, "mongodbs", NULL, NULL,
+     &pp_wire_mongodb},
+    {"ldap", 389, STLS, TRY, PP_KIND_WIRE, "ldap", NULL, NULL, &pp_wire_ldap},
+    {"ldaps", 636, IMPL, 0, PP_KIND_WIRE, "ldaps", NULL, NULL, &pp_wire_ldap},
+    {"mssql", 1433, NONE, 0, PP_KIND_WIRE, "mssql", NULL, NULL, &pp_wire_mssql},
+    {"memcached", 11211, NONE, 0, PP_KIND_DIALOG, "memcached", &memcached, NULL,
+     NULL},
+    {"udp", 0, NONE, 0, PP_KIND_UDP, "udp", NULL, NULL, NULL},
+    {"ntp", 123, NONE, 0, PP_KIND_UDP, "ntp", NULL, NULL, &pp_wire_ntp},
 };
 const size_t pp_schemes_count = N(pp_schemes);
 
@@ -224,8 +256,10 @@ size_t pp_scheme_names(char *buf, size_t len,
 
 /* --- what the dialog options need of a protocol --- */
 
-static bool has_login(const pp_scheme *s) {
-  return s->kind == PP_KIND_DIALOG && s->protocol && s->protocol->nlogins > 0;
+bool pp_scheme_takes_login(const pp_scheme *s) {
+  return (s->kind == PP_KIND_DIALOG && s->protocol &&
+          s->protocol->nlogins > 0) ||
+         (s->wire != NULL && (s->wire->takes & PP_WIRE_TAKES_LOGIN));
 }
 
 static bool has_ehlo(const pp_scheme *s) {
@@ -243,7 +277,7 @@ int pp_dialog_validate(const pp_target *t, char *err, size_t errlen) {
     return -1;
   }
   if (o->username != NULL && p->nlogins == 0) {
-    pp_scheme_names(list, sizeof(list), has_login);
+    pp_scheme_names(list, sizeof(list), pp_scheme_takes_login);
     snprintf(err, errlen,
              "target \"%s\": username and password_file apply to %s targets",
              name, list);

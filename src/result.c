@@ -61,6 +61,7 @@ static const struct {
     [PP_R_NOT_DELIVERED] = {"not_delivered",
                             "message accepted but never delivered"},
     [PP_R_NULL_MX] = {"null_mx", "the domain accepts no mail (null MX)"},
+    [PP_R_UNAVAILABLE] = {"unavailable", "server answers but refuses service"},
 };
 
 static const char *const phases[PP_PHASE_COUNT] = {
@@ -214,4 +215,14 @@ void pp_result_set_excerpt(pp_result *r, const char *data, size_t len) {
     /* cut: say so */
     memcpy(r->excerpt + o, "...", 4);
   }
+}
+
+void pp_result_set_version(pp_result *r, const char *data, size_t len) {
+  pp_result tmp;
+  pp_result_set_excerpt(&tmp, data, len);
+  size_t n = strlen(tmp.excerpt);
+  if (n >= sizeof(r->server_version))
+    n = sizeof(r->server_version) - 1;
+  memcpy(r->server_version, tmp.excerpt, n);
+  r->server_version[n] = 0;
 }

@@ -51,6 +51,8 @@ typedef enum {
   PP_R_DANE_MISMATCH,   /* the certificate matches no TLSA record */
   PP_R_NOT_DELIVERED,   /* a round trip's message never reached the mailbox */
   PP_R_NULL_MX,         /* the mail domain says it takes no mail (RFC 7505) */
+  PP_R_UNAVAILABLE,  /* the server answers in its protocol but refuses
+                        service: starting up, too many clients, blocked */
   PP_R_COUNT
 } pp_result_code;
 
@@ -93,6 +95,8 @@ typedef enum {
 
 #define PP_EXCERPT_MAX 160
 #define PP_DETAIL_MAX 200
+#define PP_VERSION_MAX 64
+#define PP_INFO_MAX 160
 
 /* Timings are seconds; a negative value means the phase did not happen. */
 typedef struct pp_result {
@@ -165,6 +169,16 @@ typedef struct pp_result {
   /* Mail round trip: SMTP accepted the message -> seen in the mailbox,
    * the SMTP session, the mailbox session that found it. */
   double t_delivery, t_smtp, t_fetch;
+
+  /* What a server says about itself (databases, directories, NTP...):
+   * its version, and protocol facts in words ("writable primary, replica
+   * set rs0"); empty when the protocol does not say. */
+  char server_version[PP_VERSION_MAX];
+  char info[PP_INFO_MAX];
+  /* NTP: the server's clock against ours, and its stratum */
+  bool clock_seen;
+  double clock_offset; /* seconds, positive when the server is ahead */
+  int stratum;
 } pp_result;
 
 /* What DNSSEC said of a dns check's answer. */
@@ -216,5 +230,9 @@ void pp_result_summary(const pp_result *r, char *buf, size_t len);
 /* Copies what a server said into r->excerpt, printable ASCII only: control
  * bytes become spaces, other bytes \xNN, and long input is cut with "...". */
 void pp_result_set_excerpt(pp_result *r, const char *data, size_t len);
+
+/* Copies a server's version into r->server_version, sanitised as an
+ * excerpt and cut to fit. */
+void pp_result_set_version(pp_result *r, const char *data, size_t len);
 
 #endif

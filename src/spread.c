@@ -46,6 +46,10 @@ static unsigned one_check(const pp_target *t) {
     return t->opts.count > 0 ? (unsigned)t->opts.count : 1;
   case PP_KIND_DNS:
     return COST_DNS + (t->opts.dnssec != PP_DNSSEC_OFF ? COST_DNSSEC : 0);
+  case PP_KIND_WIRE: /* a binary protocol's handshake: a dialog's cost */
+    return COST_DIALOG;
+  case PP_KIND_UDP:
+    return COST_DNS;
   }
   return COST_TCP;
 }

@@ -13,7 +13,8 @@
 
 /* The CPU a check of t is expected to take, in units of about 10 us as
  * measured with bench/run.py: a TCP connect 4, a plain dialog 6, an HTTP
- * transfer 8, a DNS query 3 (DNSSEC validation 20 more); a TLS handshake
+ * transfer 8, a binary protocol's exchange (wire) 6, a DNS query or a
+ * datagram's 3 (DNSSEC validation 20 more); a TLS handshake
  * (implicit, STARTTLS, https, DNS over TLS) adds 80; ICMP costs 1 per
  * echo. Every address or MX host counts as two checks, a mail round trip
  * adds two mailbox logins. Only the ratios matter. */

@@ -14,11 +14,14 @@ typedef enum {
   PP_KIND_HTTP,   /* libcurl */
   PP_KIND_ICMP,   /* echo requests */
   PP_KIND_DNS,    /* DNS queries, DNSSEC, mail-domain records (ldns) */
+  PP_KIND_WIRE,   /* connect, [TLS], a binary protocol's codec (wire.h) */
+  PP_KIND_UDP,    /* datagrams: send/expect, or a codec (ntp) */
 } pp_check_kind;
 
 typedef enum { PP_TLS_NONE, PP_TLS_IMPLICIT, PP_TLS_STARTTLS } pp_tls_mode;
 
-struct pp_protocol; /* dialog.h */
+struct pp_protocol;   /* dialog.h */
+struct pp_wire_proto; /* wire.h */
 
 /* One row per scheme (protocols.c): its kind, TLS mode and protocol. Adding
  * a protocol is adding a row there and, where needed, a kind. */
@@ -33,6 +36,8 @@ typedef struct {
    * kinds without one */
   const struct pp_protocol *protocol;
   const char *alias; /* another name for the scheme ("ping"), or NULL */
+  /* the codec of a binary protocol (wire and udp kinds), or NULL */
+  const struct pp_wire_proto *wire;
 } pp_scheme;
 
 /* The scheme table; NULL if name is not a scheme portprobe knows. */
@@ -44,6 +49,9 @@ extern const size_t pp_schemes_count;
  * is NULL), "tcp, tls, smtp" with aliases in brackets, for messages that
  * list them. Returns how many were listed. */
 size_t pp_scheme_names(char *buf, size_t len, bool (*want)(const pp_scheme *s));
+
+/* Whether targets of the scheme can log in (username, password_file). */
+bool pp_scheme_takes_login(const pp_scheme *s);
 
 typedef struct pp_target {
   char *url;

@@ -145,6 +145,10 @@ pp_nagios_state pp_nagios_judge(const pp_target *t, const pp_result *r,
   s = pp_nagios_worse(s, cert_state(r, &w));
   s = pp_nagios_worse(s, rrsig_state(r, &w));
   s = pp_nagios_worse(s, icmp_state(t, r, &w));
+  if (r->server_version[0])
+    add(&w, ", version %s", r->server_version);
+  if (r->clock_seen)
+    add(&w, ", offset %+.6f s, stratum %d", r->clock_offset, r->stratum);
   if (r->excerpt[0])
     add(&w, ", server said \"%s\"", r->excerpt);
   return s;
@@ -225,6 +229,12 @@ static void perf_target(perf *p, const pp_target *t, const pp_result *r) {
     snprintf(warn, sizeof(warn), "%lld:", (long long)(o->rrsig_warn_ms / 1000));
     snprintf(crit, sizeof(crit), "%lld:", (long long)(o->rrsig_crit_ms / 1000));
     item(p, "rrsig_time_left", v, "s", warn, crit, "", "");
+  }
+  if (r->clock_seen) { /* as check_ntp_time names them */
+    num(v, sizeof(v), r->clock_offset);
+    item(p, "offset", v, "s", "", "", "", "");
+    snprintf(v, sizeof(v), "%d", r->stratum);
+    item(p, "stratum", v, "", "", "", "0", "16");
   }
   if (t->kind != PP_KIND_ICMP || r->icmp_sent <= 0)
     return;

@@ -216,6 +216,14 @@ static void f_float(fields *w, const char *key, double v) {
   fprintf(w->f, "%.6f", v);
 }
 
+/* A measured figure that may be negative (a clock offset). */
+static void f_signed(fields *w, const char *key, double v) {
+  if (!isfinite(v))
+    return;
+  field_key(w, key);
+  fprintf(w->f, "%.6f", v);
+}
+
 static void f_str(fields *w, const char *key, const char *v) {
   if (v == NULL || *v == 0)
     return;
@@ -352,6 +360,12 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r,
   }
   if (t->kind == PP_KIND_HTTP)
     f_str(w, "final_scheme", r->final_scheme);
+  f_str(w, "server_version", r->server_version);
+  f_str(w, "info", r->info);
+  if (r->clock_seen) {
+    f_signed(w, "clock_offset", r->clock_offset);
+    f_int(w, "stratum", r->stratum);
+  }
   if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
     f_int(w, "packets_sent", r->icmp_sent);
     f_int(w, "packets_received", r->icmp_received);
@@ -567,6 +581,25 @@ static const char *write_dns_text(FILE *f, const pp_target *t,
   return sepr;
 }
 
+/* What a server said about itself: its version and facts, an NTP clock's
+ * offset. Returns the separator for what follows. */
+static const char *write_server_text(FILE *f, const pp_result *r,
+                                     const char *sepr) {
+  if (r->server_version[0]) {
+    fprintf(f, "%sversion %s", sepr, r->server_version);
+    sepr = "  ";
+  }
+  if (r->info[0]) {
+    fprintf(f, "%s%s", sepr, r->info);
+    sepr = "  ";
+  }
+  if (r->clock_seen) {
+    fprintf(f, "%sclock offset %+.6f s", sepr, r->clock_offset);
+    sepr = "  ";
+  }
+  return sepr;
+}
+
 /* One row of the table: a target's record, or one of its parts (indented,
  * named for its address or MX host). */
 static void write_row(FILE *f, const pp_target *t, const pp_result *r,
@@ -618,6 +651,7 @@ static void write_row(FILE *f, const pp_target *t, const pp_result *r,
     sepr = "  ";
   }
   sepr = write_dns_text(f, t, r, sepr);
+  sepr = write_server_text(f, r, sepr);
   if (r->excerpt[0])
     fprintf(f, "%sserver said: \"%s\"", sepr, r->excerpt);
   fputc('\n', f);

@@ -519,6 +519,7 @@ def test_failure_notification_carries_meta_data_to_exec(
     assert len(notes) == 1, notes
     lines = notes[0].splitlines()
     for expected in ("Severity: FAILURE", "Host: 127.0.0.1",
+                     "Type: state", "TypeInstance: testhost",  # the network plugin
                      "Plugin: portprobe", "PluginInstance: closed",
                      "target: closed", f"url: tcp://127.0.0.1:{closed}",
                      "result: refused", "state: down", "quality: none",

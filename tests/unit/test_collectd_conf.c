@@ -1,6 +1,7 @@
 /* The collectd plugin's configuration: <Plugin portprobe> text, as a user
  * writes it, turned into targets or refused with a message naming the
  * target and the key. */
+#include "consensus_conf.h"
 #include "plugin_conf.h"
 
 #include <check.h>
@@ -539,6 +540,111 @@ START_TEST(host_unknown_option_names_the_host) {
 }
 END_TEST
 
+/* --- <Consensus> (consensus_conf.c) --- */
+
+static ppc_consensus_conf cc;
+
+/* Splits <Consensus> out as portprobe.c does, then reads the targets. */
+static int default_timeout = 2;
+
+static int load_central(const char *text) {
+  oconfig_item_t *root = parse(text), rest;
+  err[0] = 0;
+  int rc =
+      ppc_consensus_split(root, default_timeout, &cc, &rest, err, sizeof(err));
+  if (rc == 0) {
+    rc = ppc_config_add(&cfg, &rest, err, sizeof(err));
+    ppc_block_rest_free(&rest);
+  }
+  free_items(root);
+  free(root);
+  return rc;
+}
+
+START_TEST(consensus_block_beside_targets) {
+  memset(&cc, 0, sizeof(cc));
+  ck_assert_int_eq(load_central("<Consensus>\n"
+                                "  Quorum 2\n"
+                                "</Consensus>\n"
+                                "<Target \"db\">\n"
+                                "  URL \"tcp://db.example.com:5432\"\n"
+                                "</Target>\n"),
+                   0);
+  ck_assert(cc.set);
+  ck_assert_int_eq(cc.c.quorum, 2);
+  ck_assert_int_eq(cc.c.timeout, 2); /* collectd's Timeout */
+  ck_assert_int_eq(cfg.targets.n, 1);
+  ck_assert_int_eq(load_central("<Target \"web\">\n"
+                                "  URL \"tcp://web.example.com:80\"\n"
+                                "</Target>\n"),
+                   0);
+  ck_assert(cc.set); /* a later block without one keeps it */
+}
+END_TEST
+
+START_TEST(consensus_timeout_is_its_own) {
+  memset(&cc, 0, sizeof(cc));
+  ck_assert_int_eq(load_central("<Consensus>\n"
+                                "  Quorum 3\n"
+                                "  Timeout 5\n"
+                                "</Consensus>\n"),
+                   0);
+  ck_assert_int_eq(cc.c.quorum, 3);
+  ck_assert_int_eq(cc.c.timeout, 5);
+}
+END_TEST
+
+START_TEST(bad_consensus_is_refused_naming_the_key) {
+  static const struct {
+    const char *text, *says;
+  } cases[] = {
+      {"<Consensus>\n  Timeout 3\n</Consensus>\n", "\"Quorum\" is missing"},
+      {"<Consensus>\n  Quorum 0\n</Consensus>\n",
+       "Quorum must be between 1 and 64, got 0"},
+      {"<Consensus>\n  Quorum 1.5\n</Consensus>\n",
+       "\"Quorum\" takes one whole number"},
+      {"<Consensus>\n  Quorum \"two\"\n</Consensus>\n",
+       "\"Quorum\" takes one whole number"},
+      {"<Consensus>\n  Quorum 2\n  Timeout 0\n</Consensus>\n",
+       "Timeout must be between 1 and 1000 intervals, got 0"},
+      {"<Consensus>\n  Qorum 2\n</Consensus>\n",
+       "unknown key \"Qorum\" (the keys are Quorum and Timeout)"},
+      {"<Consensus \"x\">\n  Quorum 2\n</Consensus>\n",
+       "write <Consensus> with no name"},
+      {"<Consensus>\n  Quorum 2\n</Consensus>\n"
+       "<Consensus>\n  Quorum 3\n</Consensus>\n",
+       "only one <Consensus> block"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+    memset(&cc, 0, sizeof(cc));
+    ck_assert_int_eq(load_central(cases[i].text), -1);
+    ck_assert_err_has("<Plugin portprobe> <Consensus>");
+    ck_assert_err_has(cases[i].says);
+    ck_assert(!cc.set);
+  }
+}
+END_TEST
+
+START_TEST(consensus_timeout_left_to_collectd_is_filled_in_later) {
+  memset(&cc, 0, sizeof(cc));
+  default_timeout = 0; /* as at config time: collectd's Timeout is not known */
+  ck_assert_int_eq(load_central("<Consensus>\n  Quorum 2\n</Consensus>\n"), 0);
+  ck_assert_int_eq(cc.c.timeout, 0);
+  memset(&cc, 0, sizeof(cc));
+  ck_assert_int_eq(
+      load_central("<Consensus>\n  Quorum 2\n  Timeout 0\n</Consensus>\n"), -1);
+  ck_assert_err_has("Timeout must be between 1 and 1000 intervals, got 0");
+  default_timeout = 2;
+}
+END_TEST
+
+START_TEST(consensus_key_outside_its_block_is_no_option) {
+  memset(&cc, 0, sizeof(cc));
+  ck_assert_int_eq(load_central("Quorum 2\n"), -1);
+  ck_assert_err_has("Quorum");
+}
+END_TEST
+
 Suite *collectd_conf_suite(void);
 Suite *collectd_conf_suite(void) {
   Suite *s = suite_create("collectd_conf");
@@ -581,6 +687,15 @@ Suite *collectd_conf_suite(void) {
   tcase_add_test(tc, service_with_port_names_the_port);
   tcase_add_test(tc, bad_service_is_rejected);
   tcase_add_test(tc, host_unknown_option_names_the_host);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("consensus");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, consensus_block_beside_targets);
+  tcase_add_test(tc, consensus_timeout_is_its_own);
+  tcase_add_test(tc, bad_consensus_is_refused_naming_the_key);
+  tcase_add_test(tc, consensus_timeout_left_to_collectd_is_filled_in_later);
+  tcase_add_test(tc, consensus_key_outside_its_block_is_no_option);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -104,7 +104,9 @@ START_TEST(messages_list_every_scheme_from_the_table) {
   ck_assert_int_eq(pp_target_set(t, "starttls", "require", err, sizeof(err)),
                    0);
   ck_assert_int_eq(pp_target_finalize(t, err, sizeof(err)), -1);
-  ck_assert_ptr_nonnull(strstr(err, "STARTTLS (smtp, submission, imap, pop3)"));
+  ck_assert_ptr_nonnull(strstr(
+      err, "STARTTLS (smtp, submission, imap, pop3, postgres (or postgresql), "
+           "mysql (or mariadb), ldap)"));
   pp_target_free(t);
 }
 END_TEST
