@@ -7,7 +7,6 @@ Every server (collectd, the SMTP sink, DNS) listens on 127.0.0.1 on a port
 free at run time, keeps its files under a temporary directory and is
 stopped by its PID."""
 
-import atexit
 import mailbox
 import os
 import re
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import collectd_plugins
+from fixtures import collectd_plugins, sanitizers
 from fixtures.sockets import FullBacklog, Listener
 
 SRCDIR = Path(__file__).resolve().parents[2]
@@ -35,52 +34,9 @@ PYTHON = "/usr/bin/python3"  # Debian's, with aiosmtpd and dnslib
 
 
 
-def sanitizer_runtimes():
-    """The ASan/UBSan runtimes an instrumented plugin was linked with: they
-    must be loaded first in collectd (LD_PRELOAD), which is not built with
-    them. Empty for a normal build."""
-    if not PLUGIN.exists():
-        return []
-    out = subprocess.run(["ldd", str(PLUGIN)], capture_output=True,
-                         text=True).stdout
-    return re.findall(r"lib(?:asan|ubsan|tsan)\.so\S* => (\S+)", out)
-
-
-SANITIZERS = sanitizer_runtimes()
-SANITIZER_REPORT = re.compile(
-    r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer")
-
-
-_sanitizer_dir = None
-
-
-def sanitizer_env():
-    """The environment collectd runs in: with an instrumented plugin, the
-    sanitizer runtimes preloaded and suppressions for faults that are not
-    ours. The files live outside pytest's private temporary tree: the exec
-    plugin's children inherit the environment and run as nobody."""
-    global _sanitizer_dir
-    env = dict(os.environ)
-    if not SANITIZERS:
-        return env
-    env["LD_PRELOAD"] = ":".join(SANITIZERS)
-    if _sanitizer_dir is None:
-        _sanitizer_dir = Path(tempfile.mkdtemp(prefix="pp-cd-san-"))
-        _sanitizer_dir.chmod(0o755)
-        atexit.register(shutil.rmtree, _sanitizer_dir, True)
-    # collectd 5.12's own notify_email (monitor_cb) strncpy()s libesmtp's
-    # unterminated buffer and reads past it, and libesmtp leaks a few bytes
-    # per session: not our code, suppressed by library.
-    supp = {"ASAN_OPTIONS": ("asan.supp",
-                             "interceptor_via_lib:notify_email.so"),
-            "LSAN_OPTIONS": ("lsan.supp", "leak:libesmtp.so")}
-    for var, (name, text) in supp.items():
-        f = _sanitizer_dir / name
-        f.write_text(text + "\n")
-        f.chmod(0o644)
-        opts = env.get(var, "")
-        env[var] = f"{opts}:suppressions={f}".lstrip(":")
-    return env
+SANITIZERS = sanitizers.RUNTIMES
+SANITIZER_REPORT = sanitizers.REPORT
+sanitizer_env = sanitizers.env
 
 
 pytestmark = pytest.mark.skipif(
