@@ -35,6 +35,7 @@ static const char usage_text[] =
     "       [--last 24h|7d|30d|DURATION | --from TIME [--to TIME]]\n"
     "       [--target NAME ...] [--location NAME] [--by-location]\n"
     "       [--format text|csv|json|html] [--interval SECONDS]\n"
+    "       [--help] [--version]\n"
     "TIME is ISO 8601 (2026-10-01, 2026-10-01T08:00, ...Z, ...+02:00); "
     "without\n"
     "a zone it is the report's time zone (TZ). Default: --last 24h.\n";
