@@ -21,7 +21,7 @@ const char *const pr_definitions[][2] = {
                       "by nearest rank within 1 %"},
     {"icmp", "packet loss in percent per round, jitter in seconds"},
     {"certificate", "seconds left at the window's end, from the newest "
-                    "value"},
+                    "value in the window"},
     {"locations", "a target seen from several locations is one row per "
                   "location with --by-location, else the row of its worst "
                   "location (lowest availability): seconds are never "

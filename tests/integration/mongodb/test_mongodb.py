@@ -279,11 +279,19 @@ def test_indexes_for_reports_are_created_before_the_first_insert(full_run_mock):
     keys = [list(i["key"].items()) for i in metrics]
     assert [("meta.plugin_instance", 1), ("time", 1)] in keys
     assert [("meta.host", 1), ("meta.plugin", 1), ("time", 1)] in keys
+    # the recording sorts keys: their order is checked on real servers (test_documents)
+    assert sorted([("meta.plugin", 1), ("meta.type", 1), ("meta.type_instance", 1),
+                   ("meta.plugin_instance", 1), ("meta.labels.location", 1),
+                   ("time", 1)]) in keys
+    assert sorted([("meta.plugin", 1), ("meta.type", 1), ("meta.type_instance", 1),
+                   ("time", 1)]) in keys
 
     events = mock.commands("createIndexes", "events")[0]["body"]["indexes"]
     by_key = {tuple(i["key"]): i for i in events}
     assert by_key[("time",)]["expireAfterSeconds"] == RETENTION_DAYS * 86400
     assert ("plugin_instance", "time") in by_key
+    assert tuple(sorted(("plugin", "kind", "plugin_instance", "labels.location",
+                         "time"))) in by_key
     assert all(i["name"] for i in metrics + events)
 
 

@@ -24,7 +24,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pymongo
 import pytest
 
 import doc_queries
@@ -38,7 +37,6 @@ REPORT = BUILDDIR / "report" / "portprobe-report"
 PORTPROBE = BUILDDIR / "telegraf-exec" / "portprobe"
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "telegraf.md"
 SERVERS = ["secantusdb", "ferretdb"]
-NOT_IMPLEMENTED = 238
 
 
 def iso(t):
@@ -50,25 +48,18 @@ def js_object(text):
     return json.loads(re.sub(r'([{,]\s*)([A-Za-z_]\w*)\s*:', r'\1"\2":', text))
 
 
-def precreate(db):
-    """Runs the commands of the docs' pre-create block on db: each collection and index is
-    made; a TTL index must be refused with NotImplemented (FerretDB has no TTL)."""
-    block = DOCS.read_text().split("<!-- telegraf precreate -->", 1)[1].split("<!-- end -->")[0]
+def create_as_documented(db, block):
+    """Runs the commands of the docs' block `block` (`<!-- telegraf BLOCK -->`) on db: the
+    three collections, then the report's indexes."""
+    text = DOCS.read_text().split(f"<!-- telegraf {block} -->", 1)[1].split("<!-- end -->")[0]
     made = []
-    for line in block.splitlines():
+    for line in text.splitlines():
         line = line.split("//")[0].strip()
-        if m := re.fullmatch(r'db\.createCollection\("(\w+)"\)', line):
-            db.create_collection(m.group(1))
+        if m := re.fullmatch(r'db\.createCollection\("(\w+)"(?:, (\{.*\}))?\)', line):
+            db.create_collection(m.group(1), **(js_object(m.group(2)) if m.group(2) else {}))
             made.append(m.group(1))
-        elif m := re.fullmatch(r'db\.(\w+)\.createIndex\((\{.*?\})(?:, (\{.*\}))?\)', line):
-            keys = list(js_object(m.group(2)).items())
-            options = js_object(m.group(3)) if m.group(3) else {}
-            if "expireAfterSeconds" in options:
-                with pytest.raises(pymongo.errors.OperationFailure) as refused:
-                    db[m.group(1)].create_index(keys, **options)
-                assert refused.value.code == NOT_IMPLEMENTED
-            else:
-                db[m.group(1)].create_index(keys, **options)
+        elif m := re.fullmatch(r'db\.(\w+)\.createIndex\((\{.*?\})\)', line):
+            db[m.group(1)].create_index(list(js_object(m.group(2)).items()))
         else:
             assert not line.startswith("db."), f"a command the test cannot run: {line}"
     assert made == ["portprobe", "portprobe_event", "portprobe_state_file"], made
@@ -105,13 +96,14 @@ def history():
         secantus = mongo_servers.start_secantusdb(reg, work)
         ferret = mongo_servers.start_ferretdb(reg, work)
         dbs = {"secantusdb": secantus.client().telegraf, "ferretdb": ferret.client().telegraf}
-        precreate(dbs["ferretdb"])
+        create_as_documented(dbs["secantusdb"], "timeseries")
+        create_as_documented(dbs["ferretdb"], "precreate")
         lab1, lab2 = Listener().start(), Listener().start()
         reg.on_stop(lab1.stop)
         reg.on_stop(lab2.stop)
         inputs = telegraf_inputs(work, {"lab1": lab1.port, "lab2": lab2.port},
                                  [(secantus.uri, "telegraf"), (ferret.uri, "telegraf"),
-                                  (ferret.uri, "unprepared")])
+                                  (secantus.uri, "left_alone"), (ferret.uri, "unprepared")])
 
         def rounds(n, what):
             """Waits until both servers hold n more of lab2's samples."""
@@ -153,16 +145,26 @@ def report(uri, start, end, *args):
     return done.stdout
 
 
-def test_secantusdb_gets_the_time_series_collections_telegraf_creates(history):
+def test_secantusdb_takes_the_time_series_collections_telegraf_creates(history):
     dbs, _, _, _ = history
-    infos = {c["name"]: c["options"] for c in dbs["secantusdb"].list_collections()}
-    for name in ("portprobe", "portprobe_event"):
-        assert infos[name]["timeseries"] == {"timeField": "timestamp", "metaField": "tags",
-                                             "granularity": "seconds"}, infos[name]
-        assert infos[name]["expireAfterSeconds"] == 90 * 86400  # ttl = "2160h"
+    by_telegraf = {c["name"]: c["options"]
+                   for c in dbs["secantusdb"].client.left_alone.list_collections()}
+    documented = {c["name"]: c["options"] for c in dbs["secantusdb"].list_collections()}
+    for name in ("portprobe", "portprobe_event"):  # state files were kept: no third one
+        assert by_telegraf[name]["timeseries"] == {"timeField": "timestamp",
+                                                   "metaField": "tags",
+                                                   "granularity": "seconds"}, by_telegraf[name]
+        assert by_telegraf[name]["expireAfterSeconds"] == 90 * 86400  # ttl = "2160h"
+        for key in ("timeseries", "expireAfterSeconds"):  # the docs' commands: the same
+            assert documented[name][key] == by_telegraf[name][key], (name, key)
     doc = lab2_samples(dbs["secantusdb"])[0]
     assert doc["tags"]["target"] == "smtp" and doc["tags"]["location"] == "lab2"
     assert doc["up"] == 1 and isinstance(doc["up"], int) and doc["response_time"] > 0
+    for db in dbs.values():  # the report's indexes, as the docs make them
+        keys = {tuple(i["key"]) for i in db.portprobe.list_indexes()}
+        assert {("tags.target", "tags.location", "timestamp"), ("timestamp",)} <= keys
+        keys = {tuple(i["key"]) for i in db.portprobe_event.list_indexes()}
+        assert ("tags.target", "tags.location", "kind", "timestamp") in keys
 
 
 def test_ferretdb_refuses_them_and_takes_the_precreated_collections(history):
@@ -236,14 +238,13 @@ def test_the_docs_queries_give_the_reports_numbers(history, kind):
         return doc_queries.run(dbs[kind], queries[name], start, end)
     assert run("series") == [{"_id": {"t": "smtp", "l": location}, "n": r["samples"]}
                              for location, r in (("lab1", rows["targets"][0]), ("lab2", row))]
-    ups = run("up-samples")
-    assert len(ups) == row["samples"]
-    assert sum(1 for d in ups if d["up"] == 0) * INTERVAL == pytest.approx(
+    rounds = run("round-before") + run("rounds")
+    assert len(rounds) == row["samples"] + 1 and set(rounds[1]) >= {"timestamp", "up"}
+    assert sum(1 for d in rounds[1:] if d["up"] == 0) * INTERVAL == pytest.approx(
         row["down_seconds"], abs=INTERVAL)
+    answered = [d["response_time"] for d in rounds[1:] if d["up"] == 1 and "response_time" in d]
+    assert len(answered) == row["response_time"]["count"]
+    assert max(answered) == pytest.approx(row["response_time"]["max"], abs=1e-6)
     events = run("event-before") + run("events")
     durations = doc_queries.outages(events, lambda e: e["state"], start, end)
     assert durations == [pytest.approx(o["duration_seconds"], abs=0.01) for o in row["outages"]]
-    response = run("response")
-    assert len(response) == row["response_time"]["count"]
-    assert max(d["response_time"] for d in response) == pytest.approx(
-        row["response_time"]["max"], abs=1e-6)
