@@ -1,12 +1,15 @@
 """portprobe_mongodb end to end: the real collectd daemon, the real
-mongo-c-driver inside the plugin, and a MongoDB wire-protocol stand-in
-(python3-mockupdb) that records every command and document it receives,
-with BSON types.
+mongo-c-driver inside the plugin, and two kinds of server: SecantusDB, a real
+MongoDB-wire server that stores and queries (BACKENDS), and a wire-protocol
+stand-in (python3-mockupdb) that records every command and document it
+receives, with BSON types, for what only it can show or make: the commands
+the plugin sends (create and createIndexes options, batch sizes), a lost
+reply, a refused document.
 
-These tests prove what the plugin sends to MongoDB and when: documents and
-their BSON types, the create and createIndexes commands, batching, replay in
-order after an outage, oldest-first dropping beyond BufferLimit, flushes.
-They do not prove how a real mongod stores, expires or indexes it.
+These tests prove what the plugin sends and what the server then holds:
+documents and their BSON types, batching, replay in order after an outage,
+oldest-first dropping beyond BufferLimit, flushes, shutdown. They do not
+prove how MongoDB itself (mongod) stores, expires or indexes it.
 
 The source of values is swappable: ExecSource (collectd's exec plugin
 running emit_values.py) produces HOST/portprobe-smtp_example/gauge-seq =
