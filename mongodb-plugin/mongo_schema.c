@@ -10,7 +10,7 @@
 
 #define LOG_PREFIX "portprobe_mongodb: "
 #define MONGO_NAMESPACE_EXISTS 48
-#define MAX_INDEX_KEYS 3
+#define MAX_INDEX_KEYS 6
 
 typedef enum { CMD_OK, CMD_EXISTS, CMD_REFUSED, CMD_NO_ANSWER } cmd_status;
 
@@ -26,6 +26,17 @@ static const index_spec metrics_indexes[] = {
     {"plugin_instance_time", {"meta.plugin_instance", "time"}, false},
     /* everything one host's plugin reported over time */
     {"host_plugin_time", {"meta.host", "meta.plugin", "time"}, false},
+    /* portprobe-report: one series of one target at one location over time,
+     * and which series the window holds. Every field of its filters is a
+     * key: a server may plan an index only when it covers them all
+     * (SecantusDB scans the collection otherwise). */
+    {"series_time",
+     {"meta.plugin", "meta.type", "meta.type_instance", "meta.plugin_instance",
+      "meta.labels.location", "time"},
+     false},
+    {"type_time",
+     {"meta.plugin", "meta.type", "meta.type_instance", "time"},
+     false},
 };
 /* an ordinary `metrics` needs its own index for retention */
 static const index_spec metrics_ttl_index = {"time_1", {"time"}, true};
@@ -34,6 +45,10 @@ static const index_spec events_indexes[] = {
     {"time_1", {"time"}, true},
     {"plugin_instance_time", {"plugin_instance", "time"}, false},
     {"host_plugin_time", {"host", "plugin", "time"}, false},
+    /* portprobe-report: one target's state events at one location */
+    {"state_time",
+     {"plugin", "kind", "plugin_instance", "labels.location", "time"},
+     false},
 };
 
 /* Runs cmd (and destroys it). Only an answer from the server counts as a
@@ -200,7 +215,7 @@ bool ppm_schema_ensure(mongoc_client_t *client, const char *database,
                        int retention_days, bson_error_t *error) {
   int64_t ttl = (int64_t)retention_days * 86400;
   mongoc_database_t *db = mongoc_client_get_database(client, database);
-  const index_spec *specs[4];
+  const index_spec *specs[8];
   size_t n = 0;
   bool plain = false;
   bool ok = create_metrics(db, ttl, &plain, error);

@@ -21,7 +21,11 @@ const char *const pr_definitions[][2] = {
                       "by nearest rank within 1 %"},
     {"icmp", "packet loss in percent per round, jitter in seconds"},
     {"certificate", "seconds left at the window's end, from the newest "
-                    "value"},
+                    "value in the window"},
+    {"locations", "a target seen from several locations is one row per "
+                  "location with --by-location, else the row of its worst "
+                  "location (lowest availability): seconds are never "
+                  "added up across locations"},
 };
 const size_t pr_definitions_count =
     sizeof(pr_definitions) / sizeof(*pr_definitions);
@@ -128,9 +132,12 @@ static void text_outages(FILE *f, const pr_row *r) {
 static void text_row(pr_writer *wr, const pr_row *r) {
   FILE *f = wr->out;
   const pr_secs *t = &r->total;
-  fprintf(f, "\n%s%s%s%s\n  availability ", r->target,
-          *r->location ? " (location " : "", r->location,
-          *r->location ? ")" : "");
+  fprintf(f, "\n%s", r->target);
+  if (r->locations > 1)
+    fprintf(f, " (worst of %zu locations: %s)", r->locations, r->location);
+  else if (*r->location)
+    fprintf(f, " (location %s)", r->location);
+  fputs("\n  availability ", f);
   pr_put_num(f, pr_availability(t), 3, "no data");
   if (!isnan(pr_availability(t)))
     fputs(" %", f);
@@ -181,7 +188,7 @@ static const char csv_header[] =
     "longest_outage_seconds,response_mean_seconds,response_p50_seconds,"
     "response_p95_seconds,response_p99_seconds,response_max_seconds,"
     "loss_mean_percent,loss_max_percent,jitter_mean_seconds,"
-    "certificate_seconds_left\n";
+    "certificate_seconds_left,locations\n";
 
 static void csv_string(FILE *f, const char *s) {
   fputc('"', f);
@@ -223,7 +230,7 @@ static void csv_row(pr_writer *wr, const pr_row *r) {
     fputc(',', f);
     pr_put_num(f, nums[i], 6, "");
   }
-  fputc('\n', f);
+  fprintf(f, ",%zu\n", r->locations);
 }
 
 /* ---------------------------------------------------------------- json */
@@ -323,7 +330,8 @@ static void json_row(pr_writer *wr, const pr_row *r) {
     pr_put_json_string(f, r->location);
   else
     fputs("null", f);
-  fprintf(f, ",\"samples\":%llu,", (unsigned long long)r->samples);
+  fprintf(f, ",\"locations\":%zu,\"samples\":%llu,", r->locations,
+          (unsigned long long)r->samples);
   json_secs(f, &r->total);
   json_outages(f, r);
   json_measures(f, r);

@@ -128,8 +128,11 @@ void pr_html_row(pr_writer *wr, const pr_row *r) {
   FILE *f = wr->out;
   fputs("<h2>", f);
   esc(f, r->target);
-  if (*r->location) {
-    fputs(" <small>at ", f);
+  if (*r->location || r->locations > 1) {
+    if (r->locations > 1)
+      fprintf(f, " <small>worst of %zu locations: ", r->locations);
+    else
+      fputs(" <small>at ", f);
     esc(f, r->location);
     fputs("</small>", f);
   }

@@ -35,6 +35,7 @@ static const char usage_text[] =
     "       [--last 24h|7d|30d|DURATION | --from TIME [--to TIME]]\n"
     "       [--target NAME ...] [--location NAME] [--by-location]\n"
     "       [--format text|csv|json|html] [--interval SECONDS]\n"
+    "       [--help] [--version]\n"
     "TIME is ISO 8601 (2026-10-01, 2026-10-01T08:00, ...Z, ...+02:00); "
     "without\n"
     "a zone it is the report's time zone (TZ). Default: --last 24h.\n";
@@ -158,13 +159,14 @@ static int make_window(const options *o, pr_window *w) {
   return 0;
 }
 
-/* The run: rows are filled series by series and written when complete. */
+/* The run: each series is filled into a row of its own; with --by-location
+ * every row is written, else a target's rows are kept to its worst. */
 typedef struct {
   const options *o;
   pr_db *db;
   pr_writer wr;
   const pr_window *w;
-  pr_row *cur;
+  pr_row *cur; /* the worst row of the current target so far */
   bool found[MAX_TARGETS];
   char err[1024];
 } run;
@@ -183,21 +185,39 @@ static void mark_found(run *r, const char *target) {
       r->found[i] = true;
 }
 
+/* Keeps the worse of the current row and `row` (of the same target). */
+static void keep_worst(run *r, pr_row *row) {
+  size_t seen = r->cur->locations + 1;
+  if (pr_row_worse(row, r->cur)) {
+    pr_row_free(r->cur);
+    r->cur = row;
+  } else {
+    pr_row_free(row);
+  }
+  r->cur->locations = seen;
+}
+
 static int on_series(const char *target, const char *location, void *ud) {
   run *r = ud;
   mark_found(r, target);
-  bool same = r->cur != NULL && !r->o->by_location &&
-              strcmp(r->cur->target, target) == 0;
-  if (!same) {
-    flush_row(r);
-    r->cur = pr_row_new(r->w, target, r->o->by_location ? location : "");
-    if (r->cur == NULL) {
-      snprintf(r->err, sizeof(r->err), "out of memory");
-      return -1;
-    }
+  pr_row *row = pr_row_new(r->w, target, location);
+  if (row == NULL) {
+    snprintf(r->err, sizeof(r->err), "out of memory");
+    return -1;
   }
-  return pr_db_fill(r->db, r->cur, location, r->o->interval, r->err,
-                    sizeof(r->err));
+  if (pr_db_fill(r->db, row, location, r->o->interval, r->err,
+                 sizeof(r->err)) != 0) {
+    pr_row_free(row);
+    return -1;
+  }
+  if (r->cur != NULL && !r->o->by_location &&
+      strcmp(r->cur->target, target) == 0) {
+    keep_worst(r, row);
+    return 0;
+  }
+  flush_row(r);
+  r->cur = row;
+  return 0;
 }
 
 /* Targets asked for by name that have no samples: a "no data" row each. */
@@ -258,6 +278,10 @@ static int report(const options *o, const pr_schema *schema, pr_format fmt,
 static void driver_log(mongoc_log_level_t level, const char *domain,
                        const char *message, void *ud) {
   (void)ud;
+  /* at exit the driver ends the sessions it used; a server without the
+   * endSessions command (FerretDB) refuses, which loses nothing */
+  if (strstr(message, "\"endSessions\"") != NULL)
+    return;
   if (level <= MONGOC_LOG_LEVEL_WARNING)
     fprintf(stderr, PROG ": mongoc %s: %s\n", domain, message);
 }

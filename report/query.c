@@ -1,20 +1,12 @@
-/* query.c — portprobe-report's MongoDB reads (see query.h): filters built
- * from the schema, cursors walked one document at a time, every error
- * named by URI (password hidden), database and collection. */
-#include "query.h"
-#include "schema.h"
+/* query.c — portprobe-report's MongoDB reads (see query.h): the connection,
+ * filters built from the schema, cursors walked one document at a time,
+ * the series of a window; every error named by URI (password hidden),
+ * database and collection. Rows are filled from these in fill.c. */
+#include "query_int.h"
 
 #include <math.h>
-#include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <string.h>
-
-struct pr_db {
-  mongoc_client_t *client;
-  const pr_schema *schema;
-  char database[128];
-  char uri[512]; /* redacted */
-};
 
 void pr_redact_uri(const char *uri, char *out, size_t len) {
   const char *scheme = strstr(uri, "://");
@@ -117,27 +109,36 @@ static void append_location(bson_t *f, const char *field, const char *loc) {
     BSON_APPEND_UTF8(f, field, loc);
 }
 
-/* The filter of one measure of one series over [from, to). */
-static bson_t *measure_filter(const pr_db *db, const pr_measure *m,
-                              const char *target, const char *loc, double from,
-                              double to) {
+/* Only equalities and the time range, each a key of the schema's index
+ * (see schema.h): no $exists, which no index covers. */
+bson_t *pr_q_measure_filter(const pr_db *db, const pr_pair *match,
+                            const char *target, const char *loc, double from,
+                            double to) {
   const pr_schema *s = db->schema;
   bson_t *f = bson_new();
   append_pairs(f, s->base);
   BSON_APPEND_UTF8(f, s->target, target);
   append_location(f, s->location, loc);
-  append_pairs(f, m->match);
-  bson_t exists;
-  BSON_APPEND_DOCUMENT_BEGIN(f, m->value, &exists);
-  BSON_APPEND_BOOL(&exists, "$exists", true);
-  bson_append_document_end(f, &exists);
+  if (match != NULL)
+    append_pairs(f, match);
+  append_time(f, s->time, from, to);
+  return f;
+}
+
+bson_t *pr_q_event_filter(const pr_db *db, const char *target, const char *loc,
+                          double from, double to) {
+  const pr_schema *s = db->schema;
+  bson_t *f = bson_new();
+  append_pairs(f, s->ev_base);
+  BSON_APPEND_UTF8(f, s->ev_target, target);
+  append_location(f, s->ev_location, loc);
   append_time(f, s->time, from, to);
   return f;
 }
 
 /* ------------------------------------------------------------ reading */
 
-static double doc_time(const bson_t *doc, const char *field) {
+double pr_q_time(const bson_t *doc, const char *field) {
   bson_iter_t it;
   if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, field, &it) &&
       BSON_ITER_HOLDS_DATE_TIME(&it))
@@ -145,7 +146,7 @@ static double doc_time(const bson_t *doc, const char *field) {
   return NAN;
 }
 
-static double doc_number(const bson_t *doc, const char *field) {
+double pr_q_number(const bson_t *doc, const char *field) {
   bson_iter_t it;
   if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, field, &it) &&
       BSON_ITER_HOLDS_NUMBER(&it))
@@ -153,7 +154,7 @@ static double doc_number(const bson_t *doc, const char *field) {
   return NAN;
 }
 
-static const char *doc_string(const bson_t *doc, const char *field) {
+const char *pr_q_string(const bson_t *doc, const char *field) {
   bson_iter_t it;
   if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, field, &it) &&
       BSON_ITER_HOLDS_UTF8(&it))
@@ -161,18 +162,28 @@ static const char *doc_string(const bson_t *doc, const char *field) {
   return "";
 }
 
-typedef void (*doc_cb)(const bson_t *doc, void *ud);
-
-/* Walks find(filter) sorted by time (order 1 or -1), at most limit
- * documents (0: all), calling each(doc). Destroys filter. */
-static int walk(pr_db *db, const char *coll, bson_t *filter, int order,
-                int64_t limit, doc_cb each, void *ud, char *err, size_t len) {
+/* The sort, limit and projection: only the fields the report reads. */
+static bson_t *read_opts(const pr_db *db, const pr_read *r, int order,
+                         int64_t limit) {
   bson_t *opts =
       BCON_NEW("sort", "{", db->schema->time, BCON_INT32(order), "}");
   if (limit > 0)
     BSON_APPEND_INT64(opts, "limit", limit);
+  bson_t fields;
+  BSON_APPEND_DOCUMENT_BEGIN(opts, "projection", &fields);
+  BSON_APPEND_INT32(&fields, "_id", 0);
+  BSON_APPEND_INT32(&fields, db->schema->time, 1);
+  for (size_t i = 0; i < PR_READ_FIELDS && r->fields[i] != NULL; i++)
+    BSON_APPEND_INT32(&fields, r->fields[i], 1);
+  bson_append_document_end(opts, &fields);
+  return opts;
+}
+
+int pr_q_walk(pr_db *db, const pr_read *r, bson_t *filter, int order,
+              int64_t limit, pr_doc_cb each, void *ud, char *err, size_t len) {
+  bson_t *opts = read_opts(db, r, order, limit);
   mongoc_collection_t *c =
-      mongoc_client_get_collection(db->client, db->database, coll);
+      mongoc_client_get_collection(db->client, db->database, r->coll);
   mongoc_cursor_t *cur =
       mongoc_collection_find_with_opts(c, filter, opts, NULL);
   const bson_t *doc;
@@ -181,7 +192,7 @@ static int walk(pr_db *db, const char *coll, bson_t *filter, int order,
   bson_error_t error;
   int rc = 0;
   if (mongoc_cursor_error(cur, &error))
-    rc = fail(db, coll, error.message, err, len);
+    rc = fail(db, r->coll, error.message, err, len);
   mongoc_cursor_destroy(cur);
   mongoc_collection_destroy(c);
   bson_destroy(opts);
@@ -257,124 +268,4 @@ int pr_db_series(pr_db *db, const pr_window *w, const char *const *targets,
   mongoc_collection_destroy(c);
   bson_destroy(pipeline);
   return rc;
-}
-
-/* --------------------------------------------------------------- fill */
-
-typedef struct {
-  const pr_db *db;
-  pr_row *row;
-  const pr_measure *m;
-  pr_avail avail;
-  pr_outages outages;
-  double last; /* cert: newest value, time */
-} fill_ctx;
-
-static void on_up(const bson_t *doc, void *ud) {
-  fill_ctx *f = ud;
-  const pr_schema *s = f->db->schema;
-  double iv = s->interval ? doc_number(doc, s->interval) : 0;
-  pr_avail_sample(&f->avail, doc_time(doc, s->time),
-                  doc_number(doc, f->m->value) * f->m->scale, iv);
-}
-
-static void on_response(const bson_t *doc, void *ud) {
-  fill_ctx *f = ud;
-  pr_row_response(f->row, doc_time(doc, f->db->schema->time),
-                  doc_number(doc, f->m->value) * f->m->scale);
-}
-
-static void on_value(const bson_t *doc, void *ud) {
-  fill_ctx *f = ud;
-  pr_dist *d = f->m == &f->db->schema->loss ? &f->row->loss : &f->row->jitter;
-  pr_dist_add(d, doc_number(doc, f->m->value) * f->m->scale);
-}
-
-static void on_cert(const bson_t *doc, void *ud) {
-  fill_ctx *f = ud;
-  double t = doc_time(doc, f->db->schema->time);
-  double v = doc_number(doc, f->m->value);
-  if (isnan(v) || (f->row->has_cert && t <= f->row->cert_time))
-    return;
-  f->row->has_cert = true;
-  f->row->cert_time = t;
-  f->row->cert_left = v - (f->row->w->to - t);
-}
-
-static void on_event(const bson_t *doc, void *ud) {
-  fill_ctx *f = ud;
-  const pr_schema *s = f->db->schema;
-  const char *state = doc_string(doc, s->ev_state);
-  if (strcmp(state, "down") == 0 || strcmp(state, "up") == 0)
-    pr_outages_event(&f->outages, doc_time(doc, s->time),
-                     strcmp(state, "down") == 0,
-                     doc_string(doc, s->ev_message));
-}
-
-static bson_t *event_filter(const pr_db *db, const pr_row *row, const char *loc,
-                            double from, double to) {
-  const pr_schema *s = db->schema;
-  bson_t *f = bson_new();
-  append_pairs(f, s->ev_base);
-  BSON_APPEND_UTF8(f, s->ev_target, row->target);
-  append_location(f, s->ev_location, loc);
-  append_time(f, s->time, from, to);
-  return f;
-}
-
-/* Availability: the last sample before the window (it may cover the
- * window's start), then the window's samples in time order. */
-static int fill_up(pr_db *db, fill_ctx *f, const char *loc, double interval,
-                   char *err, size_t len) {
-  const pr_schema *s = db->schema;
-  const pr_window *w = f->row->w;
-  f->m = &s->up;
-  pr_avail_begin(&f->avail, f->row, interval);
-  bson_t *before = measure_filter(db, f->m, f->row->target, loc, NAN, w->from);
-  if (walk(db, s->metrics, before, -1, 1, on_up, f, err, len) != 0)
-    return -1;
-  bson_t *in = measure_filter(db, f->m, f->row->target, loc, w->from, w->to);
-  if (walk(db, s->metrics, in, 1, 0, on_up, f, err, len) != 0)
-    return -1;
-  pr_avail_end(&f->avail);
-  return 0;
-}
-
-static int fill_measure(pr_db *db, fill_ctx *f, const pr_measure *m,
-                        const char *loc, doc_cb each, char *err, size_t len) {
-  const pr_window *w = f->row->w;
-  f->m = m;
-  bson_t *in = measure_filter(db, m, f->row->target, loc, w->from, w->to);
-  return walk(db, db->schema->metrics, in, 1, 0, each, f, err, len);
-}
-
-static int fill_events(pr_db *db, fill_ctx *f, const char *loc, char *err,
-                       size_t len) {
-  const pr_schema *s = db->schema;
-  const pr_window *w = f->row->w;
-  pr_outages_begin(&f->outages, f->row, loc);
-  bson_t *before = event_filter(db, f->row, loc, NAN, w->from);
-  if (walk(db, s->events, before, -1, 1, on_event, f, err, len) != 0)
-    return -1;
-  bson_t *in = event_filter(db, f->row, loc, w->from, w->to);
-  if (walk(db, s->events, in, 1, 0, on_event, f, err, len) != 0)
-    return -1;
-  pr_outages_end(&f->outages);
-  return 0;
-}
-
-int pr_db_fill(pr_db *db, pr_row *row, const char *location, double interval,
-               char *err, size_t len) {
-  const pr_schema *s = db->schema;
-  fill_ctx f = {.db = db, .row = row};
-  if (fill_up(db, &f, location, interval, err, len) != 0 ||
-      fill_measure(db, &f, &s->response, location, on_response, err, len) ||
-      fill_measure(db, &f, &s->loss, location, on_value, err, len) ||
-      fill_measure(db, &f, &s->jitter, location, on_value, err, len) ||
-      fill_events(db, &f, location, err, len) != 0)
-    return -1;
-  f.m = &s->cert;
-  bson_t *cert =
-      measure_filter(db, &s->cert, row->target, location, NAN, row->w->to);
-  return walk(db, s->metrics, cert, -1, 1, on_cert, &f, err, len);
 }

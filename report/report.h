@@ -45,7 +45,8 @@ typedef struct {
 /* One row of the report and what fills it. */
 typedef struct {
   char target[PR_NAME_MAX];
-  char location[PR_NAME_MAX]; /* "" when not labelled or not by location */
+  char location[PR_NAME_MAX]; /* "" when not labelled */
+  size_t locations; /* series of this target seen; > 1: the row is the worst */
   const pr_window *w;
   uint64_t samples;
   pr_secs total;
@@ -114,5 +115,12 @@ void pr_row_response(pr_row *r, double t, double seconds);
 double pr_availability(const pr_secs *s);
 double pr_mttr(const pr_row *r); /* NAN without outages */
 double pr_mtbf(const pr_row *r); /* up seconds per outage; NAN without */
+
+/* True when a is worse than b, as one location's view of a target: lower
+ * availability (a row with nothing known is never worse than one with
+ * something known), then more seconds down, then more unknown. A target
+ * seen from several locations is reported as its worst one, never as a
+ * sum of them (that would count each second once per location). */
+bool pr_row_worse(const pr_row *a, const pr_row *b);
 
 #endif

@@ -1,7 +1,9 @@
 /* schema.c — where each schema keeps what the report reads: portprobe_mongodb's
- * (metrics/events, meta.*) and Telegraf outputs.mongodb's (a collection per
- * measurement, timestamp, tags.*). A measure is a filter plus the field that
- * holds the number, and a factor to the report's unit. */
+ * (metrics/events, meta.*; its indexes series_time, type_time, state_time
+ * cover the filters) and Telegraf outputs.mongodb's (a collection per
+ * measurement, timestamp, tags.*; docs/telegraf.md gives the indexes). A
+ * measure is a filter plus the field that holds the number, and a factor
+ * to the report's unit. */
 #include "schema.h"
 
 #include <string.h>
@@ -24,8 +26,14 @@ static const pr_schema schemas[] = {
                       {"meta.type_instance", "total", 0}},
                      "value",
                      1},
-        .loss = {{{"meta.type", "ping_droprate", 0}}, "value", 100},
-        .jitter = {{{"meta.type", "portprobe_jitter", 0}}, "value", 0.001},
+        .loss = {{{"meta.type", "ping_droprate", 0},
+                  {"meta.type_instance", "", 0}},
+                 "value",
+                 100},
+        .jitter = {{{"meta.type", "portprobe_jitter", 0},
+                    {"meta.type_instance", "", 0}},
+                   "value",
+                   0.001},
         .cert = {{{"meta.type", "timeleft", 0},
                   {"meta.type_instance", "cert_expiry", 0}},
                  "value",
@@ -45,6 +53,7 @@ static const pr_schema schemas[] = {
         .target = "tags.target",
         .location = "tags.location",
         .interval = NULL,
+        .one_document = true,
         .up = {{{NULL, NULL, 0}}, "up", 1},
         .response = {{{"up", NULL, 1}}, "response_time", 1},
         .loss = {{{NULL, NULL, 0}}, "loss_percent", 1},

@@ -1,9 +1,14 @@
-/* schema.h — the field names and filters of one storage schema (schema.c). */
+/* schema.h — the field names and filters of one storage schema (schema.c).
+ * A series' filter is equalities (base, target, location, a measure's
+ * match) and the time range, nothing else: each is a key of one index of
+ * the schema, so that servers that plan an index only when it covers the
+ * whole filter (SecantusDB) use it. */
 #ifndef PR_SCHEMA_H
 #define PR_SCHEMA_H
 
 #include "query.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PR_MATCH_MAX 3
@@ -26,6 +31,7 @@ struct pr_schema {
   const char *metrics, *events;
   const char *time, *target, *location;
   const char *interval; /* NULL: the samples tell */
+  bool one_document;    /* a round's document holds every measure */
   pr_pair base[PR_MATCH_MAX];
   pr_measure up, response, loss, jitter, cert;
   pr_pair ev_base[PR_MATCH_MAX];

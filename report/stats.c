@@ -18,6 +18,7 @@ pr_row *pr_row_new(const pr_window *w, const char *target,
   if (r == NULL)
     return NULL;
   r->w = w;
+  r->locations = 1;
   snprintf(r->target, sizeof(r->target), "%s", target);
   snprintf(r->location, sizeof(r->location), "%s", location ? location : "");
   r->days = calloc(w->ndays ? w->ndays : 1, sizeof(*r->days));
@@ -253,4 +254,15 @@ double pr_mttr(const pr_row *r) {
 
 double pr_mtbf(const pr_row *r) {
   return r->noutages ? r->total.s[PR_UP] / (double)r->noutages : NAN;
+}
+
+bool pr_row_worse(const pr_row *a, const pr_row *b) {
+  double x = pr_availability(&a->total), y = pr_availability(&b->total);
+  if (isnan(x) != isnan(y))
+    return isnan(y);
+  if (!isnan(x) && x != y)
+    return x < y;
+  if (a->total.s[PR_DOWN] != b->total.s[PR_DOWN])
+    return a->total.s[PR_DOWN] > b->total.s[PR_DOWN];
+  return a->total.s[PR_UNKNOWN] > b->total.s[PR_UNKNOWN];
 }

@@ -49,6 +49,11 @@ lintian --fail-on error "$work"/dist/*.changes >/dev/null 2>&1
 dpkg-deb -c "$work"/dist/portprobe_*.deb >"$work/contents"
 grep -q ' ./usr/share/man/man1/portprobe.1.gz$' "$work/contents" ||
   { echo "the portprobe package has no manual page" >&2; exit 1; }
+dpkg-deb -c "$work"/dist/collectd-portprobe_*.deb >"$work/contents"
+grep -q ' ./usr/share/man/man1/portprobe-report.1.gz$' "$work/contents" ||
+  { echo "the collectd-portprobe package has no portprobe-report manual page" >&2; exit 1; }
+grep -q ' ./usr/share/doc/collectd-portprobe/README.report.md' "$work/contents" ||
+  { echo "the collectd-portprobe package has no README.report.md" >&2; exit 1; }
 echo "-- install"
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$work"/dist/portprobe_*.deb "$work"/dist/collectd-portprobe_*.deb >/dev/null
 getcap /usr/bin/portprobe | grep -q cap_net_raw || { echo "no cap_net_raw on /usr/bin/portprobe" >&2; exit 1; }

@@ -126,8 +126,18 @@ def test_schema_fits_what_the_server_can_do(stored):
     info = next(db.list_collections(filter={"name": "metrics"}))
     metrics_indexes = {i["name"]: i for i in db.metrics.list_indexes()}
     events_indexes = {i["name"]: i for i in db.events.list_indexes()}
-    assert {"plugin_instance_time", "host_plugin_time"} <= set(metrics_indexes)
-    assert {"time_1", "plugin_instance_time", "host_plugin_time"} <= set(events_indexes)
+    assert {"plugin_instance_time", "host_plugin_time", "series_time",
+            "type_time"} <= set(metrics_indexes)
+    assert {"time_1", "plugin_instance_time", "host_plugin_time",
+            "state_time"} <= set(events_indexes)
+    # the report's indexes, key by key in their order (mongodb-plugin/README.md)
+    assert list(metrics_indexes["series_time"]["key"]) == [
+        "meta.plugin", "meta.type", "meta.type_instance", "meta.plugin_instance",
+        "meta.labels.location", "time"]
+    assert list(metrics_indexes["type_time"]["key"]) == [
+        "meta.plugin", "meta.type", "meta.type_instance", "time"]
+    assert list(events_indexes["state_time"]["key"]) == [
+        "plugin", "kind", "plugin_instance", "labels.location", "time"]
     fallback = "the server refused a time-series collection (code 238"
     if mongo.server.timeseries:
         # MongoDB says type "timeseries"; SecantusDB "collection", with the options

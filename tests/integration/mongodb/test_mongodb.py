@@ -1,12 +1,15 @@
 """portprobe_mongodb end to end: the real collectd daemon, the real
-mongo-c-driver inside the plugin, and a MongoDB wire-protocol stand-in
-(python3-mockupdb) that records every command and document it receives,
-with BSON types.
+mongo-c-driver inside the plugin, and two kinds of server: SecantusDB, a real
+MongoDB-wire server that stores and queries (BACKENDS), and a wire-protocol
+stand-in (python3-mockupdb) that records every command and document it
+receives, with BSON types, for what only it can show or make: the commands
+the plugin sends (create and createIndexes options, batch sizes), a lost
+reply, a refused document.
 
-These tests prove what the plugin sends to MongoDB and when: documents and
-their BSON types, the create and createIndexes commands, batching, replay in
-order after an outage, oldest-first dropping beyond BufferLimit, flushes.
-They do not prove how a real mongod stores, expires or indexes it.
+These tests prove what the plugin sends and what the server then holds:
+documents and their BSON types, batching, replay in order after an outage,
+oldest-first dropping beyond BufferLimit, flushes, shutdown. They do not
+prove how MongoDB itself (mongod) stores, expires or indexes it.
 
 The source of values is swappable: ExecSource (collectd's exec plugin
 running emit_values.py) produces HOST/portprobe-smtp_example/gauge-seq =
@@ -279,11 +282,19 @@ def test_indexes_for_reports_are_created_before_the_first_insert(full_run_mock):
     keys = [list(i["key"].items()) for i in metrics]
     assert [("meta.plugin_instance", 1), ("time", 1)] in keys
     assert [("meta.host", 1), ("meta.plugin", 1), ("time", 1)] in keys
+    # the recording sorts keys: their order is checked on real servers (test_documents)
+    assert sorted([("meta.plugin", 1), ("meta.type", 1), ("meta.type_instance", 1),
+                   ("meta.plugin_instance", 1), ("meta.labels.location", 1),
+                   ("time", 1)]) in keys
+    assert sorted([("meta.plugin", 1), ("meta.type", 1), ("meta.type_instance", 1),
+                   ("time", 1)]) in keys
 
     events = mock.commands("createIndexes", "events")[0]["body"]["indexes"]
     by_key = {tuple(i["key"]): i for i in events}
     assert by_key[("time",)]["expireAfterSeconds"] == RETENTION_DAYS * 86400
     assert ("plugin_instance", "time") in by_key
+    assert tuple(sorted(("plugin", "kind", "plugin_instance", "labels.location",
+                         "time"))) in by_key
     assert all(i["name"] for i in metrics + events)
 
 

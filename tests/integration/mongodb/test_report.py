@@ -7,9 +7,8 @@ and starts it again, noting the wall-clock time of each step. portprobe-report m
 outage's duration, the down time and the availability within one interval of that truth, and
 the collectd stop as unknown time, never as up.
 
-The same scenario through Telegraf's schema (`portprobe --execd`, its line protocol stored the
-way outputs.mongodb stores it: a collection per measurement, `timestamp`, `tags.*`) is in
-test_report_telegraf.py.
+The same scenario through the real Telegraf (`portprobe --execd`, outputs.mongodb: a collection
+per measurement, `timestamp`, `tags.*`) is in test_report_telegraf.py.
 """
 
 import json
@@ -20,8 +19,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pymongo
 import pytest
 
+import doc_queries
 from harness import Collectd, PortprobeSource, RealMongo, make_workdir, wait_for
 
 INTERVAL = 2.0
@@ -29,6 +30,7 @@ UP_ROUNDS, DOWN_ROUNDS, COLLECTD_STOP = 4, 5, 12.0
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR")
                 or Path(__file__).resolve().parents[3] / "build")
 REPORT = BUILDDIR / "report" / "portprobe-report"
+PLUGIN_README = Path(__file__).resolve().parents[3] / "mongodb-plugin" / "README.md"
 
 
 def iso(t):
@@ -147,7 +149,7 @@ def test_by_location_and_the_text_format(history):
     assert row["availability"] is None and row["samples"] == 0  # no data, not 100 %
     text = run_report(mongo.uri, "--from", iso(truth["from"]), "--to", iso(truth["to"]))
     assert text.returncode == 0, text.stderr
-    assert "smtp\n  availability " in text.stdout and "outages 1: MTTR" in text.stdout
+    assert "smtp (location lab1)\n  availability " in text.stdout and "outages 1: MTTR" in text.stdout
     html = run_report(mongo.uri, "--from", iso(truth["from"]), "--to", iso(truth["to"]),
                       "--format", "html").stdout
     assert html.count("<svg") == 2 and 'class="down"' in html and "<script" not in html
@@ -155,7 +157,11 @@ def test_by_location_and_the_text_format(history):
                      "--format", "csv").stdout.splitlines()
     assert csv[0].startswith("target,location,availability_percent") and len(csv) == 2
     if os.environ.get("PORTPROBE_REPORT_SAMPLE"):  # the README's sample output
-        Path(os.environ["PORTPROBE_REPORT_SAMPLE"]).write_text(text.stdout)
+        sample = Path(os.environ["PORTPROBE_REPORT_SAMPLE"])
+        sample.with_name(f"{sample.name}.{mongo.kind}.txt").write_text(text.stdout)
+        sample.with_name(f"{sample.name}.{mongo.kind}.json").write_text(
+            json.dumps(report_json(mongo, truth), indent=2))
+        sample.with_name(f"{sample.name}.{mongo.kind}.truth").write_text(json.dumps(truth))
 
 
 def test_errors_name_uri_database_and_collection_without_password():
@@ -167,3 +173,37 @@ def test_errors_name_uri_database_and_collection_without_password():
     assert "s3cret" not in done.stderr + done.stdout
     assert "portprobe:***@127.0.0.1" in done.stderr
     assert 'database "nosuchdb", collection "metrics"' in done.stderr, done.stderr
+
+
+def test_the_readmes_queries_give_the_reports_numbers(history):
+    """mongodb-plugin/README.md's example queries, run as written: the same answers."""
+    mongo, truth = history
+    [row] = report_json(mongo, truth)["targets"]
+    queries = doc_queries.load(PLUGIN_README)
+    start, end = truth["from"], truth["to"]
+
+    def run(name):
+        return doc_queries.run(mongo.db(), queries[name], start, end)
+    assert run("series") == [{"_id": {"t": "smtp", "l": "lab1"}, "n": row["samples"]}]
+    ups = run("up-samples")
+    assert len(ups) == row["samples"] and {d["meta"]["type_instance"] for d in ups} == {"up"}
+    counts = {d["_id"]: d["samples"] for d in run("up-counts")}
+    assert sum(counts.values()) == row["samples"]
+    assert abs(counts[0] * INTERVAL - row["down_seconds"]) <= INTERVAL, (counts, row)
+    events = run("event-before") + run("events")
+    durations = doc_queries.outages(events, lambda e: e["meta"]["state"], start, end)
+    assert len(durations) == len(row["outages"]) == 1
+    assert abs(durations[0] - row["outages"][0]["duration_seconds"]) < 0.01
+    response = run("response")
+    assert len(response) == row["response_time"]["count"]
+    assert max(d["value"] for d in response) == pytest.approx(row["response_time"]["max"], abs=1e-6)
+    if mongo.server.timeseries:
+        hours = run("hourly")
+        assert sum(h["checks"] for h in hours) == len(response)
+        mean = sum(h["mean"] * h["checks"] for h in hours) / len(response)
+        assert mean == pytest.approx(row["response_time"]["mean"], abs=1e-6)
+        assert max(h["max"] for h in hours) == pytest.approx(row["response_time"]["max"], abs=1e-6)
+    else:  # FerretDB: no $dateTrunc, no $avg
+        with pytest.raises(pymongo.errors.OperationFailure) as refused:
+            run("hourly")
+        assert refused.value.code == 238
