@@ -46,12 +46,6 @@ static bool valid_hostname(const char *h) {
   return true;
 }
 
-#define URLFAIL(...)                                                           \
-  do {                                                                         \
-    snprintf(err, errlen, __VA_ARGS__);                                        \
-    goto fail;                                                                 \
-  } while (0)
-
 /* What comes before the last '@' after the scheme may be a password, and a
  * password may hold '@', '/', '?' or '#': the first '@' is no end to it,
  * nor is a '/'. */
@@ -65,18 +59,16 @@ void pp_url_shown(const char *url, char *out, size_t len) {
     snprintf(out, len, "%.*s****%s", (int)(start - url), url, at);
 }
 
-pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
-  char shown[512];
-  pp_url_shown(url, shown, sizeof(shown));
-  pp_target *t = calloc(1, sizeof(*t));
-  if (t == NULL) {
-    snprintf(err, errlen, "out of memory");
-    return NULL;
-  }
-  pp_opts_init(&t->opts);
-  if ((t->url = strdup(url)) == NULL)
-    URLFAIL("out of memory");
+/* The parts of pp_target_new: each fills err (naming the URL as shown,
+ * without credentials) and returns false on a fault. */
+#define URLFAIL(...)                                                           \
+  do {                                                                         \
+    snprintf(err, errlen, __VA_ARGS__);                                        \
+    return false;                                                              \
+  } while (0)
 
+static bool parse_scheme(pp_target *t, const char *url, const char *shown,
+                         char *err, size_t errlen) {
   const char *sep = strstr(url, "://");
   if (sep == NULL)
     URLFAIL("URL \"%s\": expected scheme://host[:port], such as "
@@ -95,52 +87,47 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
             known);
   }
   t->kind = t->scheme->kind;
+  return true;
+}
 
-  const char *p = sep + 3;
-  const char *auth_end = p + strcspn(p, "/?#");
-  /* only http has a path, where '@' may be; elsewhere any '@' is after a
-   * user name, and the password before it may hold '/', '?' or '#' */
-  if (t->kind == PP_KIND_HTTP ? memchr(p, '@', (size_t)(auth_end - p)) != NULL
-                              : strchr(p, '@') != NULL)
-    URLFAIL("URL \"%s\": credentials do not belong in the URL; use the "
-            "username and password_file options",
-            shown);
-
-  const char *host_start = p, *host_end, *port_str = NULL;
+/* Splits host[:port] or [v6][:port] in p..auth_end: the host's span and
+ * where the port starts (NULL when none is given). */
+static bool split_authority(const char *p, const char *auth_end,
+                            const char **host_start, const char **host_end,
+                            const char **port_str, const char *shown, char *err,
+                            size_t errlen) {
+  *host_start = p;
+  *port_str = NULL;
   if (*p == '[') {
     const char *close = memchr(p, ']', (size_t)(auth_end - p));
     if (close == NULL)
       URLFAIL("URL \"%s\": unclosed '[' in IPv6 address", shown);
-    host_start = p + 1;
-    host_end = close;
+    *host_start = p + 1;
+    *host_end = close;
     if (close + 1 < auth_end) {
       if (close[1] != ':')
         URLFAIL("URL \"%s\": expected ':' after ']'", shown);
-      port_str = close + 2;
+      *port_str = close + 2;
     }
-  } else {
-    const char *colon = memchr(p, ':', (size_t)(auth_end - p));
-    if (colon && memchr(colon + 1, ':', (size_t)(auth_end - colon - 1)))
-      URLFAIL("URL \"%s\": write IPv6 addresses in brackets, such as "
-              "tcp://[::1]:22",
-              shown);
-    host_end = colon ? colon : auth_end;
-    if (colon)
-      port_str = colon + 1;
+    return true;
   }
-  size_t hlen = (size_t)(host_end - host_start);
-  /* dns:// with no server asks the system's resolver (resolv.conf) */
-  bool system_resolver = hlen == 0 && t->kind == PP_KIND_DNS && *p != '[';
-  if (hlen == 0 && !system_resolver)
-    URLFAIL("URL \"%s\": missing host", shown);
-  if ((t->host = strndup(host_start, hlen)) == NULL)
-    URLFAIL("out of memory");
+  const char *colon = memchr(p, ':', (size_t)(auth_end - p));
+  if (colon && memchr(colon + 1, ':', (size_t)(auth_end - colon - 1)))
+    URLFAIL("URL \"%s\": write IPv6 addresses in brackets, such as "
+            "tcp://[::1]:22",
+            shown);
+  *host_end = colon ? colon : auth_end;
+  if (colon)
+    *port_str = colon + 1;
+  return true;
+}
 
+/* t->host: an address (bracketed when IPv6) or a valid host name. */
+static bool check_host(pp_target *t, bool bracketed, const char *shown,
+                       char *err, size_t errlen) {
   struct in6_addr a6;
   struct in_addr a4;
-  if (system_resolver) {
-    /* no name to check: the kind reads the servers */
-  } else if (*p == '[') {
+  if (bracketed) {
     if (inet_pton(AF_INET6, t->host, &a6) != 1)
       URLFAIL("URL \"%s\": \"%s\" is not an IPv6 address", shown, t->host);
     t->host_is_ip = true;
@@ -153,64 +140,123 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
   } else if (!valid_hostname(t->host)) {
     URLFAIL("URL \"%s\": \"%s\" is not a valid host name", shown, t->host);
   }
+  return true;
+}
 
-  if (port_str != NULL) {
-    if (t->kind == PP_KIND_ICMP)
-      URLFAIL("URL \"%s\": icmp targets have no port", shown);
-    size_t plen = (size_t)(auth_end - port_str);
-    long port = 0;
-    if (plen == 0 || plen > 5)
-      URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
-    for (size_t i = 0; i < plen; i++) {
-      if (!isdigit((unsigned char)port_str[i]))
-        URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
-      port = port * 10 + (port_str[i] - '0');
-    }
-    if (port < 1 || port > 65535)
-      URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
-    t->port = (uint16_t)port;
-    t->port_given = true;
-  } else {
+/* The port given in port_str..auth_end, or the scheme's default. */
+static bool parse_port(pp_target *t, const char *port_str, const char *auth_end,
+                       const char *shown, char *err, size_t errlen) {
+  if (port_str == NULL) {
     t->port = t->scheme->default_port;
     if (t->port == 0 && t->kind != PP_KIND_ICMP)
       URLFAIL("URL \"%s\": %s targets need a port, such as %s://%s:443", shown,
               t->scheme->name, t->scheme->name, t->host);
+    return true;
   }
+  if (t->kind == PP_KIND_ICMP)
+    URLFAIL("URL \"%s\": icmp targets have no port", shown);
+  size_t plen = (size_t)(auth_end - port_str);
+  long port = 0;
+  if (plen == 0 || plen > 5)
+    URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
+  for (size_t i = 0; i < plen; i++) {
+    if (!isdigit((unsigned char)port_str[i]))
+      URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
+    port = port * 10 + (port_str[i] - '0');
+  }
+  if (port < 1 || port > 65535)
+    URLFAIL("URL \"%s\": expected a port from 1 to 65535", shown);
+  t->port = (uint16_t)port;
+  t->port_given = true;
+  return true;
+}
 
-  const char *rest = auth_end;
-  if (t->kind == PP_KIND_HTTP) {
-    const char *frag = strchr(rest, '#');
-    size_t rlen = frag ? (size_t)(frag - rest) : strlen(rest);
-    if (rlen == 0)
-      t->path = strdup("/");
-    else if (*rest == '?') {
-      t->path = malloc(rlen + 2);
-      if (t->path) {
-        t->path[0] = '/';
-        memcpy(t->path + 1, rest, rlen);
-        t->path[rlen + 1] = 0;
-      }
-    } else
-      t->path = strndup(rest, rlen);
-    if (t->path == NULL)
-      URLFAIL("out of memory");
-    for (const char *q = t->path; *q; q++)
-      if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-        URLFAIL("URL \"%s\": spaces and control characters must be "
-                "percent-encoded",
-                shown);
-  } else if (*rest == '?') {
-    URLFAIL("URL \"%s\": options are separate keys (such as timeout=2s), "
-            "not a ?query",
+/* What follows the authority: an HTTP path and query (a bare ?query gets
+ * the path "/"); nothing, or a lone "/", for every other kind. */
+static bool parse_rest(pp_target *t, const char *rest, const char *shown,
+                       char *err, size_t errlen) {
+  if (t->kind != PP_KIND_HTTP) {
+    if (*rest == '?')
+      URLFAIL("URL \"%s\": options are separate keys (such as timeout=2s), "
+              "not a ?query",
+              shown);
+    if (*rest != 0 && strcmp(rest, "/") != 0)
+      URLFAIL("URL \"%s\": %s targets take no path", shown, t->scheme->name);
+    return true;
+  }
+  const char *frag = strchr(rest, '#');
+  size_t rlen = frag ? (size_t)(frag - rest) : strlen(rest);
+  if (rlen == 0)
+    t->path = strdup("/");
+  else if (*rest == '?') {
+    t->path = malloc(rlen + 2);
+    if (t->path) {
+      t->path[0] = '/';
+      memcpy(t->path + 1, rest, rlen);
+      t->path[rlen + 1] = 0;
+    }
+  } else
+    t->path = strndup(rest, rlen);
+  if (t->path == NULL)
+    URLFAIL("out of memory");
+  for (const char *q = t->path; *q; q++)
+    if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+      URLFAIL("URL \"%s\": spaces and control characters must be "
+              "percent-encoded",
+              shown);
+  return true;
+}
+
+static bool parse_url(pp_target *t, const char *url, const char *shown,
+                      char *err, size_t errlen) {
+  if (!parse_scheme(t, url, shown, err, errlen))
+    return false;
+  const char *p = strstr(url, "://") + 3;
+  const char *auth_end = p + strcspn(p, "/?#");
+  /* only http has a path, where '@' may be; elsewhere any '@' is after a
+   * user name, and the password before it may hold '/', '?' or '#' */
+  if (t->kind == PP_KIND_HTTP ? memchr(p, '@', (size_t)(auth_end - p)) != NULL
+                              : strchr(p, '@') != NULL)
+    URLFAIL("URL \"%s\": credentials do not belong in the URL; use the "
+            "username and password_file options",
             shown);
-  } else if (*rest != 0 && strcmp(rest, "/") != 0) {
-    URLFAIL("URL \"%s\": %s targets take no path", shown, t->scheme->name);
+  const char *host_start, *host_end, *port_str;
+  if (!split_authority(p, auth_end, &host_start, &host_end, &port_str, shown,
+                       err, errlen))
+    return false;
+  size_t hlen = (size_t)(host_end - host_start);
+  /* dns:// with no server asks the system's resolver (resolv.conf): no name
+   * to check, the kind reads the servers */
+  bool system_resolver = hlen == 0 && t->kind == PP_KIND_DNS && *p != '[';
+  if (hlen == 0 && !system_resolver)
+    URLFAIL("URL \"%s\": missing host", shown);
+  if ((t->host = strndup(host_start, hlen)) == NULL)
+    URLFAIL("out of memory");
+  if (!system_resolver && !check_host(t, *p == '[', shown, err, errlen))
+    return false;
+  return parse_port(t, port_str, auth_end, shown, err, errlen) &&
+         parse_rest(t, auth_end, shown, err, errlen);
+}
+
+pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
+  char shown[512];
+  pp_url_shown(url, shown, sizeof(shown));
+  pp_target *t = calloc(1, sizeof(*t));
+  if (t == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  pp_opts_init(&t->opts);
+  if ((t->url = strdup(url)) == NULL) {
+    snprintf(err, errlen, "out of memory");
+    pp_target_free(t);
+    return NULL;
+  }
+  if (!parse_url(t, url, shown, err, errlen)) {
+    pp_target_free(t);
+    return NULL;
   }
   return t;
-
-fail:
-  pp_target_free(t);
-  return NULL;
 }
 
 void pp_target_free(pp_target *t) {
