@@ -16,6 +16,38 @@ static size_t put(ppc_value *out, size_t n, const char *type,
   return n;
 }
 
+/* A ping's loss, round-trip times (ms), jitter and grade. */
+static size_t ping_values(const pp_result *r, ppc_value *out, size_t n) {
+  n = put(out, n, "ping_droprate", "",
+          (double)(r->icmp_sent - r->icmp_received) / r->icmp_sent);
+  if (r->rtt_avg >= 0)
+    n = put(out, n, "ping", "", r->rtt_avg * 1000);
+  if (r->rtt_stddev >= 0)
+    n = put(out, n, "ping_stddev", "", r->rtt_stddev * 1000);
+  if (r->jitter >= 0)
+    n = put(out, n, "portprobe_jitter", "", r->jitter * 1000);
+  if (r->quality != PP_GRADE_NONE)
+    n = put(out, n, "portprobe_quality", "", (double)r->quality);
+  return n;
+}
+
+/* A DNS check's query time, rcode, counts, DNSSEC status and RRSIG expiry. */
+static size_t dns_values(const pp_result *r, ppc_value *out, size_t n) {
+  if (r->t_query >= 0)
+    n = put(out, n, "response_time", "query", r->t_query);
+  if (r->dns_rcode >= 0) {
+    n = put(out, n, "portprobe_dns_rcode", "", r->dns_rcode);
+    n = put(out, n, "count", "answers", r->dns_answers);
+  }
+  if (r->dns_count >= 0) /* ns servers, listings, policy or TLSA records */
+    n = put(out, n, "count", "found", r->dns_count);
+  if (r->dnssec != PP_DNSSEC_UNCHECKED)
+    n = put(out, n, "portprobe_dnssec", "", r->dnssec);
+  if (r->rrsig_seen)
+    n = put(out, n, "timeleft", "rrsig_expiry", (double)r->rrsig_expiry_s);
+  return n;
+}
+
 size_t ppc_values(const pp_target *t, const pp_result *r,
                   const pp_state_info *st, ppc_value *out) {
   size_t n = 0;
@@ -64,33 +96,10 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
     n = put(out, n, "portprobe_stratum", "", r->stratum);
   }
 
-  if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0) {
-    n = put(out, n, "ping_droprate", "",
-            (double)(r->icmp_sent - r->icmp_received) / r->icmp_sent);
-    if (r->rtt_avg >= 0)
-      n = put(out, n, "ping", "", r->rtt_avg * 1000);
-    if (r->rtt_stddev >= 0)
-      n = put(out, n, "ping_stddev", "", r->rtt_stddev * 1000);
-    if (r->jitter >= 0)
-      n = put(out, n, "portprobe_jitter", "", r->jitter * 1000);
-    if (r->quality != PP_GRADE_NONE)
-      n = put(out, n, "portprobe_quality", "", (double)r->quality);
-  }
-
-  if (t->kind == PP_KIND_DNS) {
-    if (r->t_query >= 0)
-      n = put(out, n, "response_time", "query", r->t_query);
-    if (r->dns_rcode >= 0) {
-      n = put(out, n, "portprobe_dns_rcode", "", r->dns_rcode);
-      n = put(out, n, "count", "answers", r->dns_answers);
-    }
-    if (r->dns_count >= 0) /* ns servers, listings, policy or TLSA records */
-      n = put(out, n, "count", "found", r->dns_count);
-    if (r->dnssec != PP_DNSSEC_UNCHECKED)
-      n = put(out, n, "portprobe_dnssec", "", r->dnssec);
-    if (r->rrsig_seen)
-      n = put(out, n, "timeleft", "rrsig_expiry", (double)r->rrsig_expiry_s);
-  }
+  if (t->kind == PP_KIND_ICMP && r->icmp_sent > 0)
+    n = ping_values(r, out, n);
+  if (t->kind == PP_KIND_DNS)
+    n = dns_values(r, out, n);
 
   /* flapping: whether it is, and the percent of state changes behind it */
   if (st != NULL) {

@@ -337,6 +337,34 @@ static bool drop_report(writer_t *w, bool force, char *msg, size_t size) {
   return true;
 }
 
+typedef enum { BATCH_DUE, BATCH_NOT_YET, BATCH_STOP } batch_wait_t;
+
+/* With the lock held: whether the writer takes a batch now. Otherwise it
+ * waits on st.wake until the next moment one could be due (the end of the
+ * flush window, the retry time after a failure) and says BATCH_NOT_YET;
+ * BATCH_STOP when collectd is stopping and nothing is queued. */
+static batch_wait_t batch_due(const writer_t *w, double *window_start) {
+  double now = mono_now();
+  if (mongo_buffer_count(st.buf) == 0) {
+    if (st.stopping)
+      return BATCH_STOP;
+    cond_wait_until(&st.wake, now + conf.flush_interval);
+    *window_start = mono_now();
+    return BATCH_NOT_YET;
+  }
+  if (st.failing && now < w->retry_at) {
+    cond_wait_until(&st.wake, w->retry_at);
+    return BATCH_NOT_YET;
+  }
+  bool due = mongo_buffer_count(st.buf) >= (size_t)conf.batch_size ||
+             now >= *window_start + conf.flush_interval || st.stopping ||
+             st.flush_target > mongo_buffer_head_seq(st.buf);
+  if (due)
+    return BATCH_DUE;
+  cond_wait_until(&st.wake, *window_start + conf.flush_interval);
+  return BATCH_NOT_YET;
+}
+
 static void *writer_main(void *arg) {
   (void)arg;
   writer_t w = {0};
@@ -348,26 +376,11 @@ static void *writer_main(void *arg) {
 
   pthread_mutex_lock(&st.lock);
   while (batch != NULL && !st.abandon) {
-    double now = mono_now();
-
-    if (mongo_buffer_count(st.buf) == 0) {
-      if (st.stopping)
-        break;
-      cond_wait_until(&st.wake, now + conf.flush_interval);
-      window_start = mono_now();
+    batch_wait_t wait = batch_due(&w, &window_start);
+    if (wait == BATCH_STOP)
+      break;
+    if (wait == BATCH_NOT_YET)
       continue;
-    }
-    if (st.failing && now < w.retry_at) {
-      cond_wait_until(&st.wake, w.retry_at);
-      continue;
-    }
-    bool due = mongo_buffer_count(st.buf) >= (size_t)conf.batch_size ||
-               now >= window_start + conf.flush_interval || st.stopping ||
-               st.flush_target > mongo_buffer_head_seq(st.buf);
-    if (!due) {
-      cond_wait_until(&st.wake, window_start + conf.flush_interval);
-      continue;
-    }
 
     int kind = KIND_METRIC;
     size_t n = mongo_buffer_take(st.buf, (void **)batch,

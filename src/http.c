@@ -55,6 +55,31 @@ static bool has_host_header(const pp_strlist *headers) {
   return false;
 }
 
+/* The request's headers: the target's own (those other than Host kept
+ * apart too, for a redirect to another host) and, with sni, a Host header
+ * naming the target's host unless one was given. -1: out of memory. */
+static int request_headers(pp_http_target *ht, const pp_target *t,
+                           const char *sni) {
+  const pp_opts *o = &t->opts;
+  for (size_t i = 0; i < o->headers.n; i++) {
+    const char *h = o->headers.items[i];
+    if (append(&ht->headers, h) != 0 ||
+        (strncasecmp(h, "host:", 5) != 0 &&
+         append(&ht->other_host_headers, h) != 0))
+      return -1;
+  }
+  if (sni && !has_host_header(&o->headers)) {
+    char line[320];
+    int n = snprintf(line, sizeof(line), "Host: ");
+    n += append_host(line + n, sizeof(line) - (size_t)n, t->host);
+    if (t->port != t->scheme->default_port)
+      snprintf(line + n, sizeof(line) - (size_t)n, ":%u", (unsigned)t->port);
+    if (append(&ht->headers, line) != 0)
+      return -1;
+  }
+  return 0;
+}
+
 pp_http_target *pp_http_target_new(const pp_target *t, char *err,
                                    size_t errlen) {
   const pp_opts *o = &t->opts;
@@ -85,22 +110,8 @@ pp_http_target *pp_http_target_new(const pp_target *t, char *err,
       goto oom;
     snprintf(ht->content_type, cl, "Content-Type: %s", o->content_type);
   }
-  for (size_t i = 0; i < o->headers.n; i++) {
-    const char *h = o->headers.items[i];
-    if (append(&ht->headers, h) != 0 ||
-        (strncasecmp(h, "host:", 5) != 0 &&
-         append(&ht->other_host_headers, h) != 0))
-      goto oom;
-  }
-  if (sni && !has_host_header(&o->headers)) {
-    char line[320];
-    int n = snprintf(line, sizeof(line), "Host: ");
-    n += append_host(line + n, sizeof(line) - (size_t)n, t->host);
-    if (t->port != t->scheme->default_port)
-      snprintf(line + n, sizeof(line) - (size_t)n, ":%u", (unsigned)t->port);
-    if (append(&ht->headers, line) != 0)
-      goto oom;
-  }
+  if (request_headers(ht, t, sni) != 0)
+    goto oom;
 
   if ((ht->match_ctx = pcre2_match_context_create(NULL)) == NULL)
     goto oom;
