@@ -63,13 +63,15 @@ def bucket():
 def per_bucket(key, accumulators, fields):
     """Group by (key, bucket), one row per bucket; buckets without a check are added as rows
     without values ($densify over the range), so a panel shows them as gaps, not as the last
-    value before them."""
+    value before them. No check of a target in the range: no rows."""
     project = {"_id": 0, "time": "$_id.b", "target": "$_id.k"}
     project.update({f: 1 for f in fields})
     return [{"$group": {"_id": {"k": key, "b": bucket()}, **accumulators}},
             {"$project": project},
             {"$densify": {"field": "time", "partitionByFields": ["target"], "range": {
                 "step": _INTERVAL, "unit": "millisecond", "bounds": [FROM, TO]}}},
+            # with no check at all, SecantusDB densifies the range without a partition
+            {"$match": {"target": {"$type": "string"}}},
             {"$sort": {"time": 1, "target": 1}}]
 
 
