@@ -162,7 +162,11 @@ class Mongo(Flavour):
                 for k, v in mq.detail().items()}
 
     def variables(self):
-        return [mongo_variable(self, name, label, p) for name, label, p in mq.variables()]
+        return [mongo_variable(self, name, label, p) for name, label, p in mq.variables()] + [
+            {"type": "textbox", "name": "check_interval", "label": "Check interval",
+             "description": "collectd's Interval: the shortest bucket a panel asks for (the "
+             "plugin has no data source minimum interval)", "query": "10s",
+             "current": {"text": "10s", "value": "10s"}, "hide": 0}]
 
     def annotation(self):
         return {"name": "Transitions", "datasource": self.ds, "enable": True,
@@ -185,6 +189,8 @@ class Mongo(Flavour):
                                                  "fields": mq.PER_ROW[title]}
         if "links" in defaults:
             defaults["links"] = mongo_link()
+        if "$__interval_ms" in json.dumps(panel["targets"]):
+            panel["interval"] = "${check_interval}"  # the panel's Min interval
 
 
 def mongo_variable(fl, name, label, pipeline):

@@ -29,7 +29,7 @@ from test_dashboards import SRCDIR, load
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
 PLUGIN = BUILDDIR / "collectd-plugin" / ".libs" / "portprobe.so"
 TYPES_DB = SRCDIR / "collectd-plugin" / "types.db"
-INTERVAL = "1s"  # collectd's Interval, and so the data source's timeInterval here
+INTERVAL = "1s"  # collectd's Interval, and so the dashboards' Check interval here
 TARGETS = ("web", "flaky", "closed", "site", "expired", "expiring", "ping")
 DOWN_ROUNDS = 3
 GAP = 3.0
@@ -229,8 +229,12 @@ def scenario(tmp_path_factory):
 
 
 def variables(dashboard, db, rng, **selection):
+    """The query variables with their options from the server, Check interval set to 1s."""
     out = grafana.variables_of(dashboard)
     for v in dashboard["templating"]["list"][1:]:
+        if v["type"] == "textbox":
+            out[v["name"]].current = INTERVAL
+            continue
         coll, pipeline = grafana.mongo(v["query"], out, rng)
         rows = list(db[coll].aggregate(pipeline))
         out[v["name"]].options = [r["value"] for r in rows]
@@ -240,16 +244,24 @@ def variables(dashboard, db, rng, **selection):
     return out
 
 
-def run(db, target, vs, rng, scoped=None):
-    coll, pipeline = grafana.mongo(target, vs, rng, INTERVAL, scoped=scoped)
+def min_interval(panel, vs):
+    """The panel's Min interval, its variable replaced (PanelQueryRunner.ts)."""
+    if "interval" not in panel:
+        return None
+    return grafana.interpolate(panel["interval"], vs, lambda value, _: value)
+
+
+def run(db, target, vs, rng, scoped=None, panel=None):
+    coll, pipeline = grafana.mongo(target, vs, rng, None, panel and min_interval(panel, vs),
+                                   scoped)
     return list(db[coll].aggregate(pipeline))
 
 
 def panel_results(dashboard, db, rng, scoped=None, **selection):
     """{panel title: [rows of each query]} for every panel of the dashboard."""
     vs = variables(dashboard, db, rng, **selection)
-    return {panel["title"]: [run(db, t, vs, rng, scoped) for t in panel["targets"]]
-            for panel in grafana.panels(dashboard)}
+    return {p["title"]: [run(db, t, vs, rng, scoped, p) for t in p["targets"]]
+            for p in grafana.panels(dashboard)}
 
 
 def by_target(rows, column):
@@ -338,8 +350,11 @@ def test_timeline_shows_the_down_span_and_leaves_the_gap_empty(scenario, board, 
     db = scenario["db"]
     rng = grafana.Range(scenario["range"].from_ms, scenario["range"].to_ms, points)
     d = load("mongodb", board)
-    (target,) = panel(d, "State timeline")["targets"]
-    coll, pipeline = grafana.mongo(target, variables(d, db, rng), rng, INTERVAL)
+    timeline = panel(d, "State timeline")
+    (target,) = timeline["targets"]
+    vs = variables(d, db, rng)
+    assert min_interval(timeline, vs) == INTERVAL
+    coll, pipeline = grafana.mongo(target, vs, rng, None, min_interval(timeline, vs))
     assert pipeline[1]["$group"]["_id"]["b"]["$add"][1]["$multiply"][1] == step
     got = {}
     for r in db[coll].aggregate(pipeline):
@@ -494,9 +509,9 @@ def test_pipelines_filter_on_the_keys_of_an_index(scenario):
         vs = variables(d, scenario["db"], rng)
         queries = [t for p in grafana.panels(d) for t in p["targets"]]
         for t in queries + [a["target"] for a in d["annotations"]["list"]]:
-            coll, pipeline = grafana.mongo(t, vs, rng, INTERVAL, scoped={"target": "web"})
+            coll, pipeline = grafana.mongo(t, vs, rng, None, INTERVAL, {"target": "web"})
             keys = list(pipeline[0]["$match"])
             assert keys == wanted[coll], (board, keys)
-        for v in d["templating"]["list"][1:]:
+        for v in d["templating"]["list"][1:3]:
             coll, pipeline = grafana.mongo(v["query"], vs, rng)
             assert set(pipeline[0]["$match"]) <= set(wanted[coll])
