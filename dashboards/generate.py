@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Writes portprobe's Grafana dashboards (dashboards/FLAVOUR/portprobe-*.json) from one description.
 
-Both flavours share layout, titles, units, thresholds and value mappings; only the queries
+All flavours share layout, titles, units, thresholds and value mappings; only the queries
 differ: InfluxQL over Telegraf's schema (influxdb), PromQL over collectd's write_prometheus names
-(prometheus). Edit this file, then run it; tests/integration/test_dashboards.py fails when the
+(prometheus), aggregate pipelines of the haohanyang-mongodb-datasource plugin over
+portprobe_mongodb's `metrics` and `events` (mongodb, dashboards/mongo_queries.py). Edit this
+file, then run it; tests/integration/test_dashboards.py fails when the
 committed JSON is not what it writes.
 """
 
@@ -12,6 +14,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import mongo_queries as mq  # noqa: E402
 DAY = 86400
 # Thresholds, as dashboards/README.md documents them.
 CERT_STEPS = [("red", None), ("orange", 7 * DAY), ("yellow", 21 * DAY), ("green", 30 * DAY)]
@@ -135,6 +139,70 @@ class Prom(Flavour):
                 "textFormat": "a check of {{portprobe}} failed (probe {{instance}})"}
 
 
+class Mongo(Flavour):
+    """haohanyang-mongodb-datasource: a query is a collection and an aggregate pipeline as JSON
+    text (dashboards/mongo_queries.py); a result is one table, split per target by Grafana's
+    "Partition by values" where a panel draws one series per target."""
+    target_label = "target"
+
+    def __init__(self):
+        super().__init__("mongodb", "haohanyang-mongodb-datasource", "MongoDB")
+        Mongo.instance = self
+
+    def q(self, collection, pipeline, **_):
+        return {"datasource": self.ds, "collection": collection, "queryLanguage": "json",
+                "queryText": mq.text(pipeline)}
+
+    def overview_queries(self):
+        return {k: [dict(collection=c, pipeline=p) for c, p in v]
+                for k, v in mq.overview().items()}
+
+    def detail_queries(self):
+        return {k: [dict(collection=c, pipeline=p) for c, p in v]
+                for k, v in mq.detail().items()}
+
+    def variables(self):
+        return [mongo_variable(self, name, label, p) for name, label, p in mq.variables()] + [
+            {"type": "textbox", "name": "check_interval", "label": "Check interval",
+             "description": "collectd's Interval: the shortest bucket a panel asks for (the "
+             "plugin has no data source minimum interval)", "query": "10s",
+             "current": {"text": "10s", "value": "10s"}, "hide": 0}]
+
+    def annotation(self):
+        return {"name": "Transitions", "datasource": self.ds, "enable": True,
+                "iconColor": "orange", "target": {
+                    "refId": "Anno", **self.q("events", mq.annotation())}}
+
+    def transform(self, title):
+        return mq.TRANSFORMS.get(title, [])
+
+    def adjust(self, panel):
+        """Per-row stats, series split per target, names from the rows' columns."""
+        defaults = panel["fieldConfig"]["defaults"]
+        title = panel["title"]
+        if title in mq.TRANSFORMS:
+            panel["transformations"] = mq.TRANSFORMS[title] + panel.get("transformations", [])
+        if title in mq.DISPLAY_NAMES:
+            defaults["displayName"] = mq.DISPLAY_NAMES[title]
+        if panel["type"] == "stat" and title in mq.PER_ROW:
+            panel["options"]["reduceOptions"] = {"values": True, "calcs": [],
+                                                 "fields": mq.PER_ROW[title]}
+        if "links" in defaults:
+            defaults["links"] = mongo_link()
+        if "$__interval_ms" in json.dumps(panel["targets"]):
+            panel["interval"] = "${check_interval}"  # the panel's Min interval
+
+
+def mongo_variable(fl, name, label, pipeline):
+    """A query variable of the MongoDB plugin: rows with `value` (and `text`); no custom all
+    value, so All is every option (a JSON list of them in the pipelines)."""
+    query = {"refId": f"var-{name}", "collection": "metrics", "queryText": mq.text(pipeline)}
+    return {"type": "query", "name": name, "label": label, "datasource": fl.ds,
+            "query": query, "definition": query["queryText"], "refresh": 2, "sort": 1,
+            "regex": "", "multi": True, "includeAll": True,
+            "current": {"text": ["All"], "value": ["$__all"]}, "options": [], "hide": 0}
+
+
 def query_variable(fl, name, label, query):
     return {"type": "query", "name": name, "label": label, "datasource": fl.ds,
             "query": query, "definition": query, "refresh": 2, "sort": 1, "regex": "",
@@ -178,6 +246,8 @@ class Board:
                  "fieldConfig": {"defaults": defaults, "overrides": list(overrides)},
                  "options": options or {}}
         panel.update(extra)
+        if isinstance(self.fl, Mongo):
+            self.fl.adjust(panel)
         self.panels.append(panel)
         self.x += w
         self.row_h = max(self.row_h, h)
@@ -230,6 +300,14 @@ def detail_link(fl):
     return [{"title": "Target detail", "url": url}]
 
 
+def mongo_link():
+    """A stat or table row of the MongoDB flavour: the row's `target` column, not a label."""
+    fl = Mongo.instance
+    url = (f"/d/{fl.uid('target')}?${{datasource:queryparam}}&${{location:queryparam}}&"
+           "var-target=${__data.fields.target}&${__url_time_range}")
+    return [{"title": "Target detail", "url": url}]
+
+
 def by_name(name, **props):
     return {"matcher": {"id": "byName", "options": name},
             "properties": [{"id": k.replace("__", "."), "value": v} for k, v in props.items()]}
@@ -239,6 +317,8 @@ def by_name(name, **props):
 
 def overview_queries(fl):
     """Panel title -> list of query arguments for fl.q()."""
+    if isinstance(fl, Mongo):
+        return fl.overview_queries()
     if isinstance(fl, Influx):
         w, we = fl.where(), fl.where("portprobe_event")
         last_up = f'SELECT last("up") {w} GROUP BY "target"'
@@ -294,6 +374,8 @@ def overview_queries(fl):
 
 def uptime_transform(fl):
     """The three uptime queries side by side, one row per target."""
+    if isinstance(fl, Mongo):
+        return fl.transform("Uptime")
     if isinstance(fl, Influx):
         return [{"id": "joinByField", "options": {"byField": "target", "mode": "outer"}},
                 {"id": "organize", "options": {"excludeByName": {
@@ -306,6 +388,8 @@ def uptime_transform(fl):
 
 
 def cert_transform(fl):
+    if isinstance(fl, Mongo):
+        return fl.transform("Certificates")
     if isinstance(fl, Influx):
         return [{"id": "organize", "options": {"excludeByName": {"Time": True}}}]
     return [{"id": "organize", "options": {
@@ -315,12 +399,13 @@ def cert_transform(fl):
 
 def transitions_panel_args(fl):
     """Title, description, transformations and overrides of the transitions table."""
-    if isinstance(fl, Influx):
+    if isinstance(fl, (Influx, Mongo)):
         return ("Recent transitions",
                 "The last 100 transitions (portprobe_event): DOWN confirmed, UP again with the "
                 "outage's length, flapping, quality, certificate, slow.",
-                [{"id": "organize", "options": {"renameByName": {"outage_seconds": "outage"}}}],
-                [by_name("outage", unit="s")], "Time", True)
+                [{"id": "organize", "options": {"renameByName": {"outage_seconds": "outage"}}}]
+                if isinstance(fl, Influx) else [], [by_name("outage", unit="s")],
+                "Time" if isinstance(fl, Influx) else "time", True)
     return ("Recent transitions",
             "State changes of each target's checks in the range and its flapping percent "
             "(collectd's notifications do not reach Prometheus: the changes are counted from "
@@ -378,6 +463,8 @@ def overview(fl):
 
 
 def detail_queries(fl):
+    if isinstance(fl, Mongo):
+        return fl.detail_queries()
     if isinstance(fl, Influx):
         w = fl.where()
         tgrp = 'GROUP BY time($__interval), "target" fill(null)'
@@ -449,6 +536,8 @@ def ping_overrides(fl):
 
 def detail_tables(fl):
     """Transformations and overrides of the detail dashboard's two tables."""
+    if isinstance(fl, Mongo):
+        return [], [by_name("up", mappings=STATE_MAPPINGS)], [], [by_name("outage", unit="s")]
     if isinstance(fl, Influx):
         latest = [{"id": "organize", "options": {"excludeByName": {"Time": True}}}]
         outages = [{"id": "organize", "options": {"renameByName": {"outage_seconds": "outage"}}}]
@@ -497,10 +586,10 @@ def detail(fl):
     b.add("timeseries", "Jitter", "ICMP: mean difference of successive round trips.", 12, 8,
           qry("Jitter"), "ms", custom=SERIES_CUSTOM, options=series_options())
     b.add("state-timeline", "Quality", "ICMP quality grade: good, warning, bad, critical.", 12,
-          6, qry("Quality"), "none", mappings=quality_mappings(isinstance(fl, Prom)),
+          6, qry("Quality"), "none", mappings=quality_mappings(not isinstance(fl, Influx)),
           options=TIMELINE_OPTIONS, custom=TIMELINE_CUSTOM)
     b.add("table", "Outages", "DOWN confirmed and UP again, with the outage's length."
-          if isinstance(fl, Influx) else "Rounds down and state changes in the range "
+          if not isinstance(fl, Prom) else "Rounds down and state changes in the range "
           "(Prometheus has no events).", 12, 6, qry("Outages"), "none",
           options=table_options(), transformations=outages_tf, overrides=outages_ov)
     return b.dashboard("target", "portprobe target",
@@ -510,7 +599,7 @@ def detail(fl):
 
 def main(check=False):
     stale = []
-    for fl in (Influx(), Prom()):
+    for fl in (Influx(), Prom(), Mongo()):
         for board in (overview(fl), detail(fl)):
             path = HERE / fl.name / f"{board['uid'].replace(f'-{fl.name}', '')}.json"
             text = json.dumps(board, indent=2, ensure_ascii=False) + "\n"

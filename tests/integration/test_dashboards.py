@@ -2,7 +2,8 @@
 Python re-creation of Grafana's query expansion checked against Grafana's own test cases.
 
 Grafana itself is not installable here; test_dashboards_influx.py and
-test_dashboards_prometheus.py run every query on the real backends.
+test_dashboards_prometheus.py and mongodb/test_dashboards_mongo.py run every query on the real
+backends.
 """
 
 import json
@@ -18,7 +19,8 @@ from fixtures import grafana
 
 SRCDIR = Path(__file__).resolve().parents[2]
 DASHBOARDS = SRCDIR / "dashboards"
-FLAVOURS = {"influxdb": "influxdb", "prometheus": "prometheus"}  # folder -> datasource type
+FLAVOURS = {"influxdb": "influxdb", "prometheus": "prometheus",  # folder -> datasource type
+            "mongodb": "haohanyang-mongodb-datasource"}
 BOARDS = ("overview", "target")
 INSTALL_DIR = "/usr/share/portprobe/dashboards"
 DAY = 86400
@@ -65,7 +67,8 @@ def test_every_panel_query_and_variable_names_the_datasource_variable(flavour, b
                             "query": FLAVOURS[flavour]}
     assert "${DS_" not in json.dumps(d)  # no import input that provisioning would leave empty
     for v in variables[1:]:
-        assert v["datasource"] == ds, v["name"]
+        if v["type"] != "textbox":  # the MongoDB flavour's Check interval
+            assert v["datasource"] == ds, v["name"]
     for a in d["annotations"]["list"]:
         assert a["datasource"] == ds
     for panel in grafana.panels(d):
@@ -97,24 +100,33 @@ def test_ids_and_grid_positions_are_unique_and_inside_the_grid(flavour, board):
 def test_variables_links_and_repeats_refer_to_what_exists(flavour, board):
     d = load(flavour, board)
     variables = {v["name"]: v for v in d["templating"]["list"]}
-    expected = {"datasource", "probe", "location", "target"}
-    if flavour == "influxdb":
-        expected.add("scheme")
+    # MongoDB: no probe (meta.host is in no index of a series) nor scheme (not stored)
+    expected = {"influxdb": {"datasource", "probe", "location", "target", "scheme"},
+                "prometheus": {"datasource", "probe", "location", "target"},
+                "mongodb": {"datasource", "location", "target", "check_interval"}}[flavour]
     assert set(variables) == expected
-    for name in expected - {"datasource"}:
+    queried = expected - {"datasource", "check_interval"}
+    for name in queried:
         v = variables[name]
-        assert v["multi"] and v["includeAll"] and v["allValue"] == ".*", name
+        assert v["multi"] and v["includeAll"], name
+        # MongoDB: All is every option (a list for $in), never a regular expression
+        assert v.get("allValue") == (None if flavour == "mongodb" else ".*"), name
     used = json.dumps([p["targets"] for p in d["panels"]])
-    for name in expected - {"datasource"}:
-        assert f"${name}" in used, f"no panel query uses ${name}"
+    for name in queried:
+        assert re.search(rf"\$\{{?{name}\b", used), f"no panel query uses ${name}"
+    if flavour == "mongodb":
+        for panel in grafana.panels(d):
+            if "$__interval_ms" in json.dumps(panel["targets"]):
+                assert panel["interval"] == "${check_interval}", panel["title"]
     for panel in grafana.panels(d):
         if "repeat" in panel:
             assert panel["repeat"] in variables and variables[panel["repeat"]]["multi"]
         for link in panel["fieldConfig"]["defaults"].get("links", []):
             uid = re.match(r"/d/([^/?]+)", link["url"]).group(1)
             assert uid == f"portprobe-{flavour}-target"
-            label = "target" if flavour == "influxdb" else "portprobe"
-            assert f"var-target=${{__field.labels.{label}}}" in link["url"]
+            field = {"influxdb": "__field.labels.target", "prometheus": "__field.labels.portprobe",
+                     "mongodb": "__data.fields.target"}[flavour]  # a row's column
+            assert f"var-target=${{{field}}}" in link["url"]
 
 
 # --- the README's panel table ---
@@ -218,7 +230,14 @@ def test_provisioning_examples_point_at_the_installed_dashboards(flavour):
     ds = yaml.safe_load((folder / "datasource.yaml").read_text())
     (source,) = ds["datasources"]
     assert source["type"] == FLAVOURS[flavour] and source["access"] == "proxy"
-    assert grafana.interval_to_ms(source["jsonData"]["timeInterval"]) > 0
+    if flavour == "mongodb":  # the plugin has no minimum interval: the dashboards' variable
+        assert source["jsonData"]["database"] == "portprobe"
+        for board in BOARDS:
+            (v,) = [v for v in load(flavour, board)["templating"]["list"]
+                    if v["name"] == "check_interval"]
+            assert grafana.interval_to_ms(v["query"]) > 0
+    else:
+        assert grafana.interval_to_ms(source["jsonData"]["timeInterval"]) > 0
     makefile = (SRCDIR / "Makefile.am").read_text()
     assert f"$(datadir)/portprobe/dashboards/{flavour}" in makefile
 
@@ -341,3 +360,27 @@ def test_interval_and_influxql_macros():
     assert grafana.influxql(q, {}, grafana.Range(1000, 61000, 1000), "10s") == (
         'SELECT mean("up") FROM "p" WHERE time >= 1000ms and time <= 61000ms '
         "GROUP BY time(10s) fill(null)")
+
+
+def test_mongodb_variables_expand_as_grafanas_format_registry():
+    # formatRegistry.ts: doublequote escapes " and joins with ","; csv joins; a repeated panel
+    # sees one string; All without a custom value is every option
+    target = grafana.Variable("target", multi=True, include_all=True, options=['a"b', "c"])
+    location = grafana.Variable("location", multi=True, include_all=True,
+                                options=['"fra1"', "null"])
+    vs = {"target": target, "location": location}
+    query = {"collection": "metrics", "queryText": (
+        '[{"$match": {"t": {"$in": [${target:doublequote}]}, "l": {"$in": [${location:csv}]},'
+        ' "time": {"$gte": {"$date": {"$numberLong": "$__from"}}}}},'
+        ' {"$limit": $__interval_ms}]')}
+    rng = grafana.Range(0, 6 * H, 1000)
+    coll, pipeline = grafana.mongo(query, vs, rng, None, "10s")
+    assert coll == "metrics"
+    match = pipeline[0]["$match"]
+    assert match["t"] == {"$in": ['a"b', "c"]} and match["l"] == {"$in": ["fra1", None]}
+    assert match["time"]["$gte"].timestamp() == 0 and pipeline[1] == {"$limit": 20000}
+    target.current, location.current = ["c"], []
+    _, pipeline = grafana.mongo(query, vs, rng, None, "10s", {"target": "x"})
+    assert pipeline[0]["$match"]["t"] == {"$in": ["x"]}  # the repeated panel's value
+    assert pipeline[0]["$match"]["l"] == {"$in": []}
+    assert grafana.format_mongo(["a", "b"], None) == "{a,b}"  # no format: glob

@@ -59,8 +59,8 @@ apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$work"/dist/portprobe_*.deb "
 getcap /usr/bin/portprobe | grep -q cap_net_raw || { echo "no cap_net_raw on /usr/bin/portprobe" >&2; exit 1; }
 [ ! -u /usr/bin/portprobe ] || { echo "portprobe is setuid" >&2; exit 1; }
 test -f /usr/share/doc/collectd-portprobe/examples/portprobe.conf.example
-# the Grafana dashboards: InfluxDB's with the command, Prometheus' with the plugins
-for pkg_flavour in portprobe:influxdb collectd-portprobe:prometheus; do
+# the Grafana dashboards: InfluxDB's with the command, Prometheus' and MongoDB's with the plugins
+for pkg_flavour in portprobe:influxdb collectd-portprobe:prometheus collectd-portprobe:mongodb; do
   pkg=${pkg_flavour%:*} dir=/usr/share/portprobe/dashboards/${pkg_flavour#*:}
   dpkg -L "$pkg" >"$work/files"
   for f in portprobe-overview.json portprobe-target.json README.md \
