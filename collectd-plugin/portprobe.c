@@ -76,14 +76,16 @@ static int ppc_config_cb(oconfig_item_t *ci) {
   return 0;
 }
 
-/* The checked host, what the server said about itself (version, facts)
- * and the target's labels, as meta data of every value (write plugins
- * such as portprobe_mongodb store them; NULL if no memory). */
+/* The checked host, the target's scheme, what the server said about itself
+ * (version, facts) and the target's labels, as meta data of every value
+ * (write plugins such as portprobe_mongodb store them; NULL if no memory).
+ * A label named target_host or scheme takes their place. */
 static meta_data_t *target_meta(const pp_target *t, const pp_result *r) {
   meta_data_t *md = meta_data_create();
   if (md == NULL)
     return NULL;
   meta_data_add_string(md, "target_host", t->host);
+  meta_data_add_string(md, "scheme", t->scheme->name);
   if (r->server_version[0])
     meta_data_add_string(md, "server_version", r->server_version);
   if (r->info[0])

@@ -17,6 +17,7 @@ KINDS = ["state", "flapping", "quality", "certificate", "slow"]
 PHASES = ["dns", "connect", "tls", "first_byte", "total"]
 # placeholders written as JSON strings, then replaced by unquoted Grafana syntax
 _TARGETS, _LOCATIONS, _INTERVAL = "@TARGETS@", "@LOCATIONS@", "@INTERVAL_MS@"
+_SCHEMES, _PROBES = "@SCHEMES@", "@PROBES@"
 FROM = {"$date": {"$numberLong": "$__from"}}
 TO = {"$date": {"$numberLong": "$__to"}}
 
@@ -27,6 +28,8 @@ def text(pipeline):
                              for stage in pipeline) + "\n]"
     return (out.replace(f'"{_TARGETS}"', "${target:doublequote}")
             .replace(f'"{_LOCATIONS}"', "${location:csv}")
+            .replace(f'"{_SCHEMES}"', "${scheme:csv}")
+            .replace(f'"{_PROBES}"', "${probe:csv}")
             .replace(f'"{_INTERVAL}"', "$__interval_ms"))
 
 
@@ -183,19 +186,32 @@ def detail():
     }
 
 
+def _literal_options(field):
+    """Group on `field`, give each value as a JSON literal (null when absent: "(none)")."""
+    return [{"$group": {"_id": field}},
+            {"$project": {"_id": 0, "text": {"$ifNull": ["$_id", "(none)"]}, "value": {
+                "$cond": [{"$eq": [{"$type": "$_id"}, "string"]},
+                          {"$concat": ["\"", "$_id", "\""]}, "null"]}}},
+            {"$sort": {"text": 1}}]
+
+
 def variables():
-    """(name, label, pipeline on metrics): locations as JSON literals, then targets."""
+    """(name, label, pipeline on metrics): locations, probe hosts and schemes as JSON
+    literals, then the targets of the selected ones. The panels filter on targets and
+    locations only, the keys of the indexes: a probe host or a scheme narrows the targets
+    offered."""
     window = {"meta.plugin": "portprobe", "meta.type": "bool", "meta.type_instance": "up",
               "time": {"$gte": FROM, "$lt": TO}}
-    location = [{"$match": window}, {"$group": {"_id": "$meta.labels.location"}},
-                {"$project": {"_id": 0, "text": {"$ifNull": ["$_id", "(none)"]}, "value": {
-                    "$cond": [{"$eq": [{"$type": "$_id"}, "string"]},
-                              {"$concat": ["\"", "$_id", "\""]}, "null"]}}},
-                {"$sort": {"text": 1}}]
-    target = [{"$match": {**window, "meta.labels.location": {"$in": [_LOCATIONS]}}},
+    located = {**window, "meta.labels.location": {"$in": [_LOCATIONS]}}
+    probed = {**located, "meta.host": {"$in": [_PROBES]}}
+    location = [{"$match": window}, *_literal_options("$meta.labels.location")]
+    probe = [{"$match": located}, *_literal_options("$meta.host")]
+    scheme = [{"$match": probed}, *_literal_options("$meta.labels.scheme")]
+    target = [{"$match": {**probed, "meta.labels.scheme": {"$in": [_SCHEMES]}}},
               {"$group": {"_id": "$meta.plugin_instance"}},
               {"$project": {"_id": 0, "value": "$_id"}}, {"$sort": {"value": 1}}]
-    return [("location", "Location", location), ("target", "Target", target)]
+    return [("location", "Location", location), ("probe", "Probe host", probe),
+            ("scheme", "Scheme", scheme), ("target", "Target", target)]
 
 
 def annotation():

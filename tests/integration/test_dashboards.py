@@ -100,10 +100,11 @@ def test_ids_and_grid_positions_are_unique_and_inside_the_grid(flavour, board):
 def test_variables_links_and_repeats_refer_to_what_exists(flavour, board):
     d = load(flavour, board)
     variables = {v["name"]: v for v in d["templating"]["list"]}
-    # MongoDB: no probe (meta.host is in no index of a series) nor scheme (not stored)
+    # Prometheus: no scheme (write_prometheus exports no meta data, where the scheme is)
     expected = {"influxdb": {"datasource", "probe", "location", "target", "scheme"},
                 "prometheus": {"datasource", "probe", "location", "target"},
-                "mongodb": {"datasource", "location", "target", "check_interval"}}[flavour]
+                "mongodb": {"datasource", "probe", "location", "target", "scheme",
+                            "check_interval"}}[flavour]
     assert set(variables) == expected
     queried = expected - {"datasource", "check_interval"}
     for name in queried:
@@ -112,8 +113,11 @@ def test_variables_links_and_repeats_refer_to_what_exists(flavour, board):
         # MongoDB: All is every option (a list for $in), never a regular expression
         assert v.get("allValue") == (None if flavour == "mongodb" else ".*"), name
     used = json.dumps([p["targets"] for p in d["panels"]])
+    # MongoDB: probe host and scheme narrow the targets (the panels keep to index keys)
+    by_variables = json.dumps([v.get("query") for v in variables.values()])
     for name in queried:
-        assert re.search(rf"\$\{{?{name}\b", used), f"no panel query uses ${name}"
+        where = by_variables if flavour == "mongodb" and name in ("probe", "scheme") else used
+        assert re.search(rf"\$\{{?{name}\b", where), f"no query uses ${name}"
     if flavour == "mongodb":
         for panel in grafana.panels(d):
             if "$__interval_ms" in json.dumps(panel["targets"]):

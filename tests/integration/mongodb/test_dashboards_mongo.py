@@ -31,6 +31,9 @@ PLUGIN = BUILDDIR / "collectd-plugin" / ".libs" / "portprobe.so"
 TYPES_DB = SRCDIR / "collectd-plugin" / "types.db"
 INTERVAL = "1s"  # collectd's Interval, and so the dashboards' Check interval here
 TARGETS = ("web", "flaky", "closed", "site", "expired", "expiring", "ping")
+SCHEMES = {"web": "tcp", "flaky": "tcp", "closed": "tcp", "site": "https", "expired": "https",
+           "expiring": "https", "ping": "icmp"}  # as the targets' URLs below say
+HOSTNAME = "probe1"  # collectd's Hostname: the probe host
 DOWN_ROUNDS = 3
 GAP = 3.0
 DB = "portprobe"
@@ -78,7 +81,7 @@ class Collectd:
             assert so.exists(), f"not built: no {so}"
             shutil.copy(so, plugins)
         self.conf = workdir / "collectd.conf"
-        self.conf.write_text(f"""Hostname "probe1"
+        self.conf.write_text(f"""Hostname "{HOSTNAME}"
 FQDNLookup false
 BaseDir "{workdir}"
 PIDFile "{workdir}/collectd.pid"
@@ -305,10 +308,23 @@ def test_every_query_runs_and_returns_what_its_panel_needs(scenario):
             assert run(db, a["target"], vs, rng)
 
 
-def test_variables_list_locations_and_targets(scenario):
+def test_variables_list_locations_probes_schemes_and_targets(scenario):
     vs = variables(load("mongodb", "overview"), scenario["db"], scenario["range"])
     assert vs["location"].options == ['"fra1"'] and vs["location"].texts == ["fra1"]
+    assert vs["probe"].texts == [HOSTNAME]
+    assert vs["scheme"].texts == sorted(set(SCHEMES.values()))
+    assert vs["scheme"].options == [f'"{s}"' for s in vs["scheme"].texts]
     assert vs["target"].options == sorted(TARGETS)
+
+
+def test_a_scheme_narrows_the_targets_offered(scenario):
+    db, rng = scenario["db"], scenario["range"]
+    d = load("mongodb", "overview")
+    for scheme in set(SCHEMES.values()):
+        vs = variables(d, db, rng, scheme=[f'"{scheme}"'])
+        assert vs["target"].options == sorted(t for t, s in SCHEMES.items() if s == scheme)
+    vs = variables(d, db, rng, probe=['"elsewhere"'])
+    assert vs["scheme"].options == [] and vs["target"].options == []
 
 
 def test_unlabelled_targets_are_a_location_of_their_own(scenario):

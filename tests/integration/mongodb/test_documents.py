@@ -102,7 +102,8 @@ def test_metrics_documents_are_as_the_readme_says(stored):
     check_against(docs, reference("metrics"))
     for doc, _ in docs:
         assert doc["meta"]["host"] == "testhost"  # the probe
-        assert doc["meta"]["labels"] == {"target_host": "127.0.0.1", "location": "lab1"}
+        assert doc["meta"]["labels"] == {"target_host": "127.0.0.1", "scheme": "tcp",
+                                         "location": "lab1"}
     series = {(d["meta"]["plugin_instance"], d["meta"]["type"], d["meta"]["type_instance"])
               for d, _ in docs}
     assert {("db", "bool", "up"), ("db", "bool", "flapping"),
