@@ -12,22 +12,19 @@ annotation query of both dashboards runs, expanded as Grafana expands it (fixtur
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from fixtures import certs, collectd_plugins, grafana, nginx, procs, prometheus
+from fixtures import certs, collectd_daemon, grafana, nginx, procs, prometheus
 from fixtures.sockets import Listener
 
-from test_collectd import SANITIZER_REPORT, sanitizer_env
 from test_dashboards import DASHBOARDS, SRCDIR, load
 
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
 PLUGIN = BUILDDIR / "collectd-plugin" / ".libs" / "portprobe.so"
-TYPES_DB = SRCDIR / "collectd-plugin" / "types.db"
 INTERVAL = "1s"  # collectd's Interval, and so the data source's timeInterval here
 TARGETS = ("web", "flaky", "closed", "site", "expired", "expiring", "ping")
 DOWN_ROUNDS = 3  # at least this many rounds with flaky's listener shut
@@ -46,37 +43,18 @@ def wait_for(check, timeout, what):
         time.sleep(0.05)
 
 
-class Collectd:
+class Collectd(collectd_daemon.Collectd):
     """The real collectd with portprobe.so, csv and write_prometheus in a private PluginDir."""
 
     def __init__(self, registry, workdir, targets, port):
-        self.registry, self.dir = registry, workdir
-        plugins = workdir / "plugins"
-        plugins.mkdir(parents=True)
-        for name in ("logfile", "csv", "write_prometheus"):
-            collectd_plugins.copy(name, plugins)
-        assert PLUGIN.exists(), f"the plugin is not built: no {PLUGIN}"
-        shutil.copy(PLUGIN, plugins)
+        super().__init__(registry, workdir)
+        plugins = collectd_daemon.plugin_dir(workdir, ("logfile", "csv", "write_prometheus"),
+                                             (PLUGIN,))
         example = (DASHBOARDS / "prometheus" / "write_prometheus.conf").read_text()
         served = example.replace('Host "0.0.0.0"', 'Host "127.0.0.1"').replace(
             'Port "9103"', f'Port "{port}"')
         assert served.count("127.0.0.1") == 1 and served.count(str(port)) == 1
-        self.conf = workdir / "collectd.conf"
-        self.conf.write_text(f"""Hostname "probe1"
-FQDNLookup false
-BaseDir "{workdir}"
-PIDFile "{workdir}/collectd.pid"
-PluginDir "{plugins}"
-TypesDB "/usr/share/collectd/types.db" "{TYPES_DB}"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{workdir}/collectd.log"
-  Timestamp true
-  PrintSeverity true
-</Plugin>
-LoadPlugin csv
+        collectd_daemon.write_conf(workdir, plugins, "probe1", f"""LoadPlugin csv
 <Plugin csv>
   DataDir "{workdir}/csv"
 </Plugin>
@@ -85,41 +63,11 @@ LoadPlugin portprobe
 <Plugin portprobe>
   Timeout "800ms"
 {targets}
-</Plugin>
-""")
-        self.process = None
-
-    def start(self):
-        # with a sanitizer build, its runtimes are preloaded as test_collectd.py does
-        self.process = self.registry.start(["collectd", "-f", "-C", self.conf],
-                                           self.dir / "collectd.out", name="collectd",
-                                           logs=[self.dir / "collectd.log"],
-                                           env=sanitizer_env())
-        procs.wait_until(lambda: "Initialization complete" in self.log(), self.process,
-                         "collectd's start", 15)
-
-    def stop(self):
-        procs.stop(self.process)
-        out = (self.dir / "collectd.out").read_text(errors="replace")
-        assert not SANITIZER_REPORT.search(out + self.log()), out[-6000:]
-
-    def log(self):
-        path = self.dir / "collectd.log"
-        return path.read_text() if path.exists() else ""
+</Plugin>""")
 
     def rows(self):
         """{target: [(time s, up)]}: every check the csv plugin wrote, complete lines only."""
-        out = {}
-        for target in TARGETS:
-            rows = []
-            for f in sorted((self.dir / "csv" / "probe1" / f"portprobe-{target}").glob(
-                    "bool-up-*")):
-                text = f.read_text()
-                for line in text[:text.rfind("\n") + 1].splitlines()[1:]:
-                    t, v = line.split(",")[:2]
-                    rows.append((float(t), float(v)))
-            out[target] = rows
-        return out
+        return self.csv_rows("probe1", TARGETS)
 
 
 def targets_config(ports, tls):

@@ -10,7 +10,6 @@ back from the certificate files with openssl.
 import datetime
 import json
 import os
-import subprocess
 import time
 
 import pytest

@@ -12,23 +12,20 @@ queries ($group's $last and $avg, $add, $concat are not implemented there; dashb
 """
 
 import os
-import shutil
 import time
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 
 import pytest
 
-from fixtures import certs, collectd_plugins, grafana, mongo_servers, nginx, procs
+from fixtures import certs, collectd_daemon, grafana, mongo_servers, nginx, procs
 from fixtures.sockets import Listener
 from harness import PLUGIN_SO
 
-from test_collectd import SANITIZER_REPORT, sanitizer_env
 from test_dashboards import SRCDIR, load
 
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
 PLUGIN = BUILDDIR / "collectd-plugin" / ".libs" / "portprobe.so"
-TYPES_DB = SRCDIR / "collectd-plugin" / "types.db"
 INTERVAL = "1s"  # collectd's Interval, and so the dashboards' Check interval here
 TARGETS = ("web", "flaky", "closed", "site", "expired", "expiring", "ping")
 SCHEMES = {"web": "tcp", "flaky": "tcp", "closed": "tcp", "site": "https", "expired": "https",
@@ -68,34 +65,13 @@ def wait_for(check, timeout, what):
         time.sleep(0.05)
 
 
-class Collectd:
+class Collectd(collectd_daemon.Collectd):
     """The real collectd with portprobe.so, csv and portprobe_mongodb in a private PluginDir."""
 
     def __init__(self, registry, workdir, targets, uri):
-        self.registry, self.dir = registry, workdir
-        plugins = workdir / "plugins"
-        plugins.mkdir(parents=True)
-        for name in ("logfile", "csv"):
-            collectd_plugins.copy(name, plugins)
-        for so in (PLUGIN, Path(PLUGIN_SO)):
-            assert so.exists(), f"not built: no {so}"
-            shutil.copy(so, plugins)
-        self.conf = workdir / "collectd.conf"
-        self.conf.write_text(f"""Hostname "{HOSTNAME}"
-FQDNLookup false
-BaseDir "{workdir}"
-PIDFile "{workdir}/collectd.pid"
-PluginDir "{plugins}"
-TypesDB "/usr/share/collectd/types.db" "{TYPES_DB}"
-Interval 1
-LoadPlugin logfile
-<Plugin logfile>
-  LogLevel info
-  File "{workdir}/collectd.log"
-  Timestamp true
-  PrintSeverity true
-</Plugin>
-LoadPlugin csv
+        super().__init__(registry, workdir)
+        plugins = collectd_daemon.plugin_dir(workdir, ("logfile", "csv"), (PLUGIN, PLUGIN_SO))
+        collectd_daemon.write_conf(workdir, plugins, HOSTNAME, f"""LoadPlugin csv
 <Plugin csv>
   DataDir "{workdir}/csv"
 </Plugin>
@@ -110,40 +86,11 @@ LoadPlugin portprobe
   Timeout "800ms"
   DownAfter 1
 {targets}
-</Plugin>
-""")
-        self.process = None
-
-    def start(self):
-        self.process = self.registry.start(["collectd", "-f", "-C", self.conf],
-                                           self.dir / "collectd.out", name="collectd",
-                                           logs=[self.dir / "collectd.log"],
-                                           env=sanitizer_env())
-        procs.wait_until(lambda: "Initialization complete" in self.log(), self.process,
-                         "collectd's start", 15)
-
-    def stop(self):
-        procs.stop(self.process)
-        out = (self.dir / "collectd.out").read_text(errors="replace")
-        assert not SANITIZER_REPORT.search(out + self.log()), out[-6000:]
-
-    def log(self):
-        path = self.dir / "collectd.log"
-        return path.read_text() if path.exists() else ""
+</Plugin>""")
 
     def rows(self, series="bool-up"):
         """{target: [(time s, value)]}: every value the csv plugin wrote, complete lines."""
-        out = {}
-        for target in TARGETS:
-            rows = []
-            for f in sorted((self.dir / "csv" / "probe1" / f"portprobe-{target}").glob(
-                    f"{series}-*")):
-                text = f.read_text()
-                for line in text[:text.rfind("\n") + 1].splitlines()[1:]:
-                    t, v = line.split(",")[:2]
-                    rows.append((float(t), float(v)))
-            out[target] = rows
-        return out
+        return self.csv_rows(HOSTNAME, TARGETS, series)
 
 
 def targets_config(ports, tls):
