@@ -21,6 +21,7 @@ import yaml
 from fixtures import certs, collectd_daemon, grafana, nginx, procs, prometheus
 from fixtures.sockets import Listener
 
+from test_collectd import wait_for
 from test_dashboards import DASHBOARDS, SRCDIR, load
 
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
@@ -31,16 +32,6 @@ DOWN_ROUNDS = 3  # at least this many rounds with flaky's listener shut
 GAP = 3.0  # seconds with collectd stopped
 UP = 'collectd_portprobe_bool{type="up"}'
 
-
-def wait_for(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout} s")
-        time.sleep(0.05)
 
 
 class Collectd(collectd_daemon.Collectd):

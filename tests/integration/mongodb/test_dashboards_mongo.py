@@ -22,6 +22,7 @@ from fixtures import certs, collectd_daemon, grafana, mongo_servers, nginx, proc
 from fixtures.sockets import Listener
 from harness import PLUGIN_SO
 
+from test_collectd import wait_for
 from test_dashboards import SRCDIR, load
 
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
@@ -53,16 +54,6 @@ CHECKED = {
                "Outages": "test_transitions_outages_and_annotations"},
 }
 
-
-def wait_for(check, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout} s")
-        time.sleep(0.05)
 
 
 class Collectd(collectd_daemon.Collectd):
