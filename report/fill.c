@@ -32,7 +32,7 @@ static pr_read all_read(const pr_db *db) {
 
 static pr_read events_read(const pr_db *db) {
   const pr_schema *s = db->schema;
-  return (pr_read){s->events, {s->ev_state, s->ev_message}};
+  return (pr_read){s->events, {s->ev_state, s->ev_message, s->ev_severity}};
 }
 
 static double value(const bson_t *doc, const pr_measure *m) {
@@ -108,9 +108,15 @@ static void on_event(const bson_t *doc, void *ud) {
   fill_ctx *f = ud;
   const pr_schema *s = f->db->schema;
   const char *state = pr_q_string(doc, s->ev_state);
-  if (strcmp(state, "down") == 0 || strcmp(state, "up") == 0)
-    pr_outages_event(&f->outages, pr_q_time(doc, s->time),
-                     strcmp(state, "down") == 0,
+  if (*state == '\0' && s->ev_severity != NULL) {
+    const char *severity = pr_q_string(doc, s->ev_severity);
+    state = strcmp(severity, "FAILURE") == 0 ? "down"
+            : strcmp(severity, "OKAY") == 0  ? "up"
+                                             : "";
+  }
+  bool down = strcmp(state, "down") == 0;
+  if (down || strcmp(state, "up") == 0 || (s->ev_down_only && *state))
+    pr_outages_event(&f->outages, pr_q_time(doc, s->time), down,
                      pr_q_string(doc, s->ev_message));
 }
 
@@ -152,7 +158,7 @@ static int fill_events(pr_db *db, fill_ctx *f, const char *loc, char *err,
                        size_t len) {
   const pr_window *w = f->row->w;
   pr_read r = events_read(db);
-  pr_outages_begin(&f->outages, f->row, loc);
+  pr_outages_begin(&f->outages, f->row, f->row->location);
   bson_t *q = pr_q_event_filter(db, f->row->target, loc, NAN, w->from);
   if (pr_q_walk(db, &r, q, -1, 1, on_event, f, err, len) != 0)
     return -1;

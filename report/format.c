@@ -26,6 +26,10 @@ const char *const pr_definitions[][2] = {
                   "location with --by-location, else the row of its worst "
                   "location (lowest availability): seconds are never "
                   "added up across locations"},
+    {"consensus", "with --by-location, a central collectd's consensus is a "
+                  "row of its own, location consensus: its bool-consensus "
+                  "values, outages from its DOWN verdict to the next verdict "
+                  "that is not down (a regional one is no outage)"},
 };
 const size_t pr_definitions_count =
     sizeof(pr_definitions) / sizeof(*pr_definitions);

@@ -236,6 +236,47 @@ static int missing_rows(run *r) {
   return 0;
 }
 
+/* A consensus series: a row of its own, location "consensus". */
+static int on_consensus(const char *target, const char *location, void *ud) {
+  run *r = ud;
+  (void)location; /* the central's own values carry none */
+  mark_found(r, target);
+  pr_row *row = pr_row_new(r->w, target, PR_CONSENSUS);
+  if (row == NULL) {
+    snprintf(r->err, sizeof(r->err), "out of memory");
+    return -1;
+  }
+  if (pr_db_fill(r->db, row, "", r->o->interval, r->err, sizeof(r->err)) != 0) {
+    pr_row_free(row);
+    return -1;
+  }
+  pr_write_row(&r->wr, row);
+  pr_row_free(row);
+  return 0;
+}
+
+/* The rows of the locations (each, or each target's worst), then with
+ * --by-location the consensus's rows where a central collectd keeps one;
+ * --location consensus: those alone. */
+static int rows(run *r, const pr_schema *schema) {
+  const options *o = r->o;
+  bool only_consensus = o->location && strcmp(o->location, PR_CONSENSUS) == 0;
+  if (!only_consensus &&
+      (pr_db_series(r->db, r->w, o->targets, o->ntargets, o->location,
+                    on_series, r, r->err, sizeof(r->err)) != 0 ||
+       flush_row(r) != 0 || missing_rows(r) != 0))
+    return -1;
+  const pr_schema *consensus = pr_schema_consensus(schema);
+  if (consensus == NULL ||
+      !(only_consensus || (o->by_location && !o->location)))
+    return 0;
+  pr_db_use(r->db, consensus);
+  int rc = pr_db_series(r->db, r->w, o->targets, o->ntargets, "", on_consensus,
+                        r, r->err, sizeof(r->err));
+  pr_db_use(r->db, schema);
+  return rc;
+}
+
 static int report(const options *o, const pr_schema *schema, pr_format fmt,
                   const pr_window *w) {
   run *r = calloc(1, sizeof(*r));
@@ -260,9 +301,7 @@ static int report(const options *o, const pr_schema *schema, pr_format fmt,
     status = EXIT_QUERY;
   if (status == 0) {
     pr_write_begin(&r->wr);
-    if (pr_db_series(r->db, w, o->targets, o->ntargets, o->location, on_series,
-                     r, r->err, sizeof(r->err)) != 0 ||
-        flush_row(r) != 0 || missing_rows(r) != 0)
+    if (rows(r, schema) != 0)
       status = EXIT_QUERY;
     pr_write_end(&r->wr);
   }

@@ -71,6 +71,10 @@ pr_db *pr_db_open(const char *uri, const char *database,
   return db;
 }
 
+void pr_db_use(pr_db *db, const pr_schema *schema) {
+  db->schema = schema;
+}
+
 void pr_db_close(pr_db *db) {
   if (db == NULL)
     return;

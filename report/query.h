@@ -17,6 +17,8 @@ typedef struct pr_db pr_db;
  * (outputs.mongodb: portprobe/portprobe_event, timestamp, tags.*). */
 const pr_schema *pr_schema_find(const char *name);
 const char *pr_schema_default_database(const pr_schema *s);
+/* The schema of the consensus kept beside `s` (collectd's), else NULL. */
+const pr_schema *pr_schema_consensus(const pr_schema *s);
 
 /* uri with any password replaced by "***". */
 void pr_redact_uri(const char *uri, char *out, size_t len);
@@ -24,6 +26,8 @@ void pr_redact_uri(const char *uri, char *out, size_t len);
 pr_db *pr_db_open(const char *uri, const char *database,
                   const pr_schema *schema, char *err, size_t len);
 void pr_db_close(pr_db *db);
+/* Reads from now on through `schema` (of the same database). */
+void pr_db_use(pr_db *db, const pr_schema *schema);
 
 /* Calls found(target, location, ud) for every series with samples in w,
  * sorted by target then location ("" when unlabelled); targets (if n > 0)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define PR_NAME_MAX 256
+#define PR_CONSENSUS "consensus" /* the location of a consensus's rows */
 #define PR_BUCKETS 240      /* timeline and chart resolution of the HTML page */
 #define PR_MAX_DAYS 400     /* longest window with a per-day breakdown */
 #define PR_MAX_OUTAGES 1000 /* listed per row; all are counted */

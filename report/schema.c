@@ -3,7 +3,9 @@
  * cover the filters) and Telegraf outputs.mongodb's (a collection per
  * measurement, timestamp, tags.*; docs/telegraf.md gives the indexes). A
  * measure is a filter plus the field that holds the number, and a factor
- * to the report's unit. */
+ * to the report's unit. The consensus of a central collectd (issue 23) is
+ * collectd's schema read from its bool-consensus series and its consensus
+ * notifications (verdict down, regional, silent, up). */
 #include "schema.h"
 
 #include <string.h>
@@ -43,6 +45,8 @@ static const pr_schema schemas[] = {
         .ev_location = "labels.location",
         .ev_state = "meta.state",
         .ev_message = "message",
+        /* what collectd's network plugin brought has no meta data */
+        .ev_severity = "severity",
     },
     {
         .name = "telegraf",
@@ -66,6 +70,51 @@ static const pr_schema schemas[] = {
         .ev_message = "message",
     },
 };
+
+/* The central collectd's consensus: a bool-consensus value per target each
+ * interval (1 unless the quorum sees it down; no location label, host the
+ * central) and a notification of kind "consensus" on each change. */
+static const pr_schema consensus = {
+    .name = "consensus",
+    .database = "portprobe",
+    .metrics = "metrics",
+    .events = "events",
+    .time = "time",
+    .target = "meta.plugin_instance",
+    .location = "meta.labels.location",
+    .interval = "interval",
+    .base = {{"meta.plugin", "portprobe", 0}},
+    .up = {{{"meta.type", "bool", 0}, {"meta.type_instance", "consensus", 0}},
+           "value",
+           1},
+    /* measured by the locations, not by the consensus: nothing matches */
+    .response = {{{"meta.type", "response_time", 0},
+                  {"meta.type_instance", "consensus", 0}},
+                 "value",
+                 1},
+    .loss = {{{"meta.type", "ping_droprate", 0},
+              {"meta.type_instance", "consensus", 0}},
+             "value",
+             100},
+    .jitter = {{{"meta.type", "portprobe_jitter", 0},
+                {"meta.type_instance", "consensus", 0}},
+               "value",
+               0.001},
+    .cert = {{{"meta.type", "timeleft", 0},
+              {"meta.type_instance", "consensus", 0}},
+             "value",
+             1},
+    .ev_base = {{"plugin", "portprobe", 0}, {"kind", "consensus", 0}},
+    .ev_target = "plugin_instance",
+    .ev_location = "labels.location",
+    .ev_state = "meta.verdict",
+    .ev_message = "message",
+    .ev_down_only = true,
+};
+
+const pr_schema *pr_schema_consensus(const pr_schema *s) {
+  return strcmp(s->name, "collectd") == 0 ? &consensus : NULL;
+}
 
 const pr_schema *pr_schema_find(const char *name) {
   for (size_t i = 0; i < sizeof(schemas) / sizeof(*schemas); i++)

@@ -36,6 +36,8 @@ struct pr_schema {
   pr_measure up, response, loss, jitter, cert;
   pr_pair ev_base[PR_MATCH_MAX];
   const char *ev_target, *ev_location, *ev_state, *ev_message;
+  const char *ev_severity; /* FAILURE/OKAY when ev_state is missing, or NULL */
+  bool ev_down_only; /* only "down" opens an outage; any other state ends it */
 };
 
 #endif

@@ -10,10 +10,12 @@ collectd stops. A fourth location, "rogue", sends with a wrong password all alon
 must never count it. The consensus's notifications, as stored in MongoDB, are what a user reads.
 """
 
+import json
 import os
+import subprocess
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ import pytest
 from fixtures import locations, mongo_servers, netns, procs
 
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", Path(__file__).parents[2] / "build"))
+REPORT = BUILDDIR / "report" / "portprobe-report"
 NETWORK_PORT = 25826
 NAMES = ("fra1", "nyc1", "sgp1")
 SUBJECT = "smtp on mail.example.com"
@@ -162,7 +165,7 @@ def scenario():
             loc.collectd = locations.start_collectd(reg, loc.ns, d, conf)
         central = Central(mongo)
         reg.on_stop(central.close)
-        record = {"port": port, "steps": {}, "work": work}
+        record = {"port": port, "steps": {}, "work": work, "hub": hub.ns, "uri": mongo.uri}
 
         def step(name, action, settle=2.0):
             """Act, wait for the consensus's next notification, then a few rounds more."""
@@ -301,3 +304,52 @@ def test_a_location_label_unlike_the_hostname_is_pointed_out(scenario):
     said = "its location label is not collectd's Hostname"
     assert said in (scenario["work"] / "rogue" / "collectd.log").read_text()
     assert said not in (scenario["work"] / "fra1" / "collectd.log").read_text()
+
+
+def report(scenario, *args):
+    """portprobe-report --by-location (JSON) from inside the hub, over the scenario from a few
+    rounds before fra1 was cut off to the moment sgp1's collectd was stopped (whole seconds)."""
+    start = int(scenario["steps"]["regional"][0]) - 3
+    end = int(scenario["steps"]["silent"][0])
+    iso = [datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+           for t in (start, end)]
+    argv = netns.exec_argv(scenario["hub"], [
+        REPORT, "--uri", scenario["uri"], "--database", "portprobe", "--from", iso[0],
+        "--to", iso[1], "--by-location", *args])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, TZ="UTC"))
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_report_gives_each_locations_down_time_and_the_consensus(scenario):
+    rows = {(t["target"], t["location"]): t
+            for t in json.loads(report(scenario, "--format", "json"))["targets"]}
+    assert set(rows) == {("smtp_mail", n) for n in (*NAMES, "consensus")}
+    regional, everywhere, back = (scenario["steps"][k][0]
+                                  for k in ("regional", "everywhere", "back"))
+    # each location: down from the cut to the reconnection, within a round and its timeout
+    for name, down in {"fra1": back - regional, "nyc1": back - everywhere,
+                       "sgp1": back - everywhere}.items():
+        row = rows[("smtp_mail", name)]
+        assert abs(row["down_seconds"] - down) <= 2.0, (name, row["down_seconds"], down)
+        assert [o["location"] for o in row["outages"]] == [name], row["outages"]
+        assert row["unknown_seconds"] <= 2.0, (name, row["unknown_seconds"])
+    # the consensus: down from its FAILURE to its OKAY; the regional WARNING is no outage
+    (failure, okay) = [(doc["time"], message) for severity, message, doc in scenario["consensus"]
+                       if severity in ("FAILURE", "OKAY")]
+    row = rows[("smtp_mail", "consensus")]
+    truth = (okay[0] - failure[0]).total_seconds()
+    assert abs(row["down_seconds"] - truth) <= 3.0, (row["down_seconds"], truth)
+    assert [o["message"] for o in row["outages"]] == [failure[1]]
+    assert [o["location"] for o in row["outages"]] == ["consensus"]
+    # fra1 was down longer than the quorum said: its availability is the lowest
+    assert rows[("smtp_mail", "fra1")]["availability"] < row["availability"]
+
+
+def test_the_report_of_the_consensus_alone(scenario):
+    text = report(scenario, "--location", "consensus")
+    assert "smtp_mail (location consensus)" in text, text
+    assert "DOWN from 3 of 3 locations" in text, text
+    for name in NAMES:
+        assert f"(location {name})" not in text, text
