@@ -71,49 +71,27 @@ static const pr_schema schemas[] = {
     },
 };
 
-/* The central collectd's consensus: a bool-consensus value per target each
- * interval (1 unless the quorum sees it down; no location label, host the
- * central) and a notification of kind "consensus" on each change. */
-static const pr_schema consensus = {
-    .name = "consensus",
-    .database = "portprobe",
-    .metrics = "metrics",
-    .events = "events",
-    .time = "time",
-    .target = "meta.plugin_instance",
-    .location = "meta.labels.location",
-    .interval = "interval",
-    .base = {{"meta.plugin", "portprobe", 0}},
-    .up = {{{"meta.type", "bool", 0}, {"meta.type_instance", "consensus", 0}},
-           "value",
-           1},
-    /* measured by the locations, not by the consensus: nothing matches */
-    .response = {{{"meta.type", "response_time", 0},
-                  {"meta.type_instance", "consensus", 0}},
-                 "value",
-                 1},
-    .loss = {{{"meta.type", "ping_droprate", 0},
-              {"meta.type_instance", "consensus", 0}},
-             "value",
-             100},
-    .jitter = {{{"meta.type", "portprobe_jitter", 0},
-                {"meta.type_instance", "consensus", 0}},
-               "value",
-               0.001},
-    .cert = {{{"meta.type", "timeleft", 0},
-              {"meta.type_instance", "consensus", 0}},
-             "value",
-             1},
-    .ev_base = {{"plugin", "portprobe", 0}, {"kind", "consensus", 0}},
-    .ev_target = "plugin_instance",
-    .ev_location = "labels.location",
-    .ev_state = "meta.verdict",
-    .ev_message = "message",
-    .ev_down_only = true,
-};
-
+/* The central collectd's consensus: collectd's schema, read from the
+ * bool-consensus value of each target each interval (1 unless the quorum
+ * sees it down; no location label, host the central) and the notifications
+ * of kind "consensus" (meta.verdict). The locations measure the rest: the
+ * other measures are pointed at type instance "consensus", which none has. */
 const pr_schema *pr_schema_consensus(const pr_schema *s) {
-  return strcmp(s->name, "collectd") == 0 ? &consensus : NULL;
+  static pr_schema c;
+  if (strcmp(s->name, "collectd") != 0)
+    return NULL;
+  if (c.name == NULL) {
+    c = *s;
+    c.name = "consensus";
+    pr_measure *measures[] = {&c.up, &c.response, &c.loss, &c.jitter, &c.cert};
+    for (size_t i = 0; i < sizeof(measures) / sizeof(*measures); i++)
+      measures[i]->match[1].str = "consensus"; /* meta.type_instance */
+    c.ev_base[1].str = "consensus";            /* kind */
+    c.ev_state = "meta.verdict";
+    c.ev_severity = NULL;
+    c.ev_down_only = true;
+  }
+  return &c;
 }
 
 const pr_schema *pr_schema_find(const char *name) {
