@@ -2,8 +2,8 @@
  * that refuses or speaks wrongly proves the host alive; one that times out
  * or is unreachable proves nothing. */
 #include "diagnosis.h"
+#include "text.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,51 +34,33 @@ static bool silent(const pp_result *r) {
          r->code == PP_R_DNS_FAILED || r->code == PP_R_NO_REPLY;
 }
 
-typedef struct {
-  char *buf;
-  size_t len, used;
-} text_out;
-
-__attribute__((format(printf, 2, 3))) static void put(text_out *o,
-                                                      const char *fmt, ...) {
-  if (o->buf == NULL || o->used + 1 >= o->len)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    o->used += (size_t)n < o->len - o->used ? (size_t)n : o->len - o->used - 1;
-}
-
 /* Milliseconds: two decimals below 10 ms, whole numbers above. */
-static void put_ms(text_out *o, const char *what, double s) {
+static void put_ms(pp_text *o, const char *what, double s) {
   double ms = s * 1000;
-  put(o, ", %s %.*f ms", what, ms < 10 ? 2 : 0, ms);
+  pp_text_add(o, ", %s %.*f ms", what, ms < 10 ? 2 : 0, ms);
 }
 
-static void put_ping(text_out *o, const pp_result *r) {
+static void put_ping(pp_text *o, const pp_result *r) {
   if (r->up) {
-    put(o, "ping %.0f%% loss", r->loss_pct);
+    pp_text_add(o, "ping %.0f%% loss", r->loss_pct);
     if (r->rtt_avg >= 0)
       put_ms(o, "rtt", r->rtt_avg);
     if (r->jitter >= 0)
       put_ms(o, "jitter", r->jitter);
     if (r->quality != PP_GRADE_NONE)
-      put(o, ", quality %s", pp_grade_name(r->quality));
+      pp_text_add(o, ", quality %s", pp_grade_name(r->quality));
   } else if (r->code == PP_R_NO_REPLY) {
-    put(o, "no echo reply");
+    pp_text_add(o, "no echo reply");
   } else {
     char s[64];
     pp_result_summary(r, s, sizeof(s));
-    put(o, "ping %s", s);
+    pp_text_add(o, "ping %s", s);
     if (r->detail[0])
-      put(o, " (%s)", r->detail);
+      pp_text_add(o, " (%s)", r->detail);
   }
 }
 
-static void put_failed_ports(text_out *o, const pp_diag_input *ports,
-                             size_t n) {
+static void put_failed_ports(pp_text *o, const pp_diag_input *ports, size_t n) {
   const char *sep = "";
   for (size_t i = 0; i < n; i++) {
     const pp_result *r = ports[i].result;
@@ -87,9 +69,9 @@ static void put_failed_ports(text_out *o, const pp_diag_input *ports,
     char s[64];
     pp_result_summary(r, s, sizeof(s));
     if (ports[i].target)
-      put(o, "%s%s %s", sep, pp_target_name(ports[i].target), s);
+      pp_text_add(o, "%s%s %s", sep, pp_target_name(ports[i].target), s);
     else
-      put(o, "%sport %u %s", sep, (unsigned)r->port, s);
+      pp_text_add(o, "%sport %u %s", sep, (unsigned)r->port, s);
     sep = ", ";
   }
 }
@@ -137,60 +119,60 @@ static port_counts count_ports(const pp_diag_input *ports, size_t n) {
 }
 
 /* The host answers ping: its ports tell service down, degraded or ok. */
-static pp_diagnosis with_ping(text_out *o, const pp_result *ping,
+static pp_diagnosis with_ping(pp_text *o, const pp_result *ping,
                               const port_counts *c) {
   if (c->alive > 0 || (c->quiet > 0 && ping->quality < PP_GRADE_BAD)) {
-    put(o, "service down: ");
+    pp_text_add(o, "service down: ");
     put_failed_ports(o, c->ports, c->n);
-    put(o, "; host up: ");
+    pp_text_add(o, "; host up: ");
     put_ping(o, ping);
     return PP_DIAG_SERVICE_DOWN;
   }
   if (ping->quality >= PP_GRADE_WARNING || c->quiet > 0) {
     /* a bad path explains ports that time out */
-    put(o, "degraded: ");
+    pp_text_add(o, "degraded: ");
     put_ping(o, ping);
     if (c->quiet > 0) {
-      put(o, "; ");
+      pp_text_add(o, "; ");
       put_failed_ports(o, c->ports, c->n);
     }
     return PP_DIAG_DEGRADED;
   }
-  put(o, "host up: ");
+  pp_text_add(o, "host up: ");
   put_ping(o, ping);
   if (c->measured > 0)
-    put(o, "; %zu of %zu ports up", c->up, c->measured);
+    pp_text_add(o, "; %zu of %zu ports up", c->up, c->measured);
   return PP_DIAG_OK;
 }
 
 /* No echo reply (or no ping at all), but some port answered. */
-static pp_diagnosis ports_answer(text_out *o, const pp_result *ping,
+static pp_diagnosis ports_answer(pp_text *o, const pp_result *ping,
                                  const port_counts *c) {
   if (c->up == c->measured) {
-    put(o, "ICMP filtered: ");
+    pp_text_add(o, "ICMP filtered: ");
     put_ping(o, ping);
-    put(o, ", %zu of %zu ports up", c->up, c->measured);
+    pp_text_add(o, ", %zu of %zu ports up", c->up, c->measured);
     return PP_DIAG_ICMP_FILTERED;
   }
-  put(o, "service down: ");
+  pp_text_add(o, "service down: ");
   put_failed_ports(o, c->ports, c->n);
-  put(o, "; host alive: ");
+  pp_text_add(o, "; host alive: ");
   if (ping) {
     put_ping(o, ping);
-    put(o, " (ICMP filtered), ");
+    pp_text_add(o, " (ICMP filtered), ");
   }
-  put(o, "%zu of %zu ports up", c->up, c->measured);
+  pp_text_add(o, "%zu of %zu ports up", c->up, c->measured);
   return PP_DIAG_SERVICE_DOWN;
 }
 
 pp_diagnosis pp_diagnose(const pp_diag_input *icmp, const pp_diag_input *ports,
                          size_t n, char *text, size_t len) {
-  text_out o = {text, len, 0};
+  pp_text o = {text, len, 0};
   if (text && len)
     text[0] = 0;
   const pp_result *unresolved = name_unresolved(icmp, ports, n);
   if (unresolved != NULL) {
-    put(&o, "name does not resolve: %s", unresolved->detail);
+    pp_text_add(&o, "name does not resolve: %s", unresolved->detail);
     return PP_DIAG_DNS_FAILED;
   }
   port_counts c = count_ports(ports, n);
@@ -198,25 +180,25 @@ pp_diagnosis pp_diagnose(const pp_diag_input *icmp, const pp_diag_input *ports,
   if (ping && ping->up)
     return with_ping(&o, ping, &c);
   if (ping == NULL && c.measured == 0) {
-    put(&o, "nothing measured");
+    pp_text_add(&o, "nothing measured");
     if (icmp && icmp->result && icmp->result->detail[0])
-      put(&o, ": %s", icmp->result->detail);
+      pp_text_add(&o, ": %s", icmp->result->detail);
     return PP_DIAG_UNKNOWN;
   }
   if (ping == NULL && c.up == c.measured) {
-    put(&o, "host up: %zu of %zu ports up (no ping)", c.up, c.measured);
+    pp_text_add(&o, "host up: %zu of %zu ports up (no ping)", c.up, c.measured);
     return PP_DIAG_OK;
   }
   if (c.up > 0 || c.alive > 0) /* the host answers on its ports */
     return ports_answer(&o, ping, &c);
-  put(&o, "host down: ");
+  pp_text_add(&o, "host down: ");
   if (ping) {
     put_ping(&o, ping);
-    put(&o, c.measured ? ", " : "");
+    pp_text_add(&o, c.measured ? ", " : "");
   }
   if (c.measured == 1)
     put_failed_ports(&o, ports, n);
   else if (c.measured > 1)
-    put(&o, "no port of %zu answers", c.measured);
+    pp_text_add(&o, "no port of %zu answers", c.measured);
   return PP_DIAG_HOST_DOWN;
 }

@@ -2,9 +2,9 @@
  * guidelines. Text never carries '|' (it would start perfdata) nor a line
  * break; a perfdata label never carries '=', a quote or '|'. */
 #include "nagios.h"
+#include "text.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,24 +26,6 @@ pp_nagios_state pp_nagios_worse(pp_nagios_state a, pp_nagios_state b) {
   return rank(b) > rank(a) ? b : a;
 }
 
-typedef struct {
-  char *s;
-  size_t len, used;
-} text;
-
-static void add(text *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void add(text *w, const char *fmt, ...) {
-  if (w->used + 1 >= w->len)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  int k = vsnprintf(w->s + w->used, w->len - w->used, fmt, ap);
-  va_end(ap);
-  if (k > 0)
-    w->used += (size_t)k < w->len - w->used ? (size_t)k : w->len - w->used - 1;
-}
-
 /* Plugin output is one line of text before perfdata: no '|', no break. */
 static void put_text(FILE *f, const char *s) {
   for (; *s; s++) {
@@ -60,7 +42,7 @@ static void secs(char *buf, size_t len, double s) {
 }
 
 static pp_nagios_state slow_state(const pp_target *t, const pp_result *r,
-                                  text *w) {
+                                  pp_text *w) {
   const pp_opts *o = &t->opts;
   double ms = r->t_total * 1000;
   if (!r->up || r->t_total < 0)
@@ -71,50 +53,50 @@ static pp_nagios_state slow_state(const pp_target *t, const pp_result *r,
   char limit[32];
   secs(limit, sizeof(limit),
        (double)(crit ? o->slow_crit_ms : o->slow_warn_ms) / 1000);
-  add(w, ", slow (%s %s)", crit ? "slow_crit" : "slow_warn", limit);
+  pp_text_add(w, ", slow (%s %s)", crit ? "slow_crit" : "slow_warn", limit);
   return crit ? PP_NAGIOS_CRITICAL : PP_NAGIOS_WARNING;
 }
 
-static pp_nagios_state cert_state(const pp_result *r, text *w) {
+static pp_nagios_state cert_state(const pp_result *r, pp_text *w) {
   if (!r->cert_seen)
     return PP_NAGIOS_OK;
   double days = (double)r->cert_expiry_s / 86400;
   if (r->cert_expiry_s < 0)
-    add(w, ", certificate expired %.1f days ago", -days);
+    pp_text_add(w, ", certificate expired %.1f days ago", -days);
   else
-    add(w, ", certificate expires in %.1f days", days);
+    pp_text_add(w, ", certificate expires in %.1f days", days);
   return r->cert_grade == PP_GRADE_CRITICAL  ? PP_NAGIOS_CRITICAL
          : r->cert_grade == PP_GRADE_WARNING ? PP_NAGIOS_WARNING
                                              : PP_NAGIOS_OK;
 }
 
 /* The earliest DNSSEC signature, graded as a certificate is. */
-static pp_nagios_state rrsig_state(const pp_result *r, text *w) {
+static pp_nagios_state rrsig_state(const pp_result *r, pp_text *w) {
   if (!r->rrsig_seen)
     return PP_NAGIOS_OK;
   double days = (double)r->rrsig_expiry_s / 86400;
   if (r->rrsig_expiry_s < 0)
-    add(w, ", DNSSEC signature expired %.1f days ago", -days);
+    pp_text_add(w, ", DNSSEC signature expired %.1f days ago", -days);
   else
-    add(w, ", DNSSEC signature expires in %.1f days", days);
+    pp_text_add(w, ", DNSSEC signature expires in %.1f days", days);
   return r->rrsig_grade == PP_GRADE_CRITICAL  ? PP_NAGIOS_CRITICAL
          : r->rrsig_grade == PP_GRADE_WARNING ? PP_NAGIOS_WARNING
                                               : PP_NAGIOS_OK;
 }
 
 static pp_nagios_state icmp_state(const pp_target *t, const pp_result *r,
-                                  text *w) {
+                                  pp_text *w) {
   if (t->kind != PP_KIND_ICMP || r->icmp_sent <= 0)
     return PP_NAGIOS_OK;
-  add(w, ", %d/%d received, %.0f%% loss", r->icmp_received, r->icmp_sent,
-      r->loss_pct);
+  pp_text_add(w, ", %d/%d received, %.0f%% loss", r->icmp_received,
+              r->icmp_sent, r->loss_pct);
   if (r->rtt_avg >= 0)
-    add(w, ", rtt %.3f ms", r->rtt_avg * 1000);
+    pp_text_add(w, ", rtt %.3f ms", r->rtt_avg * 1000);
   if (r->jitter >= 0)
-    add(w, ", jitter %.3f ms", r->jitter * 1000);
+    pp_text_add(w, ", jitter %.3f ms", r->jitter * 1000);
   if (r->quality == PP_GRADE_NONE)
     return PP_NAGIOS_OK;
-  add(w, ", quality %s", pp_grade_name(r->quality));
+  pp_text_add(w, ", quality %s", pp_grade_name(r->quality));
   return r->quality == PP_GRADE_CRITICAL ? PP_NAGIOS_CRITICAL
          : r->quality == PP_GRADE_GOOD   ? PP_NAGIOS_OK
                                          : PP_NAGIOS_WARNING;
@@ -122,19 +104,19 @@ static pp_nagios_state icmp_state(const pp_target *t, const pp_result *r,
 
 pp_nagios_state pp_nagios_judge(const pp_target *t, const pp_result *r,
                                 char *why, size_t len) {
-  text w = {why, len, 0};
+  pp_text w = {why, len, 0};
   why[0] = 0;
   char summary[64], took[32];
   pp_result_summary(r, summary, sizeof(summary));
-  add(&w, "%s", summary);
+  pp_text_add(&w, "%s", summary);
   if (r->t_total >= 0 && t->kind != PP_KIND_ICMP) {
     secs(took, sizeof(took), r->t_total);
-    add(&w, r->up ? " in %s" : " after %s", took);
+    pp_text_add(&w, r->up ? " in %s" : " after %s", took);
   }
   if (r->address[0])
-    add(&w, " (%s)", r->address);
+    pp_text_add(&w, " (%s)", r->address);
   if (r->detail[0])
-    add(&w, ": %s", r->detail);
+    pp_text_add(&w, ": %s", r->detail);
   /* a check that could not run here says nothing of the service */
   pp_nagios_state s =
       r->code == PP_R_SOCKET_ERROR || r->code == PP_R_UNSUPPORTED
@@ -146,11 +128,12 @@ pp_nagios_state pp_nagios_judge(const pp_target *t, const pp_result *r,
   s = pp_nagios_worse(s, rrsig_state(r, &w));
   s = pp_nagios_worse(s, icmp_state(t, r, &w));
   if (r->server_version[0])
-    add(&w, ", version %s", r->server_version);
+    pp_text_add(&w, ", version %s", r->server_version);
   if (r->clock_seen)
-    add(&w, ", offset %+.6f s, stratum %d", r->clock_offset, r->stratum);
+    pp_text_add(&w, ", offset %+.6f s, stratum %d", r->clock_offset,
+                r->stratum);
   if (r->excerpt[0])
-    add(&w, ", server said \"%s\"", r->excerpt);
+    pp_text_add(&w, ", server said \"%s\"", r->excerpt);
   return s;
 }
 
