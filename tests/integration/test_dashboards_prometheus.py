@@ -61,9 +61,10 @@ LoadPlugin portprobe
         return self.csv_rows("probe1", TARGETS)
 
 
-def targets_config(ports, tls):
+def targets_config(ports, tls, *common):
+    """The scenario's seven targets; `common` lines go into each (the MongoDB test's label)."""
     def block(name, url, *extra):
-        lines = "".join(f"    {e}\n" for e in extra)
+        lines = "".join(f"    {e}\n" for e in extra + common)
         return f'  <Target "{name}">\n    URL "{url}"\n{lines}  </Target>'
     ca = f'CAFile "{tls.ca.cert}"'
     return "\n".join([

@@ -23,6 +23,7 @@ from fixtures.sockets import Listener
 from harness import PLUGIN_SO
 
 from test_collectd import wait_for
+from test_dashboards_prometheus import targets_config
 from test_dashboards import SRCDIR, load
 
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR", SRCDIR))
@@ -84,22 +85,6 @@ LoadPlugin portprobe
         return self.csv_rows(HOSTNAME, TARGETS, series)
 
 
-def targets_config(ports, tls):
-    def block(name, url, *extra):
-        lines = "".join(f"    {e}\n" for e in extra + ('Label "location=fra1"',))
-        return f'  <Target "{name}">\n    URL "{url}"\n{lines}  </Target>'
-    ca = f'CAFile "{tls.ca.cert}"'
-    return "\n".join([
-        block("web", f"tcp://127.0.0.1:{ports['web']}"),
-        block("flaky", f"tcp://127.0.0.1:{ports['flaky']}"),
-        block("closed", f"tcp://127.0.0.1:{ports['closed']}"),
-        block("site", f"https://localhost:{ports['good']}/", 'AddressFamily "ipv4"', ca),
-        block("expired", f"https://127.0.0.1:{ports['expired']}/", ca),
-        block("expiring", f"https://127.0.0.1:{ports['expiring']}/", ca),
-        block("ping", "icmp://127.0.0.1", "Count 3", 'Spacing "10ms"'),
-    ])
-
-
 def stored_ups(db):
     """{target: [ms]} of the bool/up documents stored."""
     out = {}
@@ -142,7 +127,8 @@ def scenario(tmp_path_factory):
         client = server.client()
         reg.on_stop(client.close)
         db = client[DB]
-        cd = Collectd(reg, work / "collectd", targets_config(ports, tls), server.uri)
+        targets = targets_config(ports, tls, 'Label "location=fra1"')
+        cd = Collectd(reg, work / "collectd", targets, server.uri)
         cd.start()
         flaky_rows = lambda: cd.rows()["flaky"]  # noqa: E731
         wait_for(lambda: len(flaky_rows()) >= 3, 10, "3 rounds")
