@@ -481,7 +481,8 @@ static void do_handshake(dlg *d) {
   d->io = IO_IDLE;
   const pp_opts *o = &d->t->opts;
   char why[PP_DETAIL_MAX - 40];
-  pp_result_code code = pp_tls_check(d->tls, o, c->res, why, sizeof(why));
+  pp_result_code code =
+      pp_tls_check(d->tls, o, c->res, c->engine, why, sizeof(why));
   pp_log(c->engine, PP_LOG_DEBUG, "target \"%s\": TLS: %s, %s",
          pp_target_name(d->t), c->res->tls_version,
          code == PP_R_OK && !why[0] ? "verified" : why);

@@ -153,11 +153,11 @@ static void handshake(dstream *s) {
     r->t_tls = (double)(pp_now_us() - s->t0_us) / 1e6;
   char why[PP_DETAIL_MAX - 40] = "";
   if (!s->verify) { /* facts only: DANE judges the certificate itself */
-    pp_tls_record(pp_tls_ssl(s->tls), o, r);
+    pp_tls_record(pp_tls_ssl(s->tls), o, r, c->engine);
     done(s, 0);
     return;
   }
-  pp_result_code code = pp_tls_check(s->tls, o, r, why, sizeof(why));
+  pp_result_code code = pp_tls_check(s->tls, o, r, c->engine, why, sizeof(why));
   if (code != PP_R_OK) {
     snprintf(s->why, sizeof(s->why), "%s", why);
     done(s, code);

@@ -60,7 +60,7 @@ bool pp_http_tls_judged(http_check *hc) {
   char why[PP_DETAIL_MAX];
   pp_result_code code;
   if (hc->hops == 0) {
-    pp_tls_record(ssl, o, hc->c->res);
+    pp_tls_record(ssl, o, hc->c->res, hc->c->engine);
     code = pp_tls_judge(ssl, o, hc->c->res, hc->verify_name, why, sizeof(why));
   } else {
     code = o->verify

@@ -143,20 +143,16 @@ void pp_result_copy_tls(pp_result *to, const pp_result *from) {
   to->cert_seen = from->cert_seen;
   to->cert_expiry_s = from->cert_expiry_s;
   to->cert_grade = from->cert_grade;
-  memcpy(to->tls_cipher, from->tls_cipher, sizeof(to->tls_cipher));
-  memcpy(to->cert_subject, from->cert_subject, sizeof(to->cert_subject));
-  memcpy(to->cert_serial, from->cert_serial, sizeof(to->cert_serial));
-  memcpy(to->cert_sha256, from->cert_sha256, sizeof(to->cert_sha256));
-  memcpy(to->cert_pin, from->cert_pin, sizeof(to->cert_pin));
-  memcpy(to->cert_key_type, from->cert_key_type, sizeof(to->cert_key_type));
-  to->cert_key_bits = from->cert_key_bits;
-  memcpy(to->cert_signature, from->cert_signature, sizeof(to->cert_signature));
   to->chain_seen = from->chain_seen;
   to->chain_expiry_s = from->chain_expiry_s;
-  memcpy(to->chain_expiry_subject, from->chain_expiry_subject,
-         sizeof(to->chain_expiry_subject));
+  to->cert = from->cert; /* the same round's: shared */
   to->ocsp_status = from->ocsp_status;
   to->ocsp_next_update_s = from->ocsp_next_update_s;
+}
+
+const pp_cert_facts *pp_result_cert(const pp_result *r) {
+  static const pp_cert_facts none;
+  return r->cert ? r->cert : &none;
 }
 
 const char *pp_result_family(const pp_result *r) {

@@ -126,17 +126,11 @@ typedef struct pp_result {
   char final_scheme[8]; /* where redirects led (followed or refused); "" */
 
   /* TLS facts, continued (tls_check.c): the same for every kind */
-  char tls_cipher[64];    /* IANA name: TLS_AES_128_GCM_SHA256 */
-  char cert_subject[128]; /* the leaf's, RFC 2253: CN=www.example.com */
-  char cert_serial[64];   /* hex */
-  char cert_sha256[65];   /* fingerprint of the leaf, hex */
-  char cert_pin[80];      /* sha256//BASE64 of its public key (SPKI) */
-  char cert_key_type[16]; /* RSA, EC, ED25519 */
-  int cert_key_bits;
-  char cert_signature[48]; /* ecdsa-with-SHA256, sha256WithRSAEncryption */
   bool chain_seen;
-  int64_t chain_expiry_s;         /* earliest notAfter of the presented chain */
-  char chain_expiry_subject[128]; /* whose */
+  int64_t chain_expiry_s; /* earliest notAfter of the presented chain */
+  /* the certificate's words, NULL without a handshake; read them through
+   * pp_result_cert */
+  struct pp_cert_facts *cert;
   pp_ocsp_status ocsp_status;
   int64_t ocsp_next_update_s; /* until the stapled response's nextUpdate */
 
@@ -181,6 +175,26 @@ typedef struct pp_result {
   int stratum;
 } pp_result;
 
+/* What a handshake showed of the server's certificate, in words. Kept out
+ * of the record, which most checks (no TLS) keep per target: tls_check.c
+ * takes it from the engine's memory for the round, so it lives as long as
+ * the round's parts do (until that engine's next round), and a copy of a
+ * record shares it. */
+typedef struct pp_cert_facts {
+  char tls_cipher[64];    /* IANA name: TLS_AES_128_GCM_SHA256 */
+  char cert_subject[128]; /* the leaf's, RFC 2253: CN=www.example.com */
+  char cert_serial[64];   /* hex */
+  char cert_sha256[65];   /* fingerprint of the leaf, hex */
+  char cert_pin[80];      /* sha256//BASE64 of its public key (SPKI) */
+  char cert_key_type[16]; /* RSA, EC, ED25519 */
+  int cert_key_bits;
+  char cert_signature[48]; /* ecdsa-with-SHA256, sha256WithRSAEncryption */
+  char chain_expiry_subject[128]; /* whose is chain_expiry_s */
+} pp_cert_facts;
+
+/* r's certificate facts; empty ones (every string "") when it has none. */
+const pp_cert_facts *pp_result_cert(const pp_result *r);
+
 /* What DNSSEC said of a dns check's answer. */
 enum {
   PP_DNSSEC_UNCHECKED = 0, /* dnssec=off, or no answer to judge */
@@ -218,7 +232,8 @@ const char *pp_ocsp_name(pp_ocsp_status status);
 /* "ipv4" or "ipv6" for a record's address, NULL when it has none. */
 const char *pp_result_family(const pp_result *r);
 
-/* Copies the TLS facts (version, certificate, chain, OCSP) of from to to. */
+/* Copies the TLS facts (version, certificate, chain, OCSP) of from to to;
+ * the certificate's words are shared (both records are the same round's). */
 void pp_result_copy_tls(pp_result *to, const pp_result *from);
 
 /* Clears a record: no timings, no facts. */

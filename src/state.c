@@ -415,26 +415,27 @@ static void judge_cert(alerts *out, entry *e, const pp_target *t,
  * one warning, with both serials. The first certificate seen is no news. */
 static void judge_cert_change(alerts *out, entry *e, const pp_target *t,
                               const pp_result *r) {
-  if (!r->cert_seen || r->cert_sha256[0] == 0 ||
-      strcmp(e->cert_sha256, r->cert_sha256) == 0)
+  const pp_cert_facts *f = pp_result_cert(r);
+  if (!r->cert_seen || f->cert_sha256[0] == 0 ||
+      strcmp(e->cert_sha256, f->cert_sha256) == 0)
     return;
   char was[sizeof(e->cert_serial)];
   snprintf(was, sizeof(was), "%s", e->cert_serial);
   bool first = e->cert_sha256[0] == 0;
-  snprintf(e->cert_sha256, sizeof(e->cert_sha256), "%s", r->cert_sha256);
-  snprintf(e->cert_serial, sizeof(e->cert_serial), "%s", r->cert_serial);
+  snprintf(e->cert_sha256, sizeof(e->cert_sha256), "%s", f->cert_sha256);
+  snprintf(e->cert_serial, sizeof(e->cert_serial), "%s", f->cert_serial);
   if (first)
     return;
   pp_alert *a = new_alert(out, t, r, PP_ALERT_CERT_CHANGE, PP_SEV_WARNING, e);
   if (a == NULL)
     return;
   a->cert_expiry_s = r->cert_expiry_s;
-  snprintf(a->cert_serial, sizeof(a->cert_serial), "%s", r->cert_serial);
+  snprintf(a->cert_serial, sizeof(a->cert_serial), "%s", f->cert_serial);
   snprintf(a->cert_previous_serial, sizeof(a->cert_previous_serial), "%s", was);
-  snprintf(a->cert_sha256, sizeof(a->cert_sha256), "%s", r->cert_sha256);
-  snprintf(a->cert_subject, sizeof(a->cert_subject), "%s", r->cert_subject);
+  snprintf(a->cert_sha256, sizeof(a->cert_sha256), "%s", f->cert_sha256);
+  snprintf(a->cert_subject, sizeof(a->cert_subject), "%s", f->cert_subject);
   pp_alert_append(a, " certificate changed: serial %s -> %s, %s, ", was,
-                  r->cert_serial, r->cert_subject);
+                  f->cert_serial, f->cert_subject);
   append_expiry(a, r->cert_expiry_s);
 }
 

@@ -470,8 +470,8 @@ pp_grade pp_tls_cert_grade(long long expiry_s, int warn_days, int crit_days) {
 }
 
 pp_result_code pp_tls_check(pp_tls *t, const pp_opts *o, pp_result *r,
-                            char *why, size_t whylen) {
-  pp_tls_record(t->ssl, o, r);
+                            pp_engine *e, char *why, size_t whylen) {
+  pp_tls_record(t->ssl, o, r, e);
   return pp_tls_judge(t->ssl, o, r, t->verify_name, why, whylen);
 }
 

@@ -7,6 +7,7 @@
 #define PP_TLS_H
 
 #include "options.h"
+#include "portprobe.h"
 #include "result.h"
 
 #include <stdbool.h>
@@ -68,10 +69,11 @@ const char *pp_tls_why(const pp_tls *t);
 int pp_tls_errno(const pp_tls *t);
 
 /* After a handshake: records the TLS facts into r and judges them against
- * o (tls_check.h: pp_tls_record, pp_tls_judge). PP_R_OK with a note or ""
- * in why, or the failure with its reason. */
+ * o (tls_check.h: pp_tls_record, pp_tls_judge), the certificate's words in
+ * e's memory for the round. PP_R_OK with a note or "" in why, or the
+ * failure with its reason. */
 pp_result_code pp_tls_check(pp_tls *t, const pp_opts *o, pp_result *r,
-                            char *why, size_t whylen);
+                            pp_engine *e, char *why, size_t whylen);
 
 /* The trusted store of ca_file (NULL: the system's), loaded once and again
  * when the file changes; owned by ctxs. NULL with a reason in why. For

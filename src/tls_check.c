@@ -5,6 +5,7 @@
  * certificate is reported with all its facts, the same way for a dialog's
  * TLS layer and for libcurl's https. */
 #include "tls_check.h"
+#include "check_core.h"
 
 #include "files.h"
 #include "tls.h"
@@ -223,18 +224,18 @@ static void spki_pin(X509 *c, char *out, size_t len) {
   OPENSSL_free(der);
 }
 
-static void leaf_facts(X509 *c, pp_result *r) {
-  name_text(X509_get_subject_name(c), r->cert_subject, sizeof(r->cert_subject));
+static void leaf_facts(X509 *c, pp_result *r, pp_cert_facts *f) {
+  name_text(X509_get_subject_name(c), f->cert_subject, sizeof(f->cert_subject));
   BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL);
   char *sn = bn ? BN_bn2hex(bn) : NULL;
-  snprintf(r->cert_serial, sizeof(r->cert_serial), "%s", sn ? sn : "");
+  snprintf(f->cert_serial, sizeof(f->cert_serial), "%s", sn ? sn : "");
   OPENSSL_free(sn);
   BN_free(bn);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if (X509_digest(c, EVP_sha256(), md, &mdlen) && mdlen == 32)
-    hex(md, mdlen, r->cert_sha256);
-  spki_pin(c, r->cert_pin, sizeof(r->cert_pin));
+    hex(md, mdlen, f->cert_sha256);
+  spki_pin(c, f->cert_pin, sizeof(f->cert_pin));
   EVP_PKEY *pk = X509_get0_pubkey(c);
   if (pk != NULL) {
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
@@ -242,12 +243,12 @@ static void leaf_facts(X509 *c, pp_result *r) {
 #else
     const char *type = OBJ_nid2sn(EVP_PKEY_base_id(pk));
 #endif
-    snprintf(r->cert_key_type, sizeof(r->cert_key_type), "%s",
+    snprintf(f->cert_key_type, sizeof(f->cert_key_type), "%s",
              type ? type : "?");
-    r->cert_key_bits = EVP_PKEY_bits(pk);
+    f->cert_key_bits = EVP_PKEY_bits(pk);
   }
   int sig = X509_get_signature_nid(c);
-  snprintf(r->cert_signature, sizeof(r->cert_signature), "%s",
+  snprintf(f->cert_signature, sizeof(f->cert_signature), "%s",
            sig != NID_undef ? OBJ_nid2ln(sig) : "?");
   int64_t s;
   if (expiry(c, &s)) {
@@ -257,15 +258,16 @@ static void leaf_facts(X509 *c, pp_result *r) {
 }
 
 /* The earliest expiry in the chain the server presented (leaf included). */
-static void chain_facts(STACK_OF(X509) * chain, pp_result *r) {
+static void chain_facts(STACK_OF(X509) * chain, pp_result *r,
+                        pp_cert_facts *f) {
   for (int i = 0; chain && i < sk_X509_num(chain); i++) {
     X509 *c = sk_X509_value(chain, i);
     int64_t s;
     if (expiry(c, &s) && (!r->chain_seen || s < r->chain_expiry_s)) {
       r->chain_seen = true;
       r->chain_expiry_s = s;
-      name_text(X509_get_subject_name(c), r->chain_expiry_subject,
-                sizeof(r->chain_expiry_subject));
+      name_text(X509_get_subject_name(c), f->chain_expiry_subject,
+                sizeof(f->chain_expiry_subject));
     }
   }
 }
@@ -324,12 +326,19 @@ done:
   ERR_clear_error();
 }
 
-void pp_tls_record(SSL *ssl, const pp_opts *o, pp_result *r) {
+void pp_tls_record(SSL *ssl, const pp_opts *o, pp_result *r, pp_engine *e) {
+  /* new each time: a copy of the record may share the last one */
+  pp_cert_facts scratch, *f = pp_engine_round_alloc(e, sizeof(*f));
+  r->cert = f;
+  if (f == NULL) { /* out of memory: the words are left out */
+    memset(&scratch, 0, sizeof(scratch));
+    f = &scratch;
+  }
   r->tls_used = true;
   snprintf(r->tls_version, sizeof(r->tls_version), "%s", SSL_get_version(ssl));
   const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
   const char *cn = cipher ? SSL_CIPHER_standard_name(cipher) : NULL;
-  snprintf(r->tls_cipher, sizeof(r->tls_cipher), "%s", cn ? cn : "");
+  snprintf(f->tls_cipher, sizeof(f->tls_cipher), "%s", cn ? cn : "");
 #if OPENSSL_VERSION_NUMBER >= 0x30000000L
   X509 *leaf = SSL_get1_peer_certificate(ssl);
 #else
@@ -338,8 +347,8 @@ void pp_tls_record(SSL *ssl, const pp_opts *o, pp_result *r) {
   if (leaf == NULL)
     return;
   STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-  leaf_facts(leaf, r);
-  chain_facts(chain, r);
+  leaf_facts(leaf, r, f);
+  chain_facts(chain, r, f);
   if (o->ocsp != PP_OCSP_OPT_NO)
     ocsp_facts(ssl, leaf, chain, r);
   X509_free(leaf);
@@ -379,11 +388,12 @@ static bool pinned(const pp_opts *o, const char *pin) {
 
 pp_result_code pp_tls_judge(SSL *ssl, const pp_opts *o, const pp_result *r,
                             const char *verify_name, char *why, size_t whylen) {
+  const pp_cert_facts *f = pp_result_cert(r);
   why[0] = 0;
   if (o->ocsp != PP_OCSP_OPT_NO && r->ocsp_status == PP_OCSP_REVOKED) {
     snprintf(why, whylen,
              "the stapled OCSP response says certificate %.40s is revoked",
-             r->cert_serial);
+             f->cert_serial);
     return PP_R_CERT_REVOKED;
   }
   char v[160] = "";
@@ -392,8 +402,8 @@ pp_result_code pp_tls_judge(SSL *ssl, const pp_opts *o, const pp_result *r,
     snprintf(why, whylen, "%s", v);
     return code;
   }
-  if (o->pins.n > 0 && !pinned(o, r->cert_pin)) {
-    snprintf(why, whylen, "public key %s is not pinned (pin)", r->cert_pin);
+  if (o->pins.n > 0 && !pinned(o, f->cert_pin)) {
+    snprintf(why, whylen, "public key %s is not pinned (pin)", f->cert_pin);
     return PP_R_PIN_MISMATCH;
   }
   if (o->ocsp == PP_OCSP_OPT_REQUIRE && r->ocsp_status != PP_OCSP_GOOD) {

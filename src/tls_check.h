@@ -8,6 +8,7 @@
 #define PP_TLS_CHECK_H
 
 #include "options.h"
+#include "portprobe.h"
 #include "result.h"
 #include "target.h"
 
@@ -25,8 +26,10 @@ int pp_tls_prepare(SSL_CTX *ctx, SSL *ssl, const pp_opts *o, const char *name,
 
 /* Records what ssl's finished handshake established into r: tls_used,
  * version, cipher, the leaf's facts, the chain's earliest expiry, the
- * stapled OCSP response, and the certificate grade. */
-void pp_tls_record(SSL *ssl, const pp_opts *o, pp_result *r);
+ * stapled OCSP response, and the certificate grade. The certificate's
+ * words (r->cert) are taken from e's memory for the round; without memory
+ * they are left out, the rest recorded. */
+void pp_tls_record(SSL *ssl, const pp_opts *o, pp_result *r, pp_engine *e);
 
 /* Judges a recorded handshake: PP_R_OK, or the failure (cert_revoked,
  * tls_verify_failed, pin_mismatch, ocsp_missing, tls_weak_protocol) with

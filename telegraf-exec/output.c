@@ -239,20 +239,21 @@ static void f_str(fields *w, const char *key, const char *v) {
 static void write_tls_facts(fields *w, const pp_target *t, const pp_result *r) {
   if (!r->tls_used)
     return;
-  f_str(w, "tls_cipher", r->tls_cipher);
+  const pp_cert_facts *c = pp_result_cert(r);
+  f_str(w, "tls_cipher", c->tls_cipher);
   if (r->cert_seen) {
-    f_str(w, "cert_subject", r->cert_subject);
-    f_str(w, "cert_serial", r->cert_serial);
-    f_str(w, "cert_sha256", r->cert_sha256);
-    f_str(w, "cert_pin", r->cert_pin);
-    f_str(w, "cert_key_type", r->cert_key_type);
-    if (r->cert_key_bits > 0)
-      f_int(w, "cert_key_bits", r->cert_key_bits);
-    f_str(w, "cert_signature", r->cert_signature);
+    f_str(w, "cert_subject", c->cert_subject);
+    f_str(w, "cert_serial", c->cert_serial);
+    f_str(w, "cert_sha256", c->cert_sha256);
+    f_str(w, "cert_pin", c->cert_pin);
+    f_str(w, "cert_key_type", c->cert_key_type);
+    if (c->cert_key_bits > 0)
+      f_int(w, "cert_key_bits", c->cert_key_bits);
+    f_str(w, "cert_signature", c->cert_signature);
   }
   if (r->chain_seen) {
     f_int(w, "chain_expiry", r->chain_expiry_s);
-    f_str(w, "chain_expiry_subject", r->chain_expiry_subject);
+    f_str(w, "chain_expiry_subject", c->chain_expiry_subject);
   }
   if (r->cert_seen && t->opts.ocsp != PP_OCSP_OPT_NO) {
     f_str(w, "ocsp_status", pp_ocsp_name(r->ocsp_status));
@@ -633,7 +634,8 @@ static void write_row(FILE *f, const pp_target *t, const pp_result *r,
     sepr = "  ";
   }
   if (r->chain_seen && r->cert_seen && r->chain_expiry_s < r->cert_expiry_s)
-    fprintf(f, "%schain: %s %s %.1f days%s", sepr, r->chain_expiry_subject,
+    fprintf(f, "%schain: %s %s %.1f days%s", sepr,
+            pp_result_cert(r)->chain_expiry_subject,
             r->chain_expiry_s < 0 ? "expired" : "expires in",
             fabs((double)r->chain_expiry_s / 86400.0),
             r->chain_expiry_s < 0 ? " ago" : "");

@@ -716,9 +716,11 @@ static size_t feed_cert_id(pp_state_table *st, const pp_target *t,
   r.cert_seen = true;
   r.cert_expiry_s = 90 * 86400 + 3600;
   r.cert_grade = PP_GRADE_GOOD;
-  snprintf(r.cert_sha256, sizeof(r.cert_sha256), "%s", sha);
-  snprintf(r.cert_serial, sizeof(r.cert_serial), "%s", serial);
-  snprintf(r.cert_subject, sizeof(r.cert_subject), "CN=web.example.com");
+  pp_cert_facts f = {0};
+  snprintf(f.cert_sha256, sizeof(f.cert_sha256), "%s", sha);
+  snprintf(f.cert_serial, sizeof(f.cert_serial), "%s", serial);
+  snprintf(f.cert_subject, sizeof(f.cert_subject), "CN=web.example.com");
+  r.cert = &f;
   return pp_state_update(st, t, &r, NULL, alerts, PP_STATE_MAX_ALERTS);
 }
 
