@@ -71,8 +71,8 @@ static const char *const phases[PP_PHASE_COUNT] = {
     [PP_PHASE_STARTTLS] = "starttls", [PP_PHASE_AUTH] = "auth",
     [PP_PHASE_REQUEST] = "request",   [PP_PHASE_FIRST_BYTE] = "first_byte",
     [PP_PHASE_BODY] = "body",         [PP_PHASE_ICMP] = "icmp",
-    [PP_PHASE_QUERY] = "query",
-    [PP_PHASE_DELIVERY] = "delivery", [PP_PHASE_FETCH] = "fetch",
+    [PP_PHASE_QUERY] = "query",       [PP_PHASE_DELIVERY] = "delivery",
+    [PP_PHASE_FETCH] = "fetch",
 };
 
 const char *pp_dnssec_name(int status) {

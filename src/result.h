@@ -51,8 +51,8 @@ typedef enum {
   PP_R_DANE_MISMATCH,   /* the certificate matches no TLSA record */
   PP_R_NOT_DELIVERED,   /* a round trip's message never reached the mailbox */
   PP_R_NULL_MX,         /* the mail domain says it takes no mail (RFC 7505) */
-  PP_R_UNAVAILABLE,  /* the server answers in its protocol but refuses
-                        service: starting up, too many clients, blocked */
+  PP_R_UNAVAILABLE,     /* the server answers in its protocol but refuses
+                           service: starting up, too many clients, blocked */
   PP_R_COUNT
 } pp_result_code;
 
