@@ -86,10 +86,11 @@ static meta_data_t *target_meta(const pp_target *t, const pp_result *r) {
     return NULL;
   meta_data_add_string(md, "target_host", t->host);
   meta_data_add_string(md, "scheme", t->scheme->name);
-  if (r->server_version[0])
-    meta_data_add_string(md, "server_version", r->server_version);
-  if (r->info[0])
-    meta_data_add_string(md, "server_info", r->info);
+  const pp_server_words *words = pp_result_words(r);
+  if (words->server_version[0])
+    meta_data_add_string(md, "server_version", words->server_version);
+  if (words->info[0])
+    meta_data_add_string(md, "server_info", words->info);
   for (size_t i = 0; i < t->opts.labels.n; i++) {
     const char *kv = t->opts.labels.items[i];
     const char *eq = strchr(kv, '=');

@@ -232,4 +232,9 @@ void pp_check_end_child(pp_check *child, pp_result_code code,
  * memory. */
 void *pp_engine_round_alloc(pp_engine *e, size_t size);
 
+/* c's record's words (result.h), taken from the round's memory on the
+ * first call. Out of memory, a scratch copy whose words are left out of
+ * the record; never NULL. */
+pp_server_words *pp_check_words(pp_check *c);
+
 #endif

@@ -221,7 +221,7 @@ static void version_from_match(dlg *d, const char *rep) {
   const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(d->de->md);
   if (pcre2_get_ovector_count(d->de->md) < 2 || ov[2] == PCRE2_UNSET)
     return;
-  pp_result_set_version(d->c->res, rep + ov[2], ov[3] - ov[2]);
+  pp_words_set_version(pp_check_words(d->c), rep + ov[2], ov[3] - ov[2]);
 }
 
 static void on_step_reply(dlg *d, const pp_reply *r) {

@@ -72,7 +72,8 @@ static void judge_records(dns_check *dc) {
   }
   pp_check_finish(c, PP_R_OK, "%d records, lowest TTL %llds%s%s",
                   c->res->dns_answers, (long long)c->res->dns_ttl_min,
-                  c->res->dns_info[0] ? "; " : "", c->res->dns_info);
+                  pp_result_words(c->res)->dns_info[0] ? "; " : "",
+                  pp_result_words(c->res)->dns_info);
 }
 
 static void after_dnssec(dns_check *dc, pp_result_code code, const char *why) {
@@ -156,7 +157,7 @@ static void on_answer(dns_check *dc, void *ud, const dnsx_result *r) {
   c->res->dns_answers =
       dns_count_rrs(ldns_pkt_answer(pkt), &c->res->dns_ttl_min);
   if (r->over_tcp)
-    snprintf(c->res->dns_info, sizeof(c->res->dns_info),
+    snprintf(pp_check_words(c)->dns_info, sizeof(pp_check_words(c)->dns_info),
              "truncated over UDP, answered over TCP");
   if (rcode != dc->pl->expect_rcode) {
     if (rcode == LDNS_RCODE_SERVFAIL && o->dnssec == PP_DNSSEC_REQUIRE &&

@@ -34,6 +34,7 @@ static void bl_free(dns_check *dc) {
 static void report(dns_check *dc) {
   bl_check *b = dc->mode;
   pp_result *r = dc->c->res;
+  pp_server_words *words = pp_check_words(dc->c);
   int listed = 0, silent = 0;
   size_t used = 0;
   for (int i = 0; i < b->n; i++) {
@@ -42,12 +43,14 @@ static void report(dns_check *dc) {
     silent += !z->answered;
     if (!z->listed && z->answered)
       continue;
-    int w = z->listed ? snprintf(r->dns_info + used, sizeof(r->dns_info) - used,
-                                 "%s%s %s \"%s\"", used ? "; " : "", z->zone,
-                                 z->code, z->reason)
-                      : snprintf(r->dns_info + used, sizeof(r->dns_info) - used,
-                                 "%s%s: %s", used ? "; " : "", z->zone, z->why);
-    if (w > 0 && used + (size_t)w < sizeof(r->dns_info))
+    int w =
+        z->listed
+            ? snprintf(words->dns_info + used, sizeof(words->dns_info) - used,
+                       "%s%s %s \"%s\"", used ? "; " : "", z->zone, z->code,
+                       z->reason)
+            : snprintf(words->dns_info + used, sizeof(words->dns_info) - used,
+                       "%s%s: %s", used ? "; " : "", z->zone, z->why);
+    if (w > 0 && used + (size_t)w < sizeof(words->dns_info))
       used += (size_t)w;
   }
   r->dns_count = listed;
@@ -57,7 +60,7 @@ static void report(dns_check *dc) {
                     q, listed, b->n);
   else if (silent == b->n)
     pp_check_finish(dc->c, PP_R_TIMEOUT, "no blocklist zone answered: %s",
-                    r->dns_info);
+                    words->dns_info);
   else
     pp_check_finish(dc->c, PP_R_OK, "%s is listed on none of %d zones%s", q,
                     b->n - silent, silent ? " that answered" : "");

@@ -368,8 +368,9 @@ static void verdict(dns_check *dc) {
   if (r->rrsig_seen)
     r->rrsig_grade = grade(r->rrsig_expiry_s, o);
   char *signer = ldns_rdf2str(s->signer);
-  size_t used = strlen(r->dns_info);
-  snprintf(r->dns_info + used, sizeof(r->dns_info) - used,
+  pp_server_words *words = pp_check_words(dc->c);
+  size_t used = strlen(words->dns_info);
+  snprintf(words->dns_info + used, sizeof(words->dns_info) - used,
            "%ssigner %s, %d DNSKEY, %d DS", used ? "; " : "",
            signer ? signer : "?", s->ndnskey, s->nds);
   free(signer);

@@ -214,7 +214,8 @@ static void fetch_done(sts_fetch *f, CURLcode rc) {
     pp_check_finish(c, PP_R_RECORD_INVALID, "MTA-STS policy: %s", why);
     return;
   }
-  snprintf(c->res->dns_info, sizeof(c->res->dns_info), "mode %s", mode);
+  pp_server_words *words = pp_check_words(c);
+  snprintf(words->dns_info, sizeof(words->dns_info), "mode %s", mode);
   pp_check_finish(c, PP_R_OK, "MTA-STS record and policy (mode %s) sound",
                   mode);
 }

@@ -784,6 +784,16 @@ void *pp_engine_round_alloc(pp_engine *e, size_t size) {
   return m->data;
 }
 
+pp_server_words *pp_check_words(pp_check *c) {
+  if (c->res->words == NULL)
+    c->res->words = pp_engine_round_alloc(c->engine, sizeof(pp_server_words));
+  if (c->res->words != NULL)
+    return c->res->words;
+  static _Thread_local pp_server_words scratch; /* lost: out of memory */
+  memset(&scratch, 0, sizeof(scratch));
+  return &scratch;
+}
+
 static void round_mem_free(pp_engine *e) {
   for (struct pp_round_mem *m = e->round_mem, *next; m != NULL; m = next) {
     next = m->next;

@@ -155,6 +155,11 @@ const pp_cert_facts *pp_result_cert(const pp_result *r) {
   return r->cert ? r->cert : &none;
 }
 
+const pp_server_words *pp_result_words(const pp_result *r) {
+  static const pp_server_words none;
+  return r->words ? r->words : &none;
+}
+
 const char *pp_result_family(const pp_result *r) {
   if (r->address[0] == 0)
     return NULL;
@@ -213,12 +218,12 @@ void pp_result_set_excerpt(pp_result *r, const char *data, size_t len) {
   }
 }
 
-void pp_result_set_version(pp_result *r, const char *data, size_t len) {
+void pp_words_set_version(pp_server_words *w, const char *data, size_t len) {
   pp_result tmp;
   pp_result_set_excerpt(&tmp, data, len);
   size_t n = strlen(tmp.excerpt);
-  if (n >= sizeof(r->server_version))
-    n = sizeof(r->server_version) - 1;
-  memcpy(r->server_version, tmp.excerpt, n);
-  r->server_version[n] = 0;
+  if (n >= sizeof(w->server_version))
+    n = sizeof(w->server_version) - 1;
+  memcpy(w->server_version, tmp.excerpt, n);
+  w->server_version[n] = 0;
 }

@@ -150,8 +150,7 @@ typedef struct pp_result {
   pp_grade rrsig_grade;
   int dns_count; /* ns: servers asked; dnsbl: zones listing; mail: records;
                     -1 until known */
-  char dns_info[PP_DETAIL_MAX]; /* ns serials, dnsbl reasons, TLSA match */
-  int dns_dnskeys, dns_ds;      /* the signer's DNSKEY and DS records, -1 */
+  int dns_dnskeys, dns_ds; /* the signer's DNSKEY and DS records, -1 */
 
   /* Checked on every address or every MX host: one record per address or
    * host (parts[0..nparts-1], in the order checked), which this one
@@ -164,11 +163,10 @@ typedef struct pp_result {
    * the SMTP session, the mailbox session that found it. */
   double t_delivery, t_smtp, t_fetch;
 
-  /* What a server says about itself (databases, directories, NTP...):
-   * its version, and protocol facts in words ("writable primary, replica
-   * set rs0"); empty when the protocol does not say. */
-  char server_version[PP_VERSION_MAX];
-  char info[PP_INFO_MAX];
+  /* What the server said in words beyond these fields (a dns check's
+   * facts, a server's version and protocol facts), NULL when nothing: read
+   * them through pp_result_words(), write through pp_check_words(). */
+  struct pp_server_words *words;
   /* NTP: the server's clock against ours, and its stratum */
   bool clock_seen;
   double clock_offset; /* seconds, positive when the server is ahead */
@@ -194,6 +192,22 @@ typedef struct pp_cert_facts {
 
 /* r's certificate facts; empty ones (every string "") when it has none. */
 const pp_cert_facts *pp_result_cert(const pp_result *r);
+
+/* What a server said in words, kept out of the record as the certificate's
+ * words are (most checks say nothing of the kind): a check takes them from
+ * the engine's memory for the round when it first writes one
+ * (pp_check_words), and a copy of a record shares them. */
+typedef struct pp_server_words {
+  char dns_info[PP_DETAIL_MAX]; /* ns serials, dnsbl reasons, TLSA match */
+  /* What a server says about itself (databases, directories, NTP...): its
+   * version, and protocol facts ("writable primary, replica set rs0");
+   * empty when the protocol does not say. */
+  char server_version[PP_VERSION_MAX];
+  char info[PP_INFO_MAX];
+} pp_server_words;
+
+/* r's words; empty ones (every string "") when it has none. */
+const pp_server_words *pp_result_words(const pp_result *r);
 
 /* What DNSSEC said of a dns check's answer. */
 enum {
@@ -246,8 +260,8 @@ void pp_result_summary(const pp_result *r, char *buf, size_t len);
  * bytes become spaces, other bytes \xNN, and long input is cut with "...". */
 void pp_result_set_excerpt(pp_result *r, const char *data, size_t len);
 
-/* Copies a server's version into r->server_version, sanitised as an
+/* Copies a server's version into w->server_version, sanitised as an
  * excerpt and cut to fit. */
-void pp_result_set_version(pp_result *r, const char *data, size_t len);
+void pp_words_set_version(pp_server_words *w, const char *data, size_t len);
 
 #endif

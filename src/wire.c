@@ -187,12 +187,13 @@ void pp_wire_note(pp_wire *w, const char *fmt, ...) {
 void pp_wire_info(pp_wire *w, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  append(w->c->res->info, sizeof(w->c->res->info), fmt, ap);
+  pp_server_words *words = pp_check_words(w->c);
+  append(words->info, sizeof(words->info), fmt, ap);
   va_end(ap);
 }
 
 void pp_wire_version(pp_wire *w, const char *s, size_t len) {
-  pp_result_set_version(w->c->res, s, len);
+  pp_words_set_version(pp_check_words(w->c), s, len);
 }
 
 void pp_wire_excerpt(pp_wire *w, const char *s, size_t len) {

@@ -142,7 +142,7 @@ static pp_wire_next greeting(pp_wire *w, pp_rbuf *r) {
   bool tls = (st->caps & CLIENT_SSL) != 0;
   char said[PP_EXCERPT_MAX];
   snprintf(said, sizeof(said), "protocol %u, %s, capabilities 0x%08x", proto,
-           w->c->res->server_version, (unsigned)st->caps);
+           pp_result_words(w->c->res)->server_version, (unsigned)st->caps);
   pp_wire_excerpt(w, said, strlen(said));
   pp_wire_info(w, "protocol %u, %s", proto, tls ? "TLS offered" : "no TLS");
   pp_wire_trace(w, "S", "%s", said);

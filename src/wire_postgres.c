@@ -198,7 +198,7 @@ static pp_wire_next ready(pp_wire *w) {
   char said[PP_EXCERPT_MAX];
   snprintf(said, sizeof(said),
            "AuthenticationOk; server_version %s; ReadyForQuery",
-           w->c->res->server_version);
+           pp_result_words(w->c->res)->server_version);
   pp_wire_excerpt(w, said, strlen(said));
   pp_wire_step(w, PP_PHASE_DIALOG, "Terminate");
   size_t at = pg_begin_msg(w, 'X');

@@ -127,8 +127,8 @@ pp_nagios_state pp_nagios_judge(const pp_target *t, const pp_result *r,
   s = pp_nagios_worse(s, cert_state(r, &w));
   s = pp_nagios_worse(s, rrsig_state(r, &w));
   s = pp_nagios_worse(s, icmp_state(t, r, &w));
-  if (r->server_version[0])
-    pp_text_add(&w, ", version %s", r->server_version);
+  if (pp_result_words(r)->server_version[0])
+    pp_text_add(&w, ", version %s", pp_result_words(r)->server_version);
   if (r->clock_seen)
     pp_text_add(&w, ", offset %+.6f s, stratum %d", r->clock_offset,
                 r->stratum);

@@ -306,7 +306,7 @@ static void write_dns_fields(fields *w, const pp_target *t,
   if (count != NULL && r->dns_count >= 0)
     f_int(w, count, r->dns_count);
   if (info != NULL)
-    f_str(w, info, r->dns_info);
+    f_str(w, info, pp_result_words(r)->dns_info);
 }
 
 /* One address (addresses=all) is a series of its own: in line protocol its
@@ -361,8 +361,8 @@ static void write_fields(fields *w, const pp_target *t, const pp_result *r,
   }
   if (t->kind == PP_KIND_HTTP)
     f_str(w, "final_scheme", r->final_scheme);
-  f_str(w, "server_version", r->server_version);
-  f_str(w, "info", r->info);
+  f_str(w, "server_version", pp_result_words(r)->server_version);
+  f_str(w, "info", pp_result_words(r)->info);
   if (r->clock_seen) {
     f_signed(w, "clock_offset", r->clock_offset);
     f_int(w, "stratum", r->stratum);
@@ -574,9 +574,10 @@ static const char *write_dns_text(FILE *f, const pp_target *t,
             pp_grade_name(r->rrsig_grade));
     sepr = "  ";
   }
-  if (t->kind == PP_KIND_DNS && r->dns_info[0] &&
+  const char *dns_info = pp_result_words(r)->dns_info;
+  if (t->kind == PP_KIND_DNS && dns_info[0] &&
       t->opts.dns_check != PP_DNSC_QUERY) {
-    fprintf(f, "%s%s", sepr, r->dns_info);
+    fprintf(f, "%s%s", sepr, dns_info);
     sepr = "  ";
   }
   return sepr;
@@ -586,12 +587,13 @@ static const char *write_dns_text(FILE *f, const pp_target *t,
  * offset. Returns the separator for what follows. */
 static const char *write_server_text(FILE *f, const pp_result *r,
                                      const char *sepr) {
-  if (r->server_version[0]) {
-    fprintf(f, "%sversion %s", sepr, r->server_version);
+  const pp_server_words *words = pp_result_words(r);
+  if (words->server_version[0]) {
+    fprintf(f, "%sversion %s", sepr, words->server_version);
     sepr = "  ";
   }
-  if (r->info[0]) {
-    fprintf(f, "%s%s", sepr, r->info);
+  if (words->info[0]) {
+    fprintf(f, "%s%s", sepr, words->info);
     sepr = "  ";
   }
   if (r->clock_seen) {

@@ -138,6 +138,7 @@ def test_execd_metrics_are_portprobes_transitions_come_once_and_stop_is_prompt(
     assert 0 in web_ups and web_ups.count(0) >= 2
 
     [pid] = telegraf.descendants_running(tg.pid, pp_bin)
+    before_stop = len(tg.log())
     started = time.monotonic()
     tg.process.popen.send_signal(signal.SIGTERM)  # as systemd stops it (KillMode=mixed)
     gone = telegraf.wait_gone(pid, 10)
@@ -147,8 +148,18 @@ def test_execd_metrics_are_portprobes_transitions_come_once_and_stop_is_prompt(
     assert tg.stop() == 0
     assert time.monotonic() - started < 10
     assert f"Process {command} shut down" in tg.log()
-    assert not problems(tg.log()), tg.log()
+    assert not problems(tg.log()[:before_stop]), tg.log()
+    assert not [line for line in problems(tg.log()[before_stop:])
+                if not telegraf_stop_race(line)], tg.log()
     assert_stored_as_printed(tg, record)
+
+
+def telegraf_stop_race(line):
+    """Telegraf's own race when it stops: its stop path waits for the process (Go's
+    exec.Cmd.Wait, which closes the stdout pipe) while its reader may not have reached the end
+    of that pipe, and the influx stream parser logs the read of the closed pipe. Seen once on a
+    loaded machine after portprobe had written everything and exited; not portprobe's doing."""
+    return line.endswith("[inputs.execd] Error in plugin: read |0: file already closed")
 
 
 def reg_listener(reg):
