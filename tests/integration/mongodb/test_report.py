@@ -26,6 +26,10 @@ import doc_queries
 from harness import Collectd, PortprobeSource, RealMongo, make_workdir, wait_for
 
 INTERVAL = 2.0
+# The stop's truth is taken by this test around stopping and starting the collector; the
+# report sees the stored timestamps, each a round's start as the probe took it: the two are
+# a few milliseconds apart (2.0018 s against one interval of 2.0 was seen on a busy machine).
+CLOCK_SLACK = 0.05
 UP_ROUNDS, DOWN_ROUNDS, COLLECTD_STOP = 4, 5, 12.0
 BUILDDIR = Path(os.environ.get("PORTPROBE_BUILDDIR")
                 or Path(__file__).resolve().parents[3] / "build")
@@ -129,7 +133,7 @@ def test_outage_and_availability_match_the_truth(history):
     assert abs(row["down_seconds"] - down_truth) <= INTERVAL
     assert row["outage_count"] == 1 and row["mttr_seconds"] == outage["duration_seconds"]
     stop_truth = truth["started"] - truth["stopped"]
-    assert abs(row["unknown_seconds"] - stop_truth) <= INTERVAL, (row, stop_truth)
+    assert abs(row["unknown_seconds"] - stop_truth) <= INTERVAL + CLOCK_SLACK, (row, stop_truth)
     window = truth["to"] - truth["from"]
     known = window - stop_truth
     avail_truth = 100 * (known - down_truth) / known

@@ -32,6 +32,10 @@ from fixtures import mongo_servers, procs, telegraf
 from fixtures.sockets import Listener
 
 INTERVAL = 2.0
+# The stop's truth is taken by this test around stopping and starting the collector; the
+# report sees the stored timestamps, each a round's start as the probe took it: the two are
+# a few milliseconds apart (2.0018 s against one interval of 2.0 was seen on a busy machine).
+CLOCK_SLACK = 0.05
 UP_ROUNDS, DOWN_ROUNDS, TELEGRAF_STOP = 3, 4, 10.0
 REPORT = BUILDDIR / "report" / "portprobe-report"
 PORTPROBE = BUILDDIR / "telegraf-exec" / "portprobe"
@@ -201,7 +205,7 @@ def test_outage_availability_and_the_stop_match_the_truth(history, kind):
     lab1 = rows["lab1"]
     assert lab1["outages"] == [] and lab1["down_seconds"] == 0 and lab1["availability"] == 100
     for row in (lab1, lab2):
-        assert abs(row["unknown_seconds"] - stop_truth) <= INTERVAL, (row, stop_truth)
+        assert abs(row["unknown_seconds"] - stop_truth) <= INTERVAL + CLOCK_SLACK, (row, stop_truth)
         total = row["up_seconds"] + row["down_seconds"] + row["unknown_seconds"]
         assert abs(total - (end - start)) < 0.01
         assert row["response_time"]["count"] > 0 and row["locations"] == 1
