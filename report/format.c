@@ -387,11 +387,26 @@ void pr_write_row(pr_writer *wr, const pr_row *r) {
   wr->rows++;
 }
 
-void pr_write_end(pr_writer *wr) {
-  if (wr->format == PR_FMT_JSON)
-    fputs("]}\n", wr->out);
-  else if (wr->format == PR_FMT_HTML)
-    pr_html_end(wr);
-  else if (wr->format == PR_FMT_TEXT && wr->rows == 0)
-    fputs("\nno portprobe data in this window\n", wr->out);
+void pr_write_end(pr_writer *wr, const char *failed) {
+  switch (wr->format) {
+  case PR_FMT_JSON:
+    fputs("]", wr->out);
+    if (failed != NULL) {
+      fputs(",\"error\":", wr->out);
+      pr_put_json_string(wr->out, failed);
+    }
+    fputs("}\n", wr->out);
+    break;
+  case PR_FMT_HTML:
+    pr_html_end(wr, failed);
+    break;
+  case PR_FMT_TEXT:
+    if (failed != NULL)
+      fprintf(wr->out, "\nreport incomplete: %s\n", failed);
+    else if (wr->rows == 0)
+      fputs("\nno portprobe data in this window\n", wr->out);
+    break;
+  case PR_FMT_CSV: /* rows only: the exit status and stderr tell */
+    break;
+  }
 }

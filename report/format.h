@@ -24,7 +24,10 @@ typedef struct {
 int pr_format_find(const char *name, pr_format *out);
 void pr_write_begin(pr_writer *wr);
 void pr_write_row(pr_writer *wr, const pr_row *r);
-void pr_write_end(pr_writer *wr);
+/* Ends the document; failed (not NULL): the query that failed midway, said
+ * in it (json "error", a last text line, html) so that a partial report
+ * is never taken for a whole one; csv has only its rows. */
+void pr_write_end(pr_writer *wr, const char *failed);
 
 /* The definitions every format states (also in the manual page). */
 extern const char *const pr_definitions[][2];
@@ -36,6 +39,6 @@ void pr_put_json_string(FILE *f, const char *s);
 /* Writes the HTML page's parts (html.c). */
 void pr_html_begin(pr_writer *wr);
 void pr_html_row(pr_writer *wr, const pr_row *r);
-void pr_html_end(pr_writer *wr);
+void pr_html_end(pr_writer *wr, const char *failed);
 
 #endif

@@ -167,8 +167,13 @@ void pr_html_row(pr_writer *wr, const pr_row *r) {
     fputs("</p>\n", f);
 }
 
-void pr_html_end(pr_writer *wr) {
-  if (wr->rows == 0)
+void pr_html_end(pr_writer *wr, const char *failed) {
+  if (failed != NULL) {
+    fputs("<p><strong>Report incomplete: ", wr->out);
+    esc(wr->out, failed);
+    fputs("</strong></p>\n", wr->out);
+  } else if (wr->rows == 0) {
     fputs("<p>No portprobe data in this window.</p>\n", wr->out);
+  }
   fputs("</body></html>\n", wr->out);
 }

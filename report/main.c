@@ -303,7 +303,7 @@ static int report(const options *o, const pr_schema *schema, pr_format fmt,
     pr_write_begin(&r->wr);
     if (rows(r, schema) != 0)
       status = EXIT_QUERY;
-    pr_write_end(&r->wr);
+    pr_write_end(&r->wr, status != 0 ? r->err : NULL);
   }
   if (status != 0)
     fprintf(stderr, PROG ": %s\n", r->err);
