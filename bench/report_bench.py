@@ -16,10 +16,10 @@ minutes at a random time: `up` 0, a FAILURE and an OKAY state event), then build
 query indexes (after the writing: SecantusDB takes documents five times faster without them).
 With --indexes report only those the report's queries use are built (metrics series_time and
 type_time, events state_time and the TTL one): at 20 million documents each metrics index takes
-SecantusDB about 17 minutes here, and the other two serve the README's ad hoc queries, not the
-report.
-A large history is best measured in one run: SecantusDB reopening 20 million documents (8.9 GB
-of files) had not answered after 15 minutes here, its reads bound by the disk.
+SecantusDB 7-17 minutes here, and the other two serve the README's ad hoc queries, not the
+report. A large history reopens quickly only from the page cache: read its files once first
+(`cat DIR/secantus-data/* >/dev/null`); from a cold, slow disk SecantusDB had not answered after
+15 minutes.
 
 The targets are added in steps (--targets): after each step portprobe-report --format json runs
 over the whole history of the targets written so far; after the last, also over the last W days
