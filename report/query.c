@@ -255,14 +255,15 @@ static bson_t *series_pipeline(const pr_db *db, double from, double to,
 
 /* The series found so far: sorted by target then location, each once. */
 typedef struct {
-  char **t, **l;
+  struct series {
+    char *t, *l;
+  } * s;
   size_t n, cap;
 } series_set;
 
-static int series_cmp(const char *t1, const char *l1, const char *t2,
-                      const char *l2) {
-  int c = strcmp(t1, t2);
-  return c != 0 ? c : strcmp(l1, l2);
+static int series_cmp(const struct series *a, const char *t, const char *l) {
+  int c = strcmp(a->t, t);
+  return c != 0 ? c : strcmp(a->l, l);
 }
 
 /* Adds (t, l) where it sorts, unless there; -1 out of memory. */
@@ -270,7 +271,7 @@ static int series_add(series_set *set, const char *t, const char *l) {
   size_t lo = 0, hi = set->n;
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
-    int c = series_cmp(set->t[mid], set->l[mid], t, l);
+    int c = series_cmp(&set->s[mid], t, l);
     if (c == 0)
       return 0;
     if (c < 0)
@@ -280,36 +281,30 @@ static int series_add(series_set *set, const char *t, const char *l) {
   }
   if (set->n == set->cap) {
     size_t cap = set->cap ? 2 * set->cap : 64;
-    char **nt = realloc(set->t, cap * sizeof(*nt));
-    if (nt != NULL)
-      set->t = nt;
-    char **nl = nt ? realloc(set->l, cap * sizeof(*nl)) : NULL;
-    if (nl == NULL)
+    struct series *grown = realloc(set->s, cap * sizeof(*grown));
+    if (grown == NULL)
       return -1;
-    set->l = nl;
+    set->s = grown;
     set->cap = cap;
   }
-  char *ct = strdup(t), *cl = strdup(l);
-  if (ct == NULL || cl == NULL) {
-    free(ct);
-    free(cl);
+  struct series one = {strdup(t), strdup(l)};
+  if (one.t == NULL || one.l == NULL) {
+    free(one.t);
+    free(one.l);
     return -1;
   }
-  memmove(set->t + lo + 1, set->t + lo, (set->n - lo) * sizeof(*set->t));
-  memmove(set->l + lo + 1, set->l + lo, (set->n - lo) * sizeof(*set->l));
-  set->t[lo] = ct;
-  set->l[lo] = cl;
+  memmove(set->s + lo + 1, set->s + lo, (set->n - lo) * sizeof(*set->s));
+  set->s[lo] = one;
   set->n++;
   return 0;
 }
 
 static void series_free(series_set *set) {
   for (size_t i = 0; i < set->n; i++) {
-    free(set->t[i]);
-    free(set->l[i]);
+    free(set->s[i].t);
+    free(set->s[i].l);
   }
-  free(set->t);
-  free(set->l);
+  free(set->s);
 }
 
 /* The series with samples in [from, to), added to set. */
@@ -361,7 +356,7 @@ int pr_db_series(pr_db *db, const pr_window *w, const char *const *targets,
     }
   }
   for (size_t i = 0; rc == 0 && i < set.n; i++)
-    rc = found(set.t[i], set.l[i], ud);
+    rc = found(set.s[i].t, set.s[i].l, ud);
   series_free(&set);
   return rc;
 }

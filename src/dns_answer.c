@@ -70,10 +70,10 @@ static void judge_records(dns_check *dc) {
                     o->query);
     return;
   }
+  const char *info = pp_result_words(c->res)->dns_info;
   pp_check_finish(c, PP_R_OK, "%d records, lowest TTL %llds%s%s",
                   c->res->dns_answers, (long long)c->res->dns_ttl_min,
-                  pp_result_words(c->res)->dns_info[0] ? "; " : "",
-                  pp_result_words(c->res)->dns_info);
+                  info[0] ? "; " : "", info);
 }
 
 static void after_dnssec(dns_check *dc, pp_result_code code, const char *why) {
@@ -156,9 +156,11 @@ static void on_answer(dns_check *dc, void *ud, const dnsx_result *r) {
   c->res->dns_rcode = rcode;
   c->res->dns_answers =
       dns_count_rrs(ldns_pkt_answer(pkt), &c->res->dns_ttl_min);
-  if (r->over_tcp)
-    snprintf(pp_check_words(c)->dns_info, sizeof(pp_check_words(c)->dns_info),
+  if (r->over_tcp) {
+    pp_server_words *words = pp_check_words(c);
+    snprintf(words->dns_info, sizeof(words->dns_info),
              "truncated over UDP, answered over TCP");
+  }
   if (rcode != dc->pl->expect_rcode) {
     if (rcode == LDNS_RCODE_SERVFAIL && o->dnssec == PP_DNSSEC_REQUIRE &&
         dc->pl->anchors == NULL)
