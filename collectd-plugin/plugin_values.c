@@ -71,7 +71,7 @@ size_t ppc_values(const pp_target *t, const pp_result *r,
     n = put(out, n, "timeleft", "cert_expiry", (double)r->cert_expiry_s);
   if (r->chain_seen)
     n = put(out, n, "timeleft", "chain_expiry", (double)r->chain_expiry_s);
-  if (r->cert_seen && t->opts.ocsp != PP_OCSP_OPT_NO) {
+  if (r->cert_seen && t->opts->ocsp != PP_OCSP_OPT_NO) {
     n = put(out, n, "portprobe_ocsp", "", (double)r->ocsp_status);
     if (r->ocsp_status != PP_OCSP_NONE)
       n = put(out, n, "timeleft", "ocsp_next_update",

@@ -91,8 +91,8 @@ static meta_data_t *target_meta(const pp_target *t, const pp_result *r) {
     meta_data_add_string(md, "server_version", words->server_version);
   if (words->info[0])
     meta_data_add_string(md, "server_info", words->info);
-  for (size_t i = 0; i < t->opts.labels.n; i++) {
-    const char *kv = t->opts.labels.items[i];
+  for (size_t i = 0; i < t->opts->labels.n; i++) {
+    const char *kv = t->opts->labels.items[i];
     const char *eq = strchr(kv, '=');
     char key[DATA_MAX_NAME_LEN];
     snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
@@ -214,8 +214,8 @@ static void dispatch_alert(const pp_target *t, const pp_result *r,
   if (len >= sizeof(n.message))
     meta_string(&n, "message", a->message);
   /* labels as label_NAME, so a notification carries its target's labels */
-  for (size_t i = 0; i < t->opts.labels.n; i++) {
-    const char *kv = t->opts.labels.items[i];
+  for (size_t i = 0; i < t->opts->labels.n; i++) {
+    const char *kv = t->opts->labels.items[i];
     const char *eq = strchr(kv, '=');
     char key[DATA_MAX_NAME_LEN];
     snprintf(key, sizeof(key), "label_%.*s", (int)(eq - kv), kv);
@@ -267,7 +267,7 @@ static size_t split_by_interval(group **groups) {
   size_t ngroups = 0;
   pp_targets *all = &conf.targets;
   for (size_t i = 0; i < all->n; i++) {
-    group *g = group_for(groups, &ngroups, all->items[i]->opts.interval_ms);
+    group *g = group_for(groups, &ngroups, all->items[i]->opts->interval_ms);
     if (g == NULL)
       goto oom;
     g->n++;
@@ -281,7 +281,7 @@ static size_t split_by_interval(group **groups) {
     g->n = 0;
   }
   for (size_t i = 0; i < all->n; i++) {
-    group *g = group_for(groups, &ngroups, all->items[i]->opts.interval_ms);
+    group *g = group_for(groups, &ngroups, all->items[i]->opts->interval_ms);
     g->targets[g->n++] = all->items[i];
   }
   all->n = 0; /* the groups own them now */
@@ -454,8 +454,8 @@ static void check_location_labels(void) {
   size_t n = 0;
   for (size_t i = 0; i < conf.targets.n; i++) {
     const pp_target *t = conf.targets.items[i];
-    for (size_t k = 0; k < t->opts.labels.n; k++) {
-      const char *kv = t->opts.labels.items[k];
+    for (size_t k = 0; k < t->opts->labels.n; k++) {
+      const char *kv = t->opts->labels.items[k];
       if (strncmp(kv, key, sizeof(key) - 1) == 0 &&
           strcmp(kv + sizeof(key) - 1, hostname_g) != 0 && n++ == 0)
         first = t;

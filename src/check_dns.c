@@ -179,7 +179,7 @@ static char *bl_name(const char *query) {
 }
 
 static void *plan_new(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const char *name = pp_target_name(t);
   char why[200];
   dns_plan *pl = calloc(1, sizeof(*pl));
@@ -211,7 +211,7 @@ static void *plan_new(const pp_target *t, char *err, size_t errlen) {
 }
 
 static int validate(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const char *name = pp_target_name(t);
   static const char *const bad = "target \"%s\": option \"%s\": %s";
   if (o->query == NULL) {
@@ -285,7 +285,7 @@ static int validate(const pp_target *t, char *err, size_t errlen) {
 
 int dns_bind_source(const dns_check *dc, int fd, int family, char *why,
                     size_t len) {
-  const char *src = dc->t->opts.source_address;
+  const char *src = dc->t->opts->source_address;
   if (src == NULL)
     return 0;
   pp_sockaddr sa;
@@ -320,7 +320,7 @@ const char *dns_rcode_words(int rcode) {
 
 ldns_pkt *dns_query_new(const dns_check *dc, const ldns_rdf *name,
                         ldns_rr_type type, bool rd) {
-  const pp_opts *o = &dc->t->opts;
+  const pp_opts *o = dc->t->opts;
   ldns_rdf *n = ldns_rdf_clone(name);
   if (n == NULL)
     return NULL;
@@ -337,7 +337,7 @@ ldns_pkt *dns_query_new(const dns_check *dc, const ldns_rdf *name,
 
 int dns_ask(dns_check *dc, const ldns_rdf *name, ldns_rr_type type,
             bool primary, uint64_t deadline_us, dnsx_cb cb, void *ud) {
-  const pp_opts *o = &dc->t->opts;
+  const pp_opts *o = dc->t->opts;
   ldns_pkt *q = dns_query_new(dc, name, type, o->recursion);
   dnsx_opts xo = {.server = &dc->server,
                   .transport = o->transport,
@@ -459,7 +459,7 @@ static const mode_fn modes[] = {
 };
 
 static uint16_t server_port(const pp_target *t) {
-  if (t->opts.transport == PP_DNS_TLS && !t->port_given)
+  if (t->opts->transport == PP_DNS_TLS && !t->port_given)
     return 853;
   return t->port;
 }
@@ -474,7 +474,7 @@ static void begin(dns_check *dc, const pp_sockaddr *server) {
   pp_format_address(&server->sa, dc->c->res->address,
                     sizeof(dc->c->res->address));
   dc->c->res->port = server_port(dc->t);
-  modes[dc->t->opts.dns_check](dc);
+  modes[dc->t->opts->dns_check](dc);
 }
 
 static void after_resolve(pp_check *c) {

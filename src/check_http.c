@@ -226,7 +226,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud) {
 static bool body_room(http_check *hc, size_t want) {
   if (hc->body_len + want <= hc->body_cap)
     return true;
-  size_t max = (size_t)hc->c->target->opts.max_body;
+  size_t max = (size_t)hc->c->target->opts->max_body;
   size_t cap = hc->body_cap ? hc->body_cap : BODY_CHUNK;
   while (cap < hc->body_len + want)
     cap *= 2;
@@ -245,7 +245,7 @@ static bool body_room(http_check *hc, size_t want) {
 static size_t on_body(char *data, size_t size, size_t n, void *ud) {
   http_check *hc = ud;
   size_t len = size * n;
-  size_t max = (size_t)hc->c->target->opts.max_body;
+  size_t max = (size_t)hc->c->target->opts->max_body;
   size_t take = len < max - hc->body_read ? len : max - hc->body_read;
   size_t keep = take;
   if (!hc->keep_body)
@@ -293,7 +293,7 @@ static void add_timings(http_check *hc) {
   curl_easy_getinfo(hc->easy, CURLINFO_APPCONNECT_TIME_T, &app);
   curl_easy_getinfo(hc->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(hc->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
-  bool proxy = hc->c->target->opts.proxy != NULL;
+  bool proxy = hc->c->target->opts->proxy != NULL;
   if (hc->hops > 0 || proxy) { /* libcurl's own connection */
     add_us(&r->t_dns, nl);
     add_us(&r->t_connect, conn - nl);
@@ -360,7 +360,7 @@ static void transfer_failed(http_check *hc, CURLcode rc) {
  * or the check ends (too many, another scheme, a refused downgrade). */
 static void follow(http_check *hc, int status, const char *location) {
   pp_check *c = hc->c;
-  const pp_opts *o = &c->target->opts;
+  const pp_opts *o = c->target->opts;
   if (hc->hops >= o->max_redirects) {
     char *last = NULL;
     curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &last);
@@ -439,7 +439,7 @@ static void finish_transfer(http_check *hc, CURLcode rc) {
   curl_easy_getinfo(hc->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_getinfo(hc->easy, CURLINFO_EFFECTIVE_URL, &final_url);
   curl_easy_getinfo(hc->easy, CURLINFO_REDIRECT_URL, &location);
-  if (c->target->opts.follow_redirects && pp_http_is_redirect((int)status) &&
+  if (c->target->opts->follow_redirects && pp_http_is_redirect((int)status) &&
       location != NULL) {
     follow(hc, (int)status, location);
     return;
@@ -465,7 +465,7 @@ static void finish_transfer(http_check *hc, CURLcode rc) {
 static int setup(http_check *hc) {
   pp_check *c = hc->c;
   const pp_target *t = c->target;
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   CURL *h = hc->easy;
   int bad = 0;
 #define SET(opt, val) bad |= curl_easy_setopt(h, opt, val) != CURLE_OK
@@ -525,10 +525,10 @@ static void http_connected(pp_check *c) {
   pp_http_hop first = {.same_host = true,
                        .keep_body = true,
                        .https = t->scheme->tls != PP_TLS_NONE,
-                       .host_is_ip = !t->opts.sni && t->host_is_ip};
+                       .host_is_ip = !t->opts->sni && t->host_is_ip};
   snprintf(first.method, sizeof(first.method), "%s", hc->ht->method);
   snprintf(first.host, sizeof(first.host), "%s",
-           t->opts.sni ? t->opts.sni : t->host);
+           t->opts->sni ? t->opts->sni : t->host);
   if (setup(hc) != 0 || pp_http_hop_setup(hc, hc->ht->url, &first) != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "libcurl refused an option%s%s (version %s)",
@@ -572,13 +572,13 @@ static void http_start(pp_check *c) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", why);
     return;
   }
-  if (t->opts.proxy) {
+  if (t->opts->proxy) {
     /* libcurl resolves and connects to the proxy, which reaches the target */
     pp_check_phase(c, PP_PHASE_CONNECT);
     http_connected(c);
     return;
   }
-  if (t->scheme->tls != PP_TLS_NONE && t->opts.refuse_protocols) {
+  if (t->scheme->tls != PP_TLS_NONE && t->opts->refuse_protocols) {
     if (he->tls == NULL)
       he->tls = pp_tls_ctxs_new();
     pp_tls_probe(c, he->tls, pp_check_resolve_and_connect);

@@ -258,7 +258,7 @@ static int seq_alloc(icmp_sock *s) {
 /* --- one round of one target --- */
 
 static const pp_opts *opts_of(const icmp_target *it) {
-  return &it->c->target->opts;
+  return it->c->target->opts;
 }
 
 static void cookie_of(const icmp_engine *ie, const echo *ec, uint8_t *out) {
@@ -672,11 +672,11 @@ static void target_data_free(void *p) {
 static void *target_data_new(const pp_target *t, char *err, size_t errlen) {
   icmp_target *it = calloc(1, sizeof(*it));
   if (it != NULL) {
-    it->count = t->opts.count;
+    it->count = t->opts->count;
     it->echoes = calloc((size_t)it->count, sizeof(*it->echoes));
   }
   if (it == NULL || it->echoes == NULL ||
-      pp_quality_init(&it->quality, t->opts.quality_window) != 0) {
+      pp_quality_init(&it->quality, t->opts->quality_window) != 0) {
     if (it != NULL) {
       free(it->echoes);
       pp_quality_free(&it->quality);
@@ -689,7 +689,7 @@ static void *target_data_new(const pp_target *t, char *err, size_t errlen) {
 }
 
 static int icmp_validate(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   if ((int64_t)(o->count - 1) * o->spacing_ms + o->rtt_crit_ms >
       o->timeout_ms) {
     snprintf(err, errlen,
@@ -735,7 +735,7 @@ static int source_is_local(const icmp_target *it) {
 static void icmp_send_first(pp_check *c) {
   icmp_target *it = c->priv;
   icmp_engine *ie = engine_state(c->engine);
-  const pp_opts *o = &c->target->opts;
+  const pp_opts *o = c->target->opts;
   pp_check_phase(c, PP_PHASE_ICMP);
   if (ie == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");

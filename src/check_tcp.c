@@ -7,7 +7,7 @@ static void tcp_start(pp_check *c) {
 }
 
 static void tcp_connected(pp_check *c) {
-  if (c->target->opts.expect_closed)
+  if (c->target->opts->expect_closed)
     pp_check_finish(c, PP_R_UNEXPECTED_OPEN, "port %u accepted a connection",
                     (unsigned)c->target->port);
   else

@@ -38,7 +38,7 @@ typedef struct {
 /* --- per target --- */
 
 static int udp_validate(const pp_target *t, char *err, size_t errlen) {
-  const pp_steplist *l = &t->opts.steps;
+  const pp_steplist *l = &t->opts->steps;
   const char *name = pp_target_name(t);
   if (pp_wire_validate(t, err, errlen) != 0)
     return -1;
@@ -77,7 +77,7 @@ static void plan_free(void *p) {
 static void *plan_new(const pp_target *t, char *err, size_t errlen) {
   udp_plan *pl = calloc(1, sizeof(*pl));
   bool ok = pl != NULL;
-  const pp_steplist *l = &t->opts.steps;
+  const pp_steplist *l = &t->opts->steps;
   if (ok && l->n > 0)
     pl->send = &l->items[0];
   if (ok && l->n > 1) {
@@ -131,14 +131,14 @@ static void on_retry(pp_loop *loop, pp_timer *t, void *ud) {
   (void)t;
   udp_check *u = ud;
   pp_check *c = u->c;
-  if (u->sent <= (unsigned)c->target->opts.retries) {
+  if (u->sent <= (unsigned)c->target->opts->retries) {
     send_one(u);
     if (c->done)
       return;
   }
   uint64_t next = u->t0_us + u->interval_us * u->sent;
   uint64_t last = c->deadline_us - SILENCE_MARGIN_US;
-  if (u->sent > (unsigned)c->target->opts.retries || next > last)
+  if (u->sent > (unsigned)c->target->opts->retries || next > last)
     next = last;
   if (pp_now_us() >= last) {
     pp_check_finish(c, PP_R_TIMEOUT, "no reply to %u datagram%s within %.3gs",
@@ -238,7 +238,7 @@ static void udp_resolved(pp_check *c) {
   pp_check_phase(c, PP_PHASE_DIALOG);
   u->t0_us = pp_now_us();
   uint64_t budget = c->deadline_us > u->t0_us ? c->deadline_us - u->t0_us : 0;
-  u->interval_us = budget / ((uint64_t)c->target->opts.retries + 1);
+  u->interval_us = budget / ((uint64_t)c->target->opts->retries + 1);
   on_retry(c->engine->loop, &u->retry, u);
 }
 
@@ -246,8 +246,8 @@ static void udp_start(pp_check *c) {
   const pp_target *t = c->target;
   udp_check *u = calloc(1, sizeof(*u));
   if (u != NULL) {
-    u->cap = (size_t)t->opts.max_reply < DATAGRAM_MAX
-                 ? (size_t)t->opts.max_reply
+    u->cap = (size_t)t->opts->max_reply < DATAGRAM_MAX
+                 ? (size_t)t->opts->max_reply
                  : DATAGRAM_MAX;
     u->buf = malloc(u->cap);
   }

@@ -146,7 +146,8 @@ static void wire_start(pp_check *c) {
     return;
   }
   /* refuse_protocols: the old-protocol probe first, as the dialogs do */
-  pp_tls_probe(c, c->target->opts.refuse_protocols ? pp_dlg_tls_ctxs(de) : NULL,
+  pp_tls_probe(c,
+               c->target->opts->refuse_protocols ? pp_dlg_tls_ctxs(de) : NULL,
                pp_check_resolve_and_connect);
 }
 

@@ -122,16 +122,16 @@ static void *plan_new(const pp_target *t, char *err, size_t errlen) {
   }
   pl->proto = pp_protocol_of(t);
   bool ok = pl->proto != NULL;
-  pl->nuser = t->opts.steps.n;
+  pl->nuser = t->opts->steps.n;
   if (ok && pl->nuser > 0) {
     pl->user_re = calloc(pl->nuser, sizeof(*pl->user_re));
     ok = pl->user_re != NULL;
   }
   for (size_t i = 0; ok && i < pl->nuser; i++)
-    if (t->opts.steps.items[i].kind == PP_STEP_EXPECT)
-      pl->user_re[i] = pp_dlg_compile(t->opts.steps.items[i].text, &ok);
-  if (ok && t->opts.expect_banner.pattern)
-    pl->banner = pp_dlg_compile(t->opts.expect_banner.pattern, &ok);
+    if (t->opts->steps.items[i].kind == PP_STEP_EXPECT)
+      pl->user_re[i] = pp_dlg_compile(t->opts->steps.items[i].text, &ok);
+  if (ok && t->opts->expect_banner.pattern)
+    pl->banner = pp_dlg_compile(t->opts->expect_banner.pattern, &ok);
   if (!ok) {
     snprintf(err, errlen, "target \"%s\": cannot prepare the %s dialog",
              pp_target_name(t), t->scheme->name);
@@ -274,7 +274,7 @@ static void on_step_reply(dlg *d, const pp_reply *r) {
       pp_dlg_re_match(d, d->pl->banner, rep, len, &end) != 1) {
     pp_dlg_fail_with(d, rep, len, PP_R_BANNER_MISMATCH,
                      "%s does not match expect_banner /%.80s/", s->what,
-                     d->t->opts.expect_banner.pattern);
+                     d->t->opts->expect_banner.pattern);
     return;
   }
   if (greeting && d->preauth)
@@ -286,7 +286,7 @@ static void on_step_reply(dlg *d, const pp_reply *r) {
 /* --- the user's send / expect steps --- */
 
 static void on_user_reply(dlg *d, const pp_reply *r) {
-  const pp_step *u = &d->t->opts.steps.items[d->ui];
+  const pp_step *u = &d->t->opts->steps.items[d->ui];
   if (!d->excerpt_set)
     pp_dlg_excerpt_from(d, d->rbuf, r->len);
   remember(d, d->rbuf, r->len);
@@ -308,7 +308,7 @@ static void after_user_send(dlg *d) {
 }
 
 static step_rc user_step(dlg *d) {
-  const pp_steplist *l = &d->t->opts.steps;
+  const pp_steplist *l = &d->t->opts->steps;
   if (d->ui >= l->n)
     return STEP_SKIP;
   const pp_step *u = &l->items[d->ui];
@@ -379,7 +379,7 @@ void pp_dlg_run(dlg *d) {
       pp_check_phase(c, PP_PHASE_BANNER);
       pp_dlg_begin_read(d, s->frame,
                         s->frame == PP_FRAME_RAW ? d->pl->banner : NULL,
-                        d->t->opts.expect_banner.pattern, on_step_reply);
+                        d->t->opts->expect_banner.pattern, on_step_reply);
       break;
     case PP_DOP_COMMAND:
       pp_check_phase(c, s->phase);
@@ -425,7 +425,7 @@ static void dialog_start(pp_check *c) {
     return;
   }
   /* refuse_protocols: the old-protocol probe first (implicit TLS only) */
-  pp_tls_probe(c, t->opts.refuse_protocols ? pp_dlg_tls_ctxs(de) : NULL,
+  pp_tls_probe(c, t->opts->refuse_protocols ? pp_dlg_tls_ctxs(de) : NULL,
                pp_check_resolve_and_connect);
 }
 
@@ -435,7 +435,7 @@ dlg *pp_dlg_new(pp_check *c) {
   if (d != NULL) {
     /* most replies are short: start small, so that a check in flight
        keeps little memory resident, and grow to max_reply when needed */
-    d->rcap = (size_t)t->opts.max_reply;
+    d->rcap = (size_t)t->opts->max_reply;
     d->rsize = d->rcap < RBUF_START ? d->rcap : RBUF_START;
     d->rbuf = malloc(d->rsize);
   }
@@ -446,7 +446,7 @@ dlg *pp_dlg_new(pp_check *c) {
   d->c = c;
   d->t = t;
   d->de = c->engine->kind_state[PP_KIND_DIALOG]; /* made at the start */
-  d->ehlo = t->opts.ehlo ? t->opts.ehlo : d->de->hostname;
+  d->ehlo = t->opts->ehlo ? t->opts->ehlo : d->de->hostname;
   d->t0_us = pp_now_us();
   pp_timer_init(&d->judge, pp_dlg_on_judge, d);
   return d;

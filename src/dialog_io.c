@@ -26,10 +26,11 @@ static void where(const dlg *d, char *buf, size_t len) {
     snprintf(buf, len, "%s the %s", d->got_byte ? "during" : "before",
              d->step ? d->step->what : "greeting");
   else if (d->step->op == PP_DOP_USER)
-    snprintf(
-        buf, len, "%s user step %zu (%s)",
-        d->io == IO_WRITE ? "while sending" : "before answering", d->ui + 1,
-        d->t->opts.steps.items[d->ui].kind == PP_STEP_SEND ? "send" : "expect");
+    snprintf(buf, len, "%s user step %zu (%s)",
+             d->io == IO_WRITE ? "while sending" : "before answering",
+             d->ui + 1,
+             d->t->opts->steps.items[d->ui].kind == PP_STEP_SEND ? "send"
+                                                                 : "expect");
   else
     snprintf(buf, len, "%s %s",
              d->io == IO_WRITE ? "while sending" : "before answering",
@@ -446,7 +447,7 @@ pp_tls_ctxs *pp_dlg_tls_ctxs(dlg_engine *de) {
 
 void pp_dlg_begin_handshake(dlg *d) {
   pp_check *c = d->c;
-  const pp_opts *o = &d->t->opts;
+  const pp_opts *o = d->t->opts;
   pp_tls_ctxs *ctxs = pp_dlg_tls_ctxs(d->de);
   if (ctxs == NULL) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "TLS: out of memory");
@@ -479,7 +480,7 @@ static void do_handshake(dlg *d) {
   c->res->t_tls = (double)(pp_now_us() - d->hs_start_us) / 1e6;
   d->tls_on = true;
   d->io = IO_IDLE;
-  const pp_opts *o = &d->t->opts;
+  const pp_opts *o = d->t->opts;
   char why[PP_DETAIL_MAX - 40];
   pp_result_code code =
       pp_tls_check(d->tls, o, c->res, c->engine, why, sizeof(why));

@@ -189,7 +189,7 @@ static const char *placeholder(dlg *d, char c, bool mask, encodings *en) {
 
 /* Expands a command template; with mask, credentials become "****". */
 static char *expand(dlg *d, const char *tpl, bool mask, size_t *len) {
-  encodings en = {.user = d->t->opts.username ? d->t->opts.username : "",
+  encodings en = {.user = d->t->opts->username ? d->t->opts->username : "",
                   .pass = d->secret[SECRET_RAW] ? d->secret[SECRET_RAW] : ""};
   size_t ul = strlen(en.user), pl = strlen(en.pass);
   /* sizes first: every expansion is bounded by these */
@@ -261,7 +261,7 @@ static const char *file_kind(mode_t m) {
  * round until a writer came) and takes regular files only; says once per
  * target when others may read it, as ssh does of a private key. */
 static int open_password(dlg *d, char *why, size_t whylen) {
-  const char *path = d->t->opts.password_file;
+  const char *path = d->t->opts->password_file;
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
@@ -288,7 +288,7 @@ static int open_password(dlg *d, char *why, size_t whylen) {
 
 /* The forms of the password l bytes at pw that the dialog may send. */
 static int make_forms(dlg *d, const char *pw, size_t l) {
-  const char *user = d->t->opts.username;
+  const char *user = d->t->opts->username;
   size_t ul = strlen(user);
   /* SASL PLAIN (RFC 4616): authzid NUL authcid NUL password */
   char *blob = malloc(ul + l + 2);
@@ -311,7 +311,7 @@ static int make_forms(dlg *d, const char *pw, size_t l) {
 }
 
 int pp_dlg_read_password(dlg *d, char *why, size_t whylen) {
-  const char *path = d->t->opts.password_file;
+  const char *path = d->t->opts->password_file;
   int fd = open_password(d, why, whylen);
   if (fd < 0)
     return -1;
@@ -354,7 +354,7 @@ int pp_dlg_read_password(dlg *d, char *why, size_t whylen) {
 static const pp_login *choose_login(dlg *d, char *why, size_t whylen) {
   const pp_protocol *p = d->pl->proto;
   static const char *const mech[] = {"auto", "plain", "login"};
-  int want = d->t->opts.auth_mechanism;
+  int want = d->t->opts->auth_mechanism;
   for (size_t i = 0; i < p->nlogins; i++) {
     const pp_login *l = &p->logins[i];
     if (want != PP_AUTH_AUTO && strcmp(l->mechanism, mech[want]) != 0)
@@ -376,7 +376,7 @@ static const pp_login *choose_login(dlg *d, char *why, size_t whylen) {
 }
 
 step_rc pp_dlg_login_begin(dlg *d) {
-  const pp_opts *o = &d->t->opts;
+  const pp_opts *o = d->t->opts;
   if (o->username == NULL)
     return STEP_SKIP;
   if (d->preauth) {

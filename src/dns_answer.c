@@ -16,7 +16,7 @@ static void free_answer(dns_check *dc) {
 /* Matches the expects against the answer text: all of them, or any. */
 static int match_expects(dns_check *dc, const char *text, size_t *failed) {
   const dns_plan *pl = dc->pl;
-  bool any = dc->t->opts.expect_match == PP_MATCH_ANY;
+  bool any = dc->t->opts->expect_match == PP_MATCH_ANY;
   size_t hits = 0;
   for (size_t i = 0; i < pl->nexpect; i++) {
     int rc = pcre2_match(pl->expect[i], (PCRE2_SPTR)text, strlen(text), 0, 0,
@@ -34,15 +34,15 @@ static int match_expects(dns_check *dc, const char *text, size_t *failed) {
 
 /* The n-th expect as the user wrote it. */
 static const char *expect_text(const pp_target *t, size_t n) {
-  for (size_t i = 0; i < t->opts.steps.n; i++)
-    if (t->opts.steps.items[i].kind == PP_STEP_EXPECT && n-- == 0)
-      return t->opts.steps.items[i].text;
+  for (size_t i = 0; i < t->opts->steps.n; i++)
+    if (t->opts->steps.items[i].kind == PP_STEP_EXPECT && n-- == 0)
+      return t->opts->steps.items[i].text;
   return "?";
 }
 
 static void judge_records(dns_check *dc) {
   pp_check *c = dc->c;
-  const pp_opts *o = &dc->t->opts;
+  const pp_opts *o = dc->t->opts;
   ldns_pkt *pkt = dc->mode;
   char *text = dns_rrs_text(ldns_pkt_answer(pkt));
   if (text == NULL) {
@@ -117,7 +117,7 @@ static void on_cd_answer(dns_check *dc, void *ud, const dnsx_result *r) {
                     "resolver's DNSSEC validation failed");
   else
     pp_check_finish(dc->c, PP_R_DNS_RCODE, "SERVFAIL (expected %s)",
-                    dc->t->opts.expect_rcode);
+                    dc->t->opts->expect_rcode);
 }
 
 /* SERVFAIL from a validating resolver: bogus data, or a broken server? Its
@@ -130,15 +130,15 @@ static void servfail(dns_check *dc, ldns_pkt *pkt) {
     return;
   }
   ldns_pkt *q =
-      dns_query_new(dc, dc->pl->qname, dc->pl->qtype, dc->t->opts.recursion);
+      dns_query_new(dc, dc->pl->qname, dc->pl->qtype, dc->t->opts->recursion);
   dnsx_opts xo = {.server = &dc->server,
-                  .transport = dc->t->opts.transport,
+                  .transport = dc->t->opts->transport,
                   .primary = true};
   if (q != NULL)
     ldns_pkt_set_cd(q, true);
   if (q == NULL || dnsx_send(dc, &xo, q, on_cd_answer, NULL) != 0)
     pp_check_finish(dc->c, PP_R_DNS_RCODE, "SERVFAIL (expected %s)",
-                    dc->t->opts.expect_rcode);
+                    dc->t->opts->expect_rcode);
   if (q)
     ldns_pkt_free(q);
 }
@@ -146,7 +146,7 @@ static void servfail(dns_check *dc, ldns_pkt *pkt) {
 static void on_answer(dns_check *dc, void *ud, const dnsx_result *r) {
   (void)ud;
   pp_check *c = dc->c;
-  const pp_opts *o = &dc->t->opts;
+  const pp_opts *o = dc->t->opts;
   if (r->status != DNSX_OK) {
     dns_fail_exchange(dc, r);
     return;

@@ -54,7 +54,7 @@ static void report(dns_check *dc) {
       used += (size_t)w;
   }
   r->dns_count = listed;
-  const char *q = dc->t->opts.query;
+  const char *q = dc->t->opts->query;
   if (listed > 0)
     pp_check_finish(dc->c, PP_R_DNSBL_LISTED, "%s is listed on %d of %d zones",
                     q, listed, b->n);
@@ -116,7 +116,7 @@ static void on_a(dns_check *dc, void *ud, const dnsx_result *r) {
 }
 
 void dns_bl_start(dns_check *dc) {
-  const pp_strlist *zones = &dc->t->opts.dnsbl_zones;
+  const pp_strlist *zones = &dc->t->opts->dnsbl_zones;
   bl_check *b = calloc(1, sizeof(*b));
   if (b == NULL) {
     pp_check_finish(dc->c, PP_R_SOCKET_ERROR, "out of memory");

@@ -38,7 +38,7 @@ static void dane_free(dns_check *dc) {
 }
 
 static uint16_t service_port(const dns_check *dc) {
-  return dc->t->opts.service_port ? (uint16_t)dc->t->opts.service_port : 25;
+  return dc->t->opts->service_port ? (uint16_t)dc->t->opts->service_port : 25;
 }
 
 /* --- matching --- */
@@ -48,7 +48,7 @@ static void compare(dns_check *dc) {
   SSL *ssl = pp_tls_ssl(ds_tls_session(d->s));
   X509 *cert = SSL_get0_peer_certificate(ssl);
   STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-  const char *host = dc->t->opts.query;
+  const char *host = dc->t->opts->query;
   if (cert == NULL) {
     pp_check_finish(dc->c, PP_R_DANE_MISMATCH,
                     "the server sent no certificate");
@@ -157,7 +157,7 @@ static void after_starttls(dns_check *dc, const pp_reply *r, const char *text,
   }
   pp_check_phase(dc->c, PP_PHASE_TLS);
   /* PKIX does not decide here: the TLSA records do (RFC 7672 3.1) */
-  ds_tls(((dane_check *)dc->mode)->s, dc->t->opts.query, true, false, on_tls,
+  ds_tls(((dane_check *)dc->mode)->s, dc->t->opts->query, true, false, on_tls,
          dc);
 }
 
@@ -167,7 +167,7 @@ static void after_ehlo(dns_check *dc, const pp_reply *r, const char *text,
   pp_caps_parse(PP_FRAME_SMTP, text, len, &caps);
   if (r->status != PP_RS_OK || !caps.starttls) {
     pp_check_finish(dc->c, PP_R_STARTTLS_UNAVAILABLE,
-                    "%s does not offer STARTTLS", dc->t->opts.query);
+                    "%s does not offer STARTTLS", dc->t->opts->query);
     return;
   }
   pp_check_phase(dc->c, PP_PHASE_STARTTLS);
@@ -233,7 +233,7 @@ static void on_addr(dns_check *dc, void *ud, const dnsx_result *r) {
   }
   if (!have) {
     pp_check_finish(dc->c, PP_R_DNS_FAILED, "no address for %s",
-                    dc->t->opts.query);
+                    dc->t->opts->query);
     return;
   }
   pp_format_address(&to.sa, dc->c->res->address, sizeof(dc->c->res->address));
@@ -251,8 +251,9 @@ static void after_dnssec(dns_check *dc, pp_result_code code, const char *why) {
     pp_check_finish(dc->c, code, "TLSA records: %s", why);
     return;
   }
-  ldns_rr_type ty = dc->t->opts.address_family == PP_AF_IPV6 ? LDNS_RR_TYPE_AAAA
-                                                             : LDNS_RR_TYPE_A;
+  ldns_rr_type ty = dc->t->opts->address_family == PP_AF_IPV6
+                        ? LDNS_RR_TYPE_AAAA
+                        : LDNS_RR_TYPE_A;
   dns_ask(dc, dc->pl->qname, ty, false, 0, on_addr, NULL);
 }
 
@@ -287,10 +288,10 @@ static void on_tlsa(dns_check *dc, void *ud, const dnsx_result *r) {
     pp_check_finish(dc->c, PP_R_RECORD_MISSING,
                     "no TLSA record of usage 2 or 3 at _%u._tcp.%s (%zu "
                     "TLSA records)",
-                    (unsigned)service_port(dc), dc->t->opts.query, n);
+                    (unsigned)service_port(dc), dc->t->opts->query, n);
     return;
   }
-  if (dc->t->opts.dnssec == PP_DNSSEC_OFF) {
+  if (dc->t->opts->dnssec == PP_DNSSEC_OFF) {
     after_dnssec(dc, PP_R_OK, NULL);
     return;
   }
@@ -308,7 +309,7 @@ void dns_dane_start(dns_check *dc) {
   dc->mode = d;
   dc->mode_free = dane_free;
   snprintf(name, sizeof(name), "_%u._tcp.%s", (unsigned)service_port(dc),
-           dc->t->opts.query);
+           dc->t->opts->query);
   if (ldns_str2rdf_dname(&rdf, name) != LDNS_STATUS_OK) {
     pp_check_finish(dc->c, PP_R_DNS_FAILED, "%s is no domain name", name);
     return;

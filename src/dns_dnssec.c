@@ -161,7 +161,7 @@ static void verify_answer(dns_check *dc) {
   if (rc == 1)
     return; /* a walk is under way; it calls back */
   pp_result *r = dc->c->res;
-  bool require = dc->t->opts.dnssec == PP_DNSSEC_REQUIRE;
+  bool require = dc->t->opts->dnssec == PP_DNSSEC_REQUIRE;
   r->dnssec = rc == 0    ? PP_DNSSEC_SECURE
               : rc == -2 ? PP_DNSSEC_INSECURE
                          : PP_DNSSEC_BOGUS;
@@ -364,7 +364,7 @@ static void on_ds(dns_check *dc, void *ud, const dnsx_result *r) {
 static void verdict(dns_check *dc) {
   struct dns_sec *s = dc->sec;
   pp_result *r = dc->c->res;
-  const pp_opts *o = &dc->t->opts;
+  const pp_opts *o = dc->t->opts;
   if (r->rrsig_seen)
     r->rrsig_grade = grade(r->rrsig_expiry_s, o);
   char *signer = ldns_rdf2str(s->signer);
@@ -432,7 +432,7 @@ void dns_dnssec_judge(dns_check *dc, const ldns_pkt *answer,
   if (s->signer == NULL) {
     bool ad = ldns_pkt_ad(answer);
     r->dnssec = ad ? PP_DNSSEC_SECURE : PP_DNSSEC_INSECURE;
-    if (dc->t->opts.dnssec == PP_DNSSEC_REQUIRE && (!ad || dc->pl->anchors))
+    if (dc->t->opts->dnssec == PP_DNSSEC_REQUIRE && (!ad || dc->pl->anchors))
       done(dc, PP_R_DNSSEC_INSECURE, "the answer carries no RRSIG");
     else
       done(dc, PP_R_OK, NULL);

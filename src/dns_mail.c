@@ -222,7 +222,7 @@ static void fetch_done(sts_fetch *f, CURLcode rc) {
 
 static int fetch_start(dns_check *dc, sts_fetch *f, const char *addr) {
   dns_http *h = http_state(dc->de);
-  const pp_opts *o = &dc->t->opts;
+  const pp_opts *o = dc->t->opts;
   unsigned port = o->service_port ? (unsigned)o->service_port : 443;
   char url[400], res[400];
   snprintf(url, sizeof(url), "https://%s:%u/.well-known/mta-sts.txt",
@@ -283,7 +283,7 @@ static void fetch_policy(dns_check *dc) {
   f->dc = dc;
   dc->mode = f;
   dc->mode_free = fetch_free;
-  const char *q = dc->t->opts.query;
+  const char *q = dc->t->opts->query;
   size_t n = strlen(q);
   snprintf(f->hostname, sizeof(f->hostname), "mta-sts.%.*s",
            (int)n - (n && q[n - 1] == '.'), q);
@@ -298,7 +298,7 @@ static void fetch_policy(dns_check *dc) {
 
 static void on_txt(dns_check *dc, void *ud, const dnsx_result *r) {
   (void)ud;
-  const policy_kind *k = &kinds[dc->t->opts.dns_check];
+  const policy_kind *k = &kinds[dc->t->opts->dns_check];
   pp_check *c = dc->c;
   if (r->status != DNSX_OK) {
     dns_fail_exchange(dc, r);
@@ -324,7 +324,7 @@ static void on_txt(dns_check *dc, void *ud, const dnsx_result *r) {
   if (found == 0) {
     code = PP_R_RECORD_MISSING;
     snprintf(why, sizeof(why), "no %s record (%s) at %s%s", k->what, k->tag,
-             k->prefix, c->target->opts.query);
+             k->prefix, c->target->opts->query);
   } else {
     pp_result_set_excerpt(c->res, txt[first], strlen(txt[first]));
     if (found > 1) {
@@ -341,7 +341,7 @@ static void on_txt(dns_check *dc, void *ud, const dnsx_result *r) {
     pp_check_finish(c, code, "%s", why);
     return;
   }
-  if (dc->t->opts.dns_check == PP_DNSC_MTA_STS) {
+  if (dc->t->opts->dns_check == PP_DNSC_MTA_STS) {
     fetch_policy(dc);
     return;
   }
@@ -349,8 +349,8 @@ static void on_txt(dns_check *dc, void *ud, const dnsx_result *r) {
 }
 
 void dns_mail_start(dns_check *dc) {
-  const policy_kind *k = &kinds[dc->t->opts.dns_check];
-  const char *q = dc->t->opts.query;
+  const policy_kind *k = &kinds[dc->t->opts->dns_check];
+  const char *q = dc->t->opts->query;
   char name[300];
   snprintf(name, sizeof(name), "%s%s", k->prefix, q);
   ldns_rdf *rdf = NULL;

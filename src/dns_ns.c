@@ -46,7 +46,7 @@ static uint16_t server_port_net(const dns_check *dc) {
 
 /* An A or AAAA record as a socket address on the check's port. */
 static bool rr_addr(const dns_check *dc, const ldns_rr *rr, pp_sockaddr *out) {
-  int fam = dc->t->opts.address_family;
+  int fam = dc->t->opts->address_family;
   ldns_rr_type ty = ldns_rr_get_type(rr);
   if ((ty != LDNS_RR_TYPE_A && ty != LDNS_RR_TYPE_AAAA) ||
       (ty == LDNS_RR_TYPE_A && fam == PP_AF_IPV6) ||
@@ -157,7 +157,7 @@ static void ask_soas(dns_check *dc) {
     }
     ldns_pkt *q = dns_query_new(dc, dc->pl->qname, LDNS_RR_TYPE_SOA, false);
     dnsx_opts xo = {.server = &s->addr,
-                    .transport = dc->t->opts.transport == PP_DNS_TCP
+                    .transport = dc->t->opts->transport == PP_DNS_TCP
                                      ? PP_DNS_TCP
                                      : PP_DNS_UDP,
                     .deadline_us = due};
@@ -223,7 +223,7 @@ static void on_ns(dns_check *dc, void *ud, const dnsx_result *r) {
     ldns_pkt_free(r->pkt);
     pp_check_finish(
         c, rc != LDNS_RCODE_NOERROR ? PP_R_DNS_RCODE : PP_R_SOCKET_ERROR,
-        "%s for the NS set of %s", dns_rcode_words(rc), c->target->opts.query);
+        "%s for the NS set of %s", dns_rcode_words(rc), c->target->opts->query);
     return;
   }
   dc->mode = ns;
@@ -232,11 +232,11 @@ static void on_ns(dns_check *dc, void *ud, const dnsx_result *r) {
   ldns_pkt_free(r->pkt);
   if (n == 0) {
     pp_check_finish(c, PP_R_NO_ANSWER, "no NS records for %s",
-                    c->target->opts.query);
+                    c->target->opts->query);
     return;
   }
   /* names without glue: their address from the server */
-  ldns_rr_type ty = c->target->opts.address_family == PP_AF_IPV6
+  ldns_rr_type ty = c->target->opts->address_family == PP_AF_IPV6
                         ? LDNS_RR_TYPE_AAAA
                         : LDNS_RR_TYPE_A;
   dc->pending = 1;

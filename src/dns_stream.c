@@ -145,7 +145,7 @@ static void handshake(dstream *s) {
     return;
   }
   pp_check *c = s->dc->c;
-  const pp_opts *o = &s->dc->t->opts;
+  const pp_opts *o = s->dc->t->opts;
   pp_result scratch, *r = s->record ? c->res : &scratch;
   if (!s->record)
     pp_result_reset(&scratch);
@@ -180,7 +180,7 @@ void ds_tls(dstream *s, const char *name, bool record, bool verify,
     done(s, PP_R_SOCKET_ERROR);
     return;
   }
-  const pp_opts *o = &s->dc->t->opts;
+  const pp_opts *o = s->dc->t->opts;
   char addr[48];
   pp_format_address(&s->to.sa, addr, sizeof(addr));
   pp_tls_peer peer = {.ca_file = o->ca_file,

@@ -207,7 +207,7 @@ static void on_tcp_connected(dstream *s, void *ud, int status) {
   if (x->o.primary)
     pp_check_phase(c, PP_PHASE_TLS);
   ds_tls(s, t->host_is_ip || !t->host[0] ? NULL : t->host, x->o.primary,
-         t->opts.verify, on_tls, x);
+         t->opts->verify, on_tls, x);
 }
 
 static void tcp_start(dnsx *x) {

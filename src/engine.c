@@ -216,9 +216,9 @@ void pp_check_phase(pp_check *c, pp_phase phase) {
   c->phase = phase;
   c->t_phase_us = pp_now_us();
   uint64_t due = c->deadline_us;
-  if (phase == PP_PHASE_CONNECT && c->target->opts.connect_timeout_ms > 0) {
+  if (phase == PP_PHASE_CONNECT && c->target->opts->connect_timeout_ms > 0) {
     uint64_t d =
-        c->t_phase_us + (uint64_t)c->target->opts.connect_timeout_ms * 1000u;
+        c->t_phase_us + (uint64_t)c->target->opts->connect_timeout_ms * 1000u;
     if (d < due)
       due = d;
   }
@@ -275,7 +275,7 @@ void pp_check_finish(pp_check *c, pp_result_code code, const char *fmt, ...) {
   free(c->attempts);
   c->attempts = NULL;
   /* A port that must be closed: refusal or silence at connect is success. */
-  if (t->opts.expect_closed && c->phase == PP_PHASE_CONNECT &&
+  if (t->opts->expect_closed && c->phase == PP_PHASE_CONNECT &&
       refusal_counts_as_closed(code)) {
     char was[PP_DETAIL_MAX];
     snprintf(was, sizeof(was), "%s", r->detail);
@@ -366,7 +366,7 @@ static void set_addr(pp_check *c, const pp_sockaddr *sa) {
 }
 
 int pp_check_family(const pp_target *t) {
-  switch (t->opts.address_family) {
+  switch (t->opts->address_family) {
   case PP_AF_IPV4:
     return AF_INET;
   case PP_AF_IPV6:
@@ -379,7 +379,7 @@ int pp_check_family(const pp_target *t) {
 /* The family of source_address, AF_UNSPEC when none is set or it is not an
  * address (bind_source then says so). */
 int pp_check_source_family(const pp_target *t) {
-  const char *src = t->opts.source_address;
+  const char *src = t->opts->source_address;
   struct in6_addr a;
   if (src == NULL)
     return AF_UNSPEC;
@@ -587,7 +587,7 @@ static bool attempt_timed_out(pp_check *c) {
 }
 
 int pp_check_bind_source(pp_check *c, int fd) {
-  const char *src = c->target->opts.source_address;
+  const char *src = c->target->opts->source_address;
   if (src == NULL)
     return 0;
   struct sockaddr_storage ss = {0};
@@ -729,7 +729,7 @@ static void init_check(pp_engine *e, pp_check *c, const pp_target *t,
   r->time_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
   r->port = t->port;
   c->t_start_us = pp_now_us();
-  c->deadline_us = c->t_start_us + (uint64_t)t->opts.timeout_ms * 1000u;
+  c->deadline_us = c->t_start_us + (uint64_t)t->opts->timeout_ms * 1000u;
   pp_timer_init(&c->deadline, on_deadline, c);
   e->active++;
 }

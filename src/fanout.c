@@ -41,7 +41,7 @@ struct fanout {
 };
 
 bool pp_fanout_wanted(const pp_target *t) {
-  return t->opts.addresses == PP_ADDRESSES_ALL || t->opts.mx;
+  return t->opts->addresses == PP_ADDRESSES_ALL || t->opts->mx;
 }
 
 /* --- the parts --- */
@@ -116,7 +116,7 @@ static void start_kids(fanout *f) {
   if (f->n == 0) { /* every address of the other family */
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "source_address %s: %s has no address of its family",
-                    c->target->opts.source_address, c->host);
+                    c->target->opts->source_address, c->host);
     return;
   }
   c->phase = PP_PHASE_CONNECT;
@@ -175,7 +175,7 @@ static void on_addresses(void *ud, int status, const pp_sockaddr *addrs,
 /* The parts of every MX host, in preference order. */
 static void mx_parts(fanout *f) {
   size_t cap = 0;
-  bool all = f->c->target->opts.addresses == PP_ADDRESSES_ALL;
+  bool all = f->c->target->opts->addresses == PP_ADDRESSES_ALL;
   for (size_t i = 0; i < f->nmx; i++)
     cap += all && f->mx[i].naddrs > 0 ? f->mx[i].naddrs : 1;
   if (!alloc_parts(f, cap)) {
@@ -233,7 +233,7 @@ static void take_hosts(fanout *f, const pp_mx *mx, size_t n) {
     snprintf(names + 256 * i, 256, "%s", n ? mx[i].host : c->host);
     h->preference = n ? (int)mx[i].preference : -1;
   }
-  if (c->target->opts.addresses != PP_ADDRESSES_ALL) {
+  if (c->target->opts->addresses != PP_ADDRESSES_ALL) {
     mx_parts(f);
     return;
   }
@@ -293,7 +293,7 @@ static void fanout_start(pp_check *c) {
   c->deadline_us += PARENT_MARGIN_US;
   const pp_target *t = c->target;
   pp_check_phase(c, PP_PHASE_DNS);
-  if (t->opts.mx) {
+  if (t->opts->mx) {
     c->dnsq = pp_dns_mx(c->engine->dns, c->host, on_mx, f);
     return;
   }

@@ -11,7 +11,7 @@ static bool is_smtp(const pp_scheme *s) {
 }
 
 int pp_fanout_validate(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const char *name = pp_target_name(t);
   if (o->require && o->addresses != PP_ADDRESSES_ALL && !o->mx) {
     snprintf(err, errlen,
@@ -99,17 +99,17 @@ pp_result_code pp_fanout_summary(const pp_target *t, const pp_part *parts,
       failed = &parts[i];
   }
   r->parts_up = (uint16_t)up;
-  size_t need = t->opts.require > 0 ? (size_t)t->opts.require : n;
-  bool all = t->opts.addresses == PP_ADDRESSES_ALL;
+  size_t need = t->opts->require > 0 ? (size_t)t->opts->require : n;
+  bool all = t->opts->addresses == PP_ADDRESSES_ALL;
   char out[2 * PP_DETAIL_MAX], required[32] = "";
-  if (t->opts.require)
-    snprintf(required, sizeof(required), " (%d required)", t->opts.require);
+  if (t->opts->require)
+    snprintf(required, sizeof(required), " (%d required)", t->opts->require);
   size_t used = (size_t)snprintf(
       out, sizeof(out), "%s%zu of %zu %s up%s: ",
       implicit_mx ? "no MX, mail goes to the domain itself: " : "", up, n,
-      !t->opts.mx || all ? "addresses"
-      : implicit_mx      ? "hosts"
-                         : "MX hosts",
+      !t->opts->mx || all ? "addresses"
+      : implicit_mx       ? "hosts"
+                          : "MX hosts",
       required);
   if (used >= sizeof(out))
     used = sizeof(out) - 1;

@@ -60,7 +60,7 @@ static bool has_host_header(const pp_strlist *headers) {
  * naming the target's host unless one was given. -1: out of memory. */
 static int request_headers(pp_http_target *ht, const pp_target *t,
                            const char *sni) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   for (size_t i = 0; i < o->headers.n; i++) {
     const char *h = o->headers.items[i];
     if (append(&ht->headers, h) != 0 ||
@@ -82,7 +82,7 @@ static int request_headers(pp_http_target *ht, const pp_target *t,
 
 pp_http_target *pp_http_target_new(const pp_target *t, char *err,
                                    size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   pp_http_target *ht = calloc(1, sizeof(*ht));
   if (ht == NULL)
     goto oom;
@@ -189,7 +189,7 @@ static bool proxy_ok(const char *url) {
 
 /* The first thing wrong with the request options, or NULL. */
 static const char *request_problem(const pp_target *t, char *buf, size_t len) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   bool body = o->body || o->body_file;
   if (o->method && !is_token(o->method))
     return "option \"method\": expected a method name (letters, digits and "
@@ -226,7 +226,7 @@ static const char *request_problem(const pp_target *t, char *buf, size_t len) {
 }
 
 static const char *credentials_problem(const pp_target *t) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   if (o->username && o->bearer_token_file)
     return "username (basic authentication) and bearer_token_file are two "
            "credentials: set one";
@@ -346,7 +346,7 @@ static pp_result_code judge_keywords(const pp_target *t,
                                      const pp_http_target *ht,
                                      const pp_http_response *resp,
                                      pp_result *res) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   size_t at = 0;
   char why[120];
   if (ht->keyword) {
@@ -390,7 +390,7 @@ static pp_result_code judge_keywords(const pp_target *t,
 static pp_result_code judge_answer(const pp_target *t, const pp_http_target *ht,
                                    const pp_http_response *resp,
                                    pp_result *res) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   if (!pp_status_match(&o->status, resp->status)) {
     char accepted[128];
     pp_http_status_format(&o->status, accepted, sizeof(accepted));
@@ -495,7 +495,7 @@ pp_result_code pp_http_redirect(const pp_target *t, const pp_http_target *ht,
     return PP_R_PROTOCOL_ERROR;
   }
   hop->downgrade = from_https && !hop->https;
-  if (hop->downgrade && t->opts.redirect_downgrade == PP_DOWNGRADE_REFUSE) {
+  if (hop->downgrade && t->opts->redirect_downgrade == PP_DOWNGRADE_REFUSE) {
     snprintf(why, whylen,
              "https redirected to %.120s (redirect_downgrade=refuse)",
              location);

@@ -41,7 +41,7 @@ static long ip_resolve(int af) {
  * its Content-Type and no "Expect: 100-continue" wait. NULL with *ok false
  * when out of memory. */
 int pp_http_request_options(http_check *hc) {
-  const pp_opts *o = &hc->c->target->opts;
+  const pp_opts *o = hc->c->target->opts;
   CURL *h = hc->easy;
   int bad = 0;
   /* the proxy option, never one from the environment */
@@ -70,7 +70,7 @@ int pp_http_request_options(http_check *hc) {
 
 static struct curl_slist *
 hop_headers(const http_check *hc, const pp_http_hop *hop, bool body, bool *ok) {
-  const pp_opts *o = &hc->c->target->opts;
+  const pp_opts *o = hc->c->target->opts;
   const struct curl_slist *base =
       hop->same_host ? hc->ht->headers
       : o->redirect_headers == PP_REDIRECT_HEADERS_ALL
@@ -115,7 +115,7 @@ static int hop_method(http_check *hc, const pp_http_hop *hop, bool body) {
 /* Credentials go to the target's own host only, as curl's do. */
 static int hop_credentials(http_check *hc, const pp_http_hop *hop) {
   CURL *h = hc->easy;
-  const pp_opts *o = &hc->c->target->opts;
+  const pp_opts *o = hc->c->target->opts;
   bool mine = hop->same_host;
   int bad = 0;
   SET(CURLOPT_USERNAME, mine && hc->password ? o->username : NULL);
@@ -176,7 +176,7 @@ static void add_secret(http_check *hc, const char *s) {
 /* The files a request needs, read at each check (so that a new password or
  * body applies at once): never blocking, secrets wiped afterwards. */
 int pp_http_read_inputs(http_check *hc, char *why, size_t whylen) {
-  const pp_opts *o = &hc->c->target->opts;
+  const pp_opts *o = hc->c->target->opts;
   if (o->password_file &&
       pp_secret_read("password_file", o->password_file, SECRET_MAX,
                      &hc->password, &hc->password_len, why, whylen) != 0)

@@ -19,7 +19,7 @@ void pp_http_fail_later(http_check *hc, pp_result_code code, const char *why) {
 CURLcode pp_http_on_ssl_ctx(CURL *easy, void *sslctx, void *ud) {
   (void)easy;
   http_check *hc = ud;
-  const pp_opts *o = &hc->c->target->opts;
+  const pp_opts *o = hc->c->target->opts;
   pp_opts hop = *o; /* a shallow copy, for this connection's needs */
   if (!hc->same_host)
     hop.client_cert = NULL; /* an identity is for the target's host only */
@@ -56,7 +56,7 @@ bool pp_http_tls_judged(http_check *hc) {
       tls->internals == NULL)
     return true;
   SSL *ssl = tls->internals;
-  const pp_opts *o = &hc->c->target->opts;
+  const pp_opts *o = hc->c->target->opts;
   char why[PP_DETAIL_MAX];
   pp_result_code code;
   if (hc->hops == 0) {

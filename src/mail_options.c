@@ -38,7 +38,7 @@ static int fail(char *err, size_t errlen, const pp_target *t, const char *why) {
 
 /* The round trip's options against each other and the target. */
 static int check(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   char why[400], list[128];
   if (!is_smtp(t->scheme)) {
     pp_scheme_names(list, sizeof(list), is_smtp);
@@ -85,13 +85,13 @@ static int copy_string(char **to, const char *from) {
 /* The mailbox target: the fetch URL with the smtp target's timeouts, family,
  * source address and TLS trust, and the fetch login. */
 static pp_target *mailbox(const pp_target *t, char *why, size_t len) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   pp_target *f = pp_target_new(o->fetch, why, len);
   if (f == NULL)
     return NULL;
   char name[300];
   snprintf(name, sizeof(name), "%s (fetch)", pp_target_name(t));
-  pp_opts *fo = &f->opts;
+  pp_opts *fo = f->opts;
   fo->timeout_ms = o->timeout_ms;
   fo->connect_timeout_ms = o->connect_timeout_ms;
   fo->address_family = o->address_family;
@@ -114,7 +114,7 @@ static pp_target *mailbox(const pp_target *t, char *why, size_t len) {
 }
 
 int pp_mail_prepare(pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   pp_target_free(t->fetch); /* finalized again: made anew */
   t->fetch = NULL;
   if (t->fetch_leg || (!o->mail_to && !o->fetch && !o->mail_from &&
@@ -137,7 +137,7 @@ int pp_mail_prepare(pp_target *t, char *err, size_t errlen) {
     pp_target_free(f);
     return -1;
   }
-  if (f->opts.username == NULL || f->opts.password_file == NULL) {
+  if (f->opts->username == NULL || f->opts->password_file == NULL) {
     pp_target_free(f);
     return fail(err, errlen, t,
                 "the fetch mailbox needs a login: fetch_username and "

@@ -154,7 +154,7 @@ static void smtp_done(void *ud, pp_check *leg) {
     return;
   }
   m->delivery_deadline_us =
-      m->accepted_us + (uint64_t)c->target->opts.delivery_timeout_ms * 1000u;
+      m->accepted_us + (uint64_t)c->target->opts->delivery_timeout_ms * 1000u;
   m->next_delay_us = FIRST_POLL_US;
   c->phase = PP_PHASE_DELIVERY;
   pp_timer_start(c->engine->loop, &m->poll, m->next_delay_us);
@@ -221,8 +221,8 @@ static void fetch_done(void *ud, pp_check *leg) {
 /* portprobe@ the EHLO name, else this machine's name. */
 static void default_from(const pp_target *t, char *buf, size_t len) {
   char host[256] = "";
-  if (t->opts.ehlo != NULL)
-    snprintf(host, sizeof(host), "%s", t->opts.ehlo);
+  if (t->opts->ehlo != NULL)
+    snprintf(host, sizeof(host), "%s", t->opts->ehlo);
   else if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == 0)
     snprintf(host, sizeof(host), "localhost");
   snprintf(buf, len, "portprobe@%s", host);
@@ -240,7 +240,7 @@ static void trip_start(pp_check *c) {
   pp_timer_init(&m->poll, start_session, m);
   /* each session has timeout; the mailbox is watched for delivery_timeout
    * after the SMTP session, and the last look may take a session more */
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   c->deadline_us = c->t_start_us + (uint64_t)pp_target_longest_ms(t) * 1000u;
   pp_check_phase(c, PP_PHASE_NONE);
   m->grace_s = STALE_INTERVALS *

@@ -236,6 +236,18 @@ void pp_option_unknown(const char *key, char *buf, size_t len);
 void pp_opts_init(pp_opts *o);
 void pp_opts_free(pp_opts *o);
 
+/* Sharing (opts_share.c): targets with equal options point to one block.
+ * pp_opts_share takes o (from malloc, filled, never written again) and
+ * returns the shared block equal to it, freeing o when one existed; NULL
+ * when out of memory, o then still the caller's. pp_opts_unshare drops one
+ * reference, freeing the block with the last. pp_opts_copy makes a deep
+ * copy into to (uninitialised memory); -1 when out of memory, to freed. */
+const pp_opts *pp_opts_share(pp_opts *o);
+void pp_opts_unshare(const pp_opts *o);
+int pp_opts_copy(pp_opts *to, const pp_opts *from);
+bool pp_opts_equal(const pp_opts *a, const pp_opts *b);
+size_t pp_opts_shared_count(void); /* distinct blocks shared now */
+
 /* Parses value for opt into o. On failure returns -1 and writes to err what
  * was expected, without the target's name (the caller adds it). */
 int pp_option_set(const pp_option *opt, pp_opts *o, const char *value,

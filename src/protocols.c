@@ -267,7 +267,7 @@ static bool has_ehlo(const pp_scheme *s) {
 }
 
 int pp_dialog_validate(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const char *name = pp_target_name(t);
   const pp_protocol *p = t->scheme->protocol;
   char list[256];
@@ -417,7 +417,7 @@ const pp_protocol *pp_protocol_of(const pp_target *t) {
   const pp_protocol *p = t->scheme->protocol;
   if (t->fetch_leg)
     return p == &imap ? &imap_fetch : p == &pop3 ? &pop3_fetch : p;
-  if (t->opts.mail_to != NULL && p == &smtp)
+  if (t->opts->mail_to != NULL && p == &smtp)
     return &smtp_trip;
   return p;
 }

@@ -28,7 +28,7 @@ enum {
 
 static bool expects_tls(const pp_target *t) {
   if (t->kind == PP_KIND_DNS)
-    return t->opts.transport == PP_DNS_TLS;
+    return t->opts->transport == PP_DNS_TLS;
   if (t->scheme->tls == PP_TLS_IMPLICIT)
     return true;
   return t->scheme->tls == PP_TLS_STARTTLS && t->starttls != PP_STARTTLS_NO;
@@ -43,9 +43,9 @@ static unsigned one_check(const pp_target *t) {
   case PP_KIND_HTTP:
     return COST_HTTP;
   case PP_KIND_ICMP: /* paced, not CPU-bound: its echoes */
-    return t->opts.count > 0 ? (unsigned)t->opts.count : 1;
+    return t->opts->count > 0 ? (unsigned)t->opts->count : 1;
   case PP_KIND_DNS:
-    return COST_DNS + (t->opts.dnssec != PP_DNSSEC_OFF ? COST_DNSSEC : 0);
+    return COST_DNS + (t->opts->dnssec != PP_DNSSEC_OFF ? COST_DNSSEC : 0);
   case PP_KIND_WIRE: /* a binary protocol's handshake: a dialog's cost */
     return COST_DIALOG;
   case PP_KIND_UDP:
@@ -56,7 +56,7 @@ static unsigned one_check(const pp_target *t) {
 
 unsigned pp_target_cost(const pp_target *t) {
   unsigned c = one_check(t) + (expects_tls(t) ? COST_TLS : 0);
-  if (t->opts.addresses == PP_ADDRESSES_ALL || t->opts.mx)
+  if (t->opts->addresses == PP_ADDRESSES_ALL || t->opts->mx)
     c *= FANOUT_EXPECTED;
   if (t->fetch != NULL && !t->fetch_leg)
     c += ROUND_TRIP_POLLS * pp_target_cost(t->fetch);

@@ -112,7 +112,7 @@ entry *pp_state_add(pp_state_table *st, const char *name, const char *url) {
 }
 
 static const char *target_key_name(const pp_target *t) {
-  return t->opts.name ? t->opts.name : "";
+  return t->opts->name ? t->opts->name : t->name ? t->name : "";
 }
 
 int pp_state_get(const pp_state_table *st, const pp_target *t,
@@ -211,7 +211,7 @@ static bool confirm(entry *e, const pp_target *t, const pp_result *r,
     e->fails = 0;
     if (e->oks < COUNT_CAP)
       e->oks++;
-    if (e->state == PP_TSTATE_UP || e->oks < t->opts.up_after)
+    if (e->state == PP_TSTATE_UP || e->oks < t->opts->up_after)
       return false;
     if (e->state == PP_TSTATE_DOWN)
       *outage_s = (double)(e->streak_ns - e->since_ns) / 1e9;
@@ -222,7 +222,7 @@ static bool confirm(entry *e, const pp_target *t, const pp_result *r,
     e->oks = 0;
     if (e->fails < COUNT_CAP)
       e->fails++;
-    if (e->state == PP_TSTATE_DOWN || e->fails < t->opts.down_after)
+    if (e->state == PP_TSTATE_DOWN || e->fails < t->opts->down_after)
       return false;
     e->state = PP_TSTATE_DOWN;
     /* slowness is judged afresh after an outage */
@@ -297,9 +297,9 @@ static int slow_level_of(const pp_target *t, const pp_result *r) {
   double ms = r->t_total * 1000.0;
   if (r->t_total < 0)
     return SLOW_NO;
-  if (t->opts.slow_crit_ms > 0 && ms >= (double)t->opts.slow_crit_ms)
+  if (t->opts->slow_crit_ms > 0 && ms >= (double)t->opts->slow_crit_ms)
     return SLOW_CRIT;
-  if (t->opts.slow_warn_ms > 0 && ms >= (double)t->opts.slow_warn_ms)
+  if (t->opts->slow_warn_ms > 0 && ms >= (double)t->opts->slow_warn_ms)
     return SLOW_WARN;
   return SLOW_NO;
 }
@@ -319,14 +319,14 @@ static void judge_slow(alerts *out, entry *e, const pp_target *t,
     e->slow_lo = 0;
     if (e->slow_hi == 0 || level < e->slow_hi_level)
       e->slow_hi_level = level;
-    if (++e->slow_hi < t->opts.down_after)
+    if (++e->slow_hi < t->opts->down_after)
       return;
     to = e->slow_hi_level;
   } else {
     e->slow_hi = 0;
     if (e->slow_lo == 0 || level > e->slow_lo_level)
       e->slow_lo_level = level;
-    if (++e->slow_lo < t->opts.up_after)
+    if (++e->slow_lo < t->opts->up_after)
       return;
     to = e->slow_lo_level;
   }
@@ -346,7 +346,7 @@ static void judge_slow(alerts *out, entry *e, const pp_target *t,
   }
   bool crit = to == SLOW_CRIT;
   format_threshold(limit, sizeof(limit),
-                   crit ? t->opts.slow_crit_ms : t->opts.slow_warn_ms);
+                   crit ? t->opts->slow_crit_ms : t->opts->slow_warn_ms);
   pp_alert_append(a, " %s: responded in %s (%s %s)",
                   crit ? "very slow" : "slow", took,
                   crit ? "slow_crit" : "slow_warn", limit);
@@ -479,10 +479,10 @@ size_t pp_state_update(pp_state_table *st, const pp_target *t,
   double pct = pp_flap_percent(&e->hist);
   if (!known) {
     /* nothing is confirmed, so nothing to tell */
-  } else if (!e->flapping && pct >= t->opts.flap_high) {
+  } else if (!e->flapping && pct >= t->opts->flap_high) {
     e->flapping = true;
     flap_alert(&al, e, t, r, diagnosis, pct);
-  } else if (e->flapping && pct < t->opts.flap_low) {
+  } else if (e->flapping && pct < t->opts->flap_low) {
     e->flapping = false;
     flap_alert(&al, e, t, r, diagnosis, pct);
   } else if (changed && !e->flapping) {

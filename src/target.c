@@ -246,8 +246,9 @@ pp_target *pp_target_new(const char *url, char *err, size_t errlen) {
     snprintf(err, errlen, "out of memory");
     return NULL;
   }
-  pp_opts_init(&t->opts);
-  if ((t->url = strdup(url)) == NULL) {
+  if ((t->opts = malloc(sizeof(*t->opts))) != NULL)
+    pp_opts_init(t->opts);
+  if (t->opts == NULL || (t->url = strdup(url)) == NULL) {
     snprintf(err, errlen, "out of memory");
     pp_target_free(t);
     return NULL;
@@ -264,8 +265,14 @@ void pp_target_free(pp_target *t) {
     return;
   if (t->check_data_free && t->check_data)
     t->check_data_free(t->check_data);
-  pp_opts_free(&t->opts);
+  if (t->opts_shared) {
+    pp_opts_unshare(t->opts);
+  } else if (t->opts != NULL) {
+    pp_opts_free(t->opts);
+    free(t->opts);
+  }
   pp_target_free(t->fetch);
+  free(t->name);
   free(t->group);
   free(t->url);
   free(t->host);
@@ -283,14 +290,47 @@ int pp_target_set_group(pp_target *t, const char *group) {
 }
 
 int64_t pp_target_longest_ms(const pp_target *t) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   if (t->fetch != NULL) /* the last mailbox session may start at the end */
     return 2 * o->timeout_ms + o->delivery_timeout_ms + 1000;
   return o->timeout_ms;
 }
 
 const char *pp_target_name(const pp_target *t) {
-  return t->opts.name ? t->opts.name : t->url;
+  return t->opts->name ? t->opts->name : t->name ? t->name : t->url;
+}
+
+/* The target's options as its own, to write: a copy of the shared block. */
+static int own_opts(pp_target *t) {
+  if (!t->opts_shared)
+    return 0;
+  pp_opts *mine = malloc(sizeof(*mine));
+  if (mine == NULL || pp_opts_copy(mine, t->opts) != 0) {
+    free(mine);
+    return -1;
+  }
+  pp_opts_unshare(t->opts);
+  t->opts = mine;
+  t->opts_shared = false;
+  return 0;
+}
+
+/* From here on the target's options are read only: its name goes to the
+ * target, the rest to the block it shares with targets of equal options
+ * (kept its own when memory is short: correct, only bigger). */
+static void share_opts(pp_target *t) {
+  if (t->opts_shared)
+    return;
+  if (t->opts->name != NULL) {
+    free(t->name);
+    t->name = t->opts->name;
+    t->opts->name = NULL;
+  }
+  const pp_opts *s = pp_opts_share(t->opts);
+  if (s != NULL) {
+    t->opts = (pp_opts *)s;
+    t->opts_shared = true;
+  }
 }
 
 int pp_target_set(pp_target *t, const char *key, const char *value, char *err,
@@ -309,7 +349,11 @@ int pp_target_set(pp_target *t, const char *key, const char *value, char *err,
     return -1;
   }
   char why[400];
-  if (pp_option_set(opt, &t->opts, value, why, sizeof(why)) != 0) {
+  if (own_opts(t) != 0) {
+    snprintf(err, errlen, "target \"%s\": out of memory", pp_target_name(t));
+    return -1;
+  }
+  if (pp_option_set(opt, t->opts, value, why, sizeof(why)) != 0) {
     snprintf(err, errlen, "target \"%s\": %s", pp_target_name(t), why);
     return -1;
   }
@@ -338,7 +382,7 @@ static int regular_or_absent(const pp_target *t, const char *key,
 
 /* Every option that names a file a check opens. */
 static int check_files(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const struct {
     const char *key, *path;
   } files[] = {
@@ -360,7 +404,7 @@ static int check_files(const pp_target *t, char *err, size_t errlen) {
 
 /* What every kind checks: options against each other. */
 static int check_common(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const char *name = pp_target_name(t);
   if (check_files(t, err, errlen) != 0)
     return -1;
@@ -418,7 +462,7 @@ static bool has_starttls(const pp_scheme *s) {
 
 /* starttls as the check will use it: the scheme's default unless set. */
 static int resolve_starttls(pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   if (t->scheme->tls == PP_TLS_STARTTLS) {
     t->starttls = o->starttls == PP_STARTTLS_DEFAULT
                       ? t->scheme->starttls_default
@@ -449,6 +493,7 @@ int pp_target_finalize(pp_target *t, char *err, size_t errlen) {
   const pp_check_ops *kind = pp_kind_ops(t->kind);
   if (kind->validate != NULL && kind->validate(t, err, errlen) != 0)
     return -1;
+  share_opts(t); /* before prepare, whose data may point into them */
   if (t->check_data_free != NULL && t->check_data != NULL)
     t->check_data_free(t->check_data); /* finalized again: made anew */
   t->check_data = NULL;

@@ -62,7 +62,13 @@ typedef struct pp_target {
   bool host_is_ip;
   pp_check_kind kind; /* tcp with send/expect runs as a dialog */
   int starttls;       /* PP_STARTTLS_NO/TRY/REQUIRE, default resolved */
-  pp_opts opts;
+  /* its options: its own while options are set; from finalize on, the
+   * block it shares with every target of equal options (opts_share.c),
+   * read-only, which pp_target_set copies before writing */
+  pp_opts *opts;
+  bool opts_shared;
+  char *name;  /* the name option once finalized (kept out of the shared
+                * block: every target's differs); read pp_target_name() */
   char *group; /* the <Host> block it belongs to, or NULL (hosts.h) */
   bool finalized;
   /* the kind's data kept across rounds (compiled regexes, a request, an

@@ -453,7 +453,7 @@ static const char *tls_option_set(const pp_opts *o) {
 }
 
 int pp_tls_validate(const pp_target *t, char *err, size_t errlen) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const char *target = pp_target_name(t);
   const char *set = t->scheme->tls == PP_TLS_NONE ? tls_option_set(o) : NULL;
   if (set != NULL) {

@@ -131,9 +131,9 @@ static void on_io(pp_loop *loop, int fd, unsigned events, void *ud) {
     const pp_target *t = p->c->target;
     int min, max;
     char why[160];
-    pp_tls_refused_range(t->opts.refuse_protocols, &min, &max);
+    pp_tls_refused_range(t->opts->refuse_protocols, &min, &max);
     p->tls = pp_tls_new_offering(p->ctxs, fd,
-                                 t->opts.sni        ? t->opts.sni
+                                 t->opts->sni       ? t->opts->sni
                                  : p->c->host_is_ip ? NULL
                                                     : p->c->host,
                                  min, max, why, sizeof(why));
@@ -146,7 +146,7 @@ static void on_io(pp_loop *loop, int fd, unsigned events, void *ud) {
 }
 
 static bool bind_source(int fd, const pp_check *c) {
-  const char *src = c->target->opts.source_address;
+  const char *src = c->target->opts->source_address;
   if (src == NULL)
     return true;
   struct sockaddr_storage sa = {0};
@@ -179,7 +179,7 @@ static void probe_connect(pp_check *c) {
     go_on(p); /* the check proper meets the same trouble and names it */
     return;
   }
-  uint64_t now = pp_now_us(), budget = (uint64_t)c->target->opts.timeout_ms *
+  uint64_t now = pp_now_us(), budget = (uint64_t)c->target->opts->timeout_ms *
                                        500u; /* half, in microseconds */
   if (c->deadline_us > now && c->deadline_us - now < budget)
     budget = (c->deadline_us - now) / 2;
@@ -187,7 +187,7 @@ static void probe_connect(pp_check *c) {
 }
 
 void pp_tls_probe(pp_check *c, pp_tls_ctxs *ctxs, void (*next)(pp_check *c)) {
-  if (c->target->opts.refuse_protocols == NULL) {
+  if (c->target->opts->refuse_protocols == NULL) {
     next(c);
     return;
   }

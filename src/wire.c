@@ -270,7 +270,7 @@ void pp_wire_trace(pp_wire *w, const char *who, const char *fmt, ...) {
 
 int pp_wire_validate(const pp_target *t, char *err, size_t errlen) {
   const pp_wire_proto *p = t->scheme->wire;
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   const char *name = pp_target_name(t);
   unsigned takes = p != NULL ? p->takes : 0;
   char list[256];

@@ -49,7 +49,7 @@ static pp_reply_state pg_frame(pp_wire *w, const uint8_t *buf, size_t len,
 /* --- what the client sends --- */
 
 const char *pg_user(const pp_wire *w) {
-  return w->t->opts.username ? w->t->opts.username : "portprobe";
+  return w->t->opts->username ? w->t->opts->username : "portprobe";
 }
 
 /* A typed message: type, then a length patched by pg_end. */
@@ -68,7 +68,7 @@ static pp_wire_next send_startup(pp_wire *w) {
   pg_state *st = w->st;
   const char *user = pg_user(w);
   /* "postgres" is there on every cluster (libpq would take the user's) */
-  const char *db = w->t->opts.database ? w->t->opts.database : "postgres";
+  const char *db = w->t->opts->database ? w->t->opts->database : "postgres";
   st->stage = PG_STARTUP;
   pp_wire_step(w, PP_PHASE_DIALOG, "StartupMessage");
   pp_wbuf_u32be(&w->out, 0);
@@ -87,7 +87,7 @@ static pp_wire_next send_startup(pp_wire *w) {
 
 static pp_wire_next pg_begin(pp_wire *w) {
   pg_state *st = w->st;
-  st->login = w->t->opts.username != NULL;
+  st->login = w->t->opts->username != NULL;
   if (!pp_wire_wants_tls(w))
     return send_startup(w);
   st->stage = PG_SSL_ANSWER;

@@ -52,7 +52,7 @@ static pp_wire_next send_password(pp_wire *w, const char *text) {
 }
 
 static pp_wire_next cleartext(pp_wire *w) {
-  if (!w->tls_on && !w->t->opts.auth_plaintext)
+  if (!w->tls_on && !w->t->opts->auth_plaintext)
     return pp_wire_fail(w, PP_R_STARTTLS_UNAVAILABLE,
                         "server asks for the password in clear text without "
                         "TLS (auth_plaintext=yes allows it)");

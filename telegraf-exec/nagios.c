@@ -43,7 +43,7 @@ static void secs(char *buf, size_t len, double s) {
 
 static pp_nagios_state slow_state(const pp_target *t, const pp_result *r,
                                   pp_text *w) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   double ms = r->t_total * 1000;
   if (!r->up || r->t_total < 0)
     return PP_NAGIOS_OK;
@@ -191,7 +191,7 @@ static void item(perf *p, const char *label, const char *value, const char *uom,
 }
 
 static void perf_target(perf *p, const pp_target *t, const pp_result *r) {
-  const pp_opts *o = &t->opts;
+  const pp_opts *o = t->opts;
   char v[48], warn[48], crit[48], max[48];
   if (t->kind != PP_KIND_ICMP && r->t_total >= 0) {
     num(v, sizeof(v), r->t_total);

@@ -255,7 +255,7 @@ static void write_tls_facts(fields *w, const pp_target *t, const pp_result *r) {
     f_int(w, "chain_expiry", r->chain_expiry_s);
     f_str(w, "chain_expiry_subject", c->chain_expiry_subject);
   }
-  if (r->cert_seen && t->opts.ocsp != PP_OCSP_OPT_NO) {
+  if (r->cert_seen && t->opts->ocsp != PP_OCSP_OPT_NO) {
     f_str(w, "ocsp_status", pp_ocsp_name(r->ocsp_status));
     if (r->ocsp_status != PP_OCSP_NONE)
       f_int(w, "ocsp_next_update", r->ocsp_next_update_s);
@@ -277,8 +277,8 @@ static void dns_names(const pp_target *t, const char **count,
       [PP_DNSC_TLS_RPT] = {"policy_records", NULL},
       [PP_DNSC_DANE] = {"tlsa_records", "dane_match"},
   };
-  *count = names[t->opts.dns_check].count;
-  *info = names[t->opts.dns_check].info;
+  *count = names[t->opts->dns_check].count;
+  *info = names[t->opts->dns_check].info;
 }
 
 static void write_dns_fields(fields *w, const pp_target *t,
@@ -313,7 +313,7 @@ static void write_dns_fields(fields *w, const pp_target *t,
  * address is a tag, not a field. */
 static bool address_is_tag(const pp_target *t, const pp_part *p, pp_format f) {
   return p != NULL && f == PP_FMT_INFLUX &&
-         t->opts.addresses == PP_ADDRESSES_ALL;
+         t->opts->addresses == PP_ADDRESSES_ALL;
 }
 
 /* The measured fields shared by influx and json; p: r is that part's. */
@@ -398,7 +398,7 @@ static void write_influx(FILE *f, const pp_target *t, const pp_result *r,
   }
   if (p != NULL && p->mx != NULL)
     tags[n++] = (pp_influx_kv){"mx", p->mx};
-  pp_influx_series(f, "portprobe", tags, n, &t->opts.labels);
+  pp_influx_series(f, "portprobe", tags, n, &t->opts->labels);
   fputc(' ', f);
   fields w = {f, PP_FMT_INFLUX, 0};
   write_fields(&w, t, r, p);
@@ -408,11 +408,11 @@ static void write_influx(FILE *f, const pp_target *t, const pp_result *r,
 }
 
 static void json_labels(FILE *f, const pp_target *t) {
-  if (t->opts.labels.n == 0)
+  if (t->opts->labels.n == 0)
     return;
   fputs(",\"labels\":{", f);
-  for (size_t i = 0; i < t->opts.labels.n; i++) {
-    const char *kv = t->opts.labels.items[i];
+  for (size_t i = 0; i < t->opts->labels.n; i++) {
+    const char *kv = t->opts->labels.items[i];
     const char *eq = strchr(kv, '=');
     fprintf(f, "%s\"%.*s\":", i ? "," : "", (int)(eq - kv), kv);
     pp_json_string(f, eq + 1);
@@ -482,7 +482,7 @@ void pp_output_alert(FILE *f, pp_format fmt, const pp_target *t,
         {"scheme", t->scheme->name},
     };
     pp_influx_series(f, "portprobe_event", tags, sizeof(tags) / sizeof(tags[0]),
-                     &t->opts.labels);
+                     &t->opts->labels);
     fputc(' ', f);
     write_alert_fields(&w, a);
     fprintf(f, " %" PRId64 "\n", a->time_ns + (int64_t)seq);
@@ -576,7 +576,7 @@ static const char *write_dns_text(FILE *f, const pp_target *t,
   }
   const char *dns_info = pp_result_words(r)->dns_info;
   if (t->kind == PP_KIND_DNS && dns_info[0] &&
-      t->opts.dns_check != PP_DNSC_QUERY) {
+      t->opts->dns_check != PP_DNSC_QUERY) {
     fprintf(f, "%s%s", sepr, dns_info);
     sepr = "  ";
   }

@@ -166,12 +166,12 @@ START_TEST(camelcase_keys_set_core_options) {
   const pp_target *t = find("mx");
   ck_assert_ptr_nonnull(t);
   ck_assert_int_eq(t->starttls, PP_STARTTLS_REQUIRE);
-  ck_assert_str_eq(t->opts.ca_file, "/etc/ssl/ca.pem");
-  ck_assert_int_eq(t->opts.down_after, 3);
-  ck_assert_int_eq(t->opts.timeout_ms, 2500);
-  ck_assert_int_eq(t->opts.connect_timeout_ms, 800);
-  ck_assert(!t->opts.verify);
-  ck_assert_int_eq(t->opts.interval_ms, 30000);
+  ck_assert_str_eq(t->opts->ca_file, "/etc/ssl/ca.pem");
+  ck_assert_int_eq(t->opts->down_after, 3);
+  ck_assert_int_eq(t->opts->timeout_ms, 2500);
+  ck_assert_int_eq(t->opts->connect_timeout_ms, 800);
+  ck_assert(!t->opts->verify);
+  ck_assert_int_eq(t->opts->interval_ms, 30000);
 }
 END_TEST
 
@@ -233,11 +233,11 @@ START_TEST(request_and_tls_keys_are_camelcase_too) {
       0);
   const pp_target *t = find("api");
   ck_assert_ptr_nonnull(t);
-  ck_assert_str_eq(t->opts.method, "PUT");
-  ck_assert_str_eq(t->opts.json_path, "/status");
-  ck_assert_int_eq(t->opts.ocsp, PP_OCSP_OPT_REQUIRE);
-  ck_assert_int_eq(t->opts.redirect_downgrade, PP_DOWNGRADE_REFUSE);
-  ck_assert_str_eq(t->opts.client_key_password_file,
+  ck_assert_str_eq(t->opts->method, "PUT");
+  ck_assert_str_eq(t->opts->json_path, "/status");
+  ck_assert_int_eq(t->opts->ocsp, PP_OCSP_OPT_REQUIRE);
+  ck_assert_int_eq(t->opts->redirect_downgrade, PP_DOWNGRADE_REFUSE);
+  ck_assert_str_eq(t->opts->client_key_password_file,
                    "/etc/portprobe/probe.pass");
 }
 END_TEST
@@ -344,9 +344,9 @@ START_TEST(label_takes_name_and_value) {
                         "</Target>\n"),
                    0);
   const pp_target *t = find("db");
-  ck_assert_int_eq(t->opts.labels.n, 2);
-  ck_assert_str_eq(t->opts.labels.items[0], "location=fra1");
-  ck_assert_str_eq(t->opts.labels.items[1], "team=dba");
+  ck_assert_int_eq(t->opts->labels.n, 2);
+  ck_assert_str_eq(t->opts->labels.items[0], "location=fra1");
+  ck_assert_str_eq(t->opts->labels.items[1], "team=dba");
 }
 END_TEST
 
@@ -360,11 +360,11 @@ START_TEST(send_and_expect_keep_their_order) {
                    0);
   const pp_target *t = find("echo");
   ck_assert_int_eq(t->kind, PP_KIND_DIALOG);
-  ck_assert_int_eq(t->opts.steps.n, 3);
-  ck_assert_int_eq(t->opts.steps.items[0].kind, PP_STEP_SEND);
-  ck_assert_str_eq(t->opts.steps.items[0].text, "PING\r\n");
-  ck_assert_int_eq(t->opts.steps.items[1].kind, PP_STEP_EXPECT);
-  ck_assert_int_eq(t->opts.steps.items[2].kind, PP_STEP_SEND);
+  ck_assert_int_eq(t->opts->steps.n, 3);
+  ck_assert_int_eq(t->opts->steps.items[0].kind, PP_STEP_SEND);
+  ck_assert_str_eq(t->opts->steps.items[0].text, "PING\r\n");
+  ck_assert_int_eq(t->opts->steps.items[1].kind, PP_STEP_EXPECT);
+  ck_assert_int_eq(t->opts->steps.items[2].kind, PP_STEP_SEND);
 }
 END_TEST
 
@@ -377,16 +377,16 @@ START_TEST(plugin_level_options_are_defaults_a_target_overrides) {
                         "<Target \"b\">\n  URL \"tcp://b:1\"\n  Timeout 1\n"
                         "</Target>\n"),
                    0);
-  ck_assert_int_eq(find("a")->opts.timeout_ms, 3000);
-  ck_assert_int_eq(find("b")->opts.timeout_ms, 1000);
-  ck_assert_int_eq(find("a")->opts.labels.n, 1);
+  ck_assert_int_eq(find("a")->opts->timeout_ms, 3000);
+  ck_assert_int_eq(find("b")->opts->timeout_ms, 1000);
+  ck_assert_int_eq(find("a")->opts->labels.n, 1);
 }
 END_TEST
 
 START_TEST(defaults_may_follow_the_targets) {
   ck_assert_int_eq(
       load("<Target \"a\">\n  URL \"tcp://a:1\"\n</Target>\nTimeout 3\n"), 0);
-  ck_assert_int_eq(find("a")->opts.timeout_ms, 3000);
+  ck_assert_int_eq(find("a")->opts->timeout_ms, 3000);
 }
 END_TEST
 
@@ -395,7 +395,7 @@ START_TEST(defaults_skip_targets_they_do_not_apply_to) {
                         "<Target \"db\">\n  URL \"tcp://a:1\"\n</Target>\n"
                         "<Target \"web\">\n  URL \"https://a/\"\n</Target>\n"),
                    0);
-  ck_assert_int_eq(find("web")->opts.cert_warn_days, 30);
+  ck_assert_int_eq(find("web")->opts->cert_warn_days, 30);
 }
 END_TEST
 
@@ -479,11 +479,11 @@ START_TEST(host_options_apply_where_they_fit) {
                         "  </Target>\n"
                         "</Host>\n"),
                    0);
-  ck_assert_int_eq(find("mail-icmp")->opts.count, 10);
-  ck_assert_double_eq(find("mail-icmp")->opts.loss_warn, 2);
-  ck_assert_int_eq(find("mail-icmp")->opts.timeout_ms, 3000);
-  ck_assert_int_eq(find("mail-smtp")->opts.timeout_ms, 3000);
-  ck_assert_int_eq(find("mail-sub")->opts.timeout_ms, 1000);
+  ck_assert_int_eq(find("mail-icmp")->opts->count, 10);
+  ck_assert_double_eq(find("mail-icmp")->opts->loss_warn, 2);
+  ck_assert_int_eq(find("mail-icmp")->opts->timeout_ms, 3000);
+  ck_assert_int_eq(find("mail-smtp")->opts->timeout_ms, 3000);
+  ck_assert_int_eq(find("mail-sub")->opts->timeout_ms, 1000);
   ck_assert_str_eq(find("mail-sub")->url, "submission://192.0.2.1");
 }
 END_TEST

@@ -73,9 +73,9 @@ START_TEST(defaults_apply_where_they_fit) {
                         "[db]\nurl = tcp://192.0.2.1:5432\n"
                         "[gw]\nurl = icmp://192.0.2.1\n"),
                    0);
-  ck_assert_int_eq(list.items[0]->opts.timeout_ms, 2000);
-  ck_assert_int_eq(list.items[1]->opts.timeout_ms, 2000);
-  ck_assert_int_eq(list.items[1]->opts.count, 3);
+  ck_assert_int_eq(list.items[0]->opts->timeout_ms, 2000);
+  ck_assert_int_eq(list.items[1]->opts->timeout_ms, 2000);
+  ck_assert_int_eq(list.items[1]->opts->count, 3);
 }
 END_TEST
 
@@ -84,7 +84,7 @@ START_TEST(own_label_overrides_the_default_label) {
       load("[defaults]\nlabel = site=fra1\nlabel = env=prod\n"
            "[db]\nurl = tcp://192.0.2.1:5432\nlabel = site=ams2\n"),
       0);
-  const pp_strlist *l = &list.items[0]->opts.labels;
+  const pp_strlist *l = &list.items[0]->opts->labels;
   ck_assert_uint_eq(l->n, 2);
   ck_assert_str_eq(l->items[0], "site=ams2");
   ck_assert_str_eq(l->items[1], "env=prod");
@@ -95,8 +95,8 @@ START_TEST(indented_line_adds_another_value) {
   ck_assert_int_eq(load("[db]\nurl = tcp://192.0.2.1:5432\n"
                         "label = site=fra1\n      env=prod\n"),
                    0);
-  ck_assert_uint_eq(list.items[0]->opts.labels.n, 2);
-  ck_assert_str_eq(list.items[0]->opts.labels.items[1], "env=prod");
+  ck_assert_uint_eq(list.items[0]->opts->labels.n, 2);
+  ck_assert_str_eq(list.items[0]->opts->labels.items[1], "env=prod");
 }
 END_TEST
 
@@ -249,7 +249,7 @@ START_TEST(a_line_that_just_fits_at_the_end_of_the_file_is_read) {
   memset(text + n, 'b', 198 - 10);
   text[n + 188] = 0;
   ck_assert_int_eq(load(text), 0);
-  ck_assert_uint_eq(list.items[0]->opts.labels.n, 1);
+  ck_assert_uint_eq(list.items[0]->opts->labels.n, 1);
 }
 END_TEST
 
