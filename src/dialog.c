@@ -14,7 +14,7 @@
 
 #define MATCH_LIMIT 200000   /* a user's regex against a hostile reply */
 #define QUIT_WAIT_US 1000000 /* how long a QUIT reply is waited for */
-#define RBUF_START 1024      /* first size of the reply buffer */
+#define RBUF_START 256       /* first size of the reply buffer */
 
 /* --- per engine: what every dialog target shares --- */
 
@@ -209,9 +209,20 @@ const char *pp_dlg_status_words(pp_frame frame, const pp_reply *r, char *buf,
   return buf;
 }
 
+/* Keeps a copy of the reply (up to EXCERPT_SCAN bytes) in a buffer as
+ * large as the longest so far: most replies are far shorter than that. */
 static void remember(dlg *d, const char *data, size_t len) {
-  d->lastlen = len < sizeof(d->last) ? len : sizeof(d->last);
-  memcpy(d->last, data, d->lastlen);
+  size_t want = len < EXCERPT_SCAN ? len : EXCERPT_SCAN;
+  if (want > d->lastcap) {
+    char *b = realloc(d->last, want);
+    if (b != NULL) {
+      d->last = b;
+      d->lastcap = want;
+    }
+  }
+  d->lastlen = want < d->lastcap ? want : d->lastcap;
+  if (d->lastlen > 0)
+    memcpy(d->last, data, d->lastlen);
 }
 
 /* --- judging a protocol step's reply --- */
@@ -466,6 +477,7 @@ void pp_dlg_free(dlg *d) {
      would make every check in flight cost that much resident memory */
   OPENSSL_cleanse(d->rbuf, d->rhigh);
   free(d->rbuf);
+  free(d->last);
   free(d);
 }
 

@@ -112,8 +112,8 @@ struct dlg {
   bool preauth;
   char tag[16];
   unsigned tagn;
-  char last[EXCERPT_SCAN]; /* the last complete reply, for failures */
-  size_t lastlen;
+  char *last; /* the last complete reply, for failures (EXCERPT_SCAN) */
+  size_t lastlen, lastcap;
   bool excerpt_set, excerpt_final;
   char note[PP_DETAIL_MAX];
   /* credentials and their encodings, wiped when the check ends */
