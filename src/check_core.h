@@ -236,5 +236,8 @@ void *pp_engine_round_alloc(pp_engine *e, size_t size);
  * first call. Out of memory, a scratch copy whose words are left out of
  * the record; never NULL. */
 pp_server_words *pp_check_words(pp_check *c);
+/* Its dns facts' buffer (PP_DETAIL_MAX bytes, zeroed at first), the same
+ * way; never NULL. */
+char *pp_check_dns_info(pp_check *c);
 
 #endif

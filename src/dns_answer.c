@@ -70,7 +70,7 @@ static void judge_records(dns_check *dc) {
                     o->query);
     return;
   }
-  const char *info = pp_result_words(c->res)->dns_info;
+  const char *info = pp_result_dns_info(c->res);
   pp_check_finish(c, PP_R_OK, "%d records, lowest TTL %llds%s%s",
                   c->res->dns_answers, (long long)c->res->dns_ttl_min,
                   info[0] ? "; " : "", info);
@@ -157,9 +157,8 @@ static void on_answer(dns_check *dc, void *ud, const dnsx_result *r) {
   c->res->dns_answers =
       dns_count_rrs(ldns_pkt_answer(pkt), &c->res->dns_ttl_min);
   if (r->over_tcp) {
-    pp_server_words *words = pp_check_words(c);
-    snprintf(words->dns_info, sizeof(words->dns_info),
-             "truncated over UDP, answered over TCP");
+    char *dinfo = pp_check_dns_info(c);
+    snprintf(dinfo, PP_DETAIL_MAX, "truncated over UDP, answered over TCP");
   }
   if (rcode != dc->pl->expect_rcode) {
     if (rcode == LDNS_RCODE_SERVFAIL && o->dnssec == PP_DNSSEC_REQUIRE &&

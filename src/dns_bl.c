@@ -34,7 +34,7 @@ static void bl_free(dns_check *dc) {
 static void report(dns_check *dc) {
   bl_check *b = dc->mode;
   pp_result *r = dc->c->res;
-  pp_server_words *words = pp_check_words(dc->c);
+  char *dinfo = pp_check_dns_info(dc->c);
   int listed = 0, silent = 0;
   size_t used = 0;
   for (int i = 0; i < b->n; i++) {
@@ -43,14 +43,12 @@ static void report(dns_check *dc) {
     silent += !z->answered;
     if (!z->listed && z->answered)
       continue;
-    int w =
-        z->listed
-            ? snprintf(words->dns_info + used, sizeof(words->dns_info) - used,
-                       "%s%s %s \"%s\"", used ? "; " : "", z->zone, z->code,
-                       z->reason)
-            : snprintf(words->dns_info + used, sizeof(words->dns_info) - used,
-                       "%s%s: %s", used ? "; " : "", z->zone, z->why);
-    if (w > 0 && used + (size_t)w < sizeof(words->dns_info))
+    int w = z->listed
+                ? snprintf(dinfo + used, PP_DETAIL_MAX - used, "%s%s %s \"%s\"",
+                           used ? "; " : "", z->zone, z->code, z->reason)
+                : snprintf(dinfo + used, PP_DETAIL_MAX - used, "%s%s: %s",
+                           used ? "; " : "", z->zone, z->why);
+    if (w > 0 && used + (size_t)w < PP_DETAIL_MAX)
       used += (size_t)w;
   }
   r->dns_count = listed;
@@ -60,7 +58,7 @@ static void report(dns_check *dc) {
                     q, listed, b->n);
   else if (silent == b->n)
     pp_check_finish(dc->c, PP_R_TIMEOUT, "no blocklist zone answered: %s",
-                    words->dns_info);
+                    dinfo);
   else
     pp_check_finish(dc->c, PP_R_OK, "%s is listed on none of %d zones%s", q,
                     b->n - silent, silent ? " that answered" : "");

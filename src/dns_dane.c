@@ -63,9 +63,9 @@ static void compare(dns_check *dc) {
     if (usage == LDNS_TLSA_USAGE_DANE_TA &&
         X509_check_host(cert, host, 0, 0, NULL) != 1)
       continue;
-    pp_server_words *words = pp_check_words(dc->c);
-    snprintf(words->dns_info, sizeof(words->dns_info), "matched TLSA %d %d %d",
-             usage, ldns_rdf2native_int8(ldns_rr_rdf(rr, 1)),
+    char *dinfo = pp_check_dns_info(dc->c);
+    snprintf(dinfo, PP_DETAIL_MAX, "matched TLSA %d %d %d", usage,
+             ldns_rdf2native_int8(ldns_rr_rdf(rr, 1)),
              ldns_rdf2native_int8(ldns_rr_rdf(rr, 2)));
     pp_check_finish(dc->c, PP_R_OK, "certificate matches TLSA %d %d %d of %zu",
                     usage, ldns_rdf2native_int8(ldns_rr_rdf(rr, 1)),

@@ -368,11 +368,10 @@ static void verdict(dns_check *dc) {
   if (r->rrsig_seen)
     r->rrsig_grade = grade(r->rrsig_expiry_s, o);
   char *signer = ldns_rdf2str(s->signer);
-  pp_server_words *words = pp_check_words(dc->c);
-  size_t used = strlen(words->dns_info);
-  snprintf(words->dns_info + used, sizeof(words->dns_info) - used,
-           "%ssigner %s, %d DNSKEY, %d DS", used ? "; " : "",
-           signer ? signer : "?", s->ndnskey, s->nds);
+  char *dinfo = pp_check_dns_info(dc->c);
+  size_t used = strlen(dinfo);
+  snprintf(dinfo + used, PP_DETAIL_MAX - used, "%ssigner %s, %d DNSKEY, %d DS",
+           used ? "; " : "", signer ? signer : "?", s->ndnskey, s->nds);
   free(signer);
   if (dc->pl->anchors != NULL) {
     verify_answer(dc);

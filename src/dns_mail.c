@@ -214,8 +214,8 @@ static void fetch_done(sts_fetch *f, CURLcode rc) {
     pp_check_finish(c, PP_R_RECORD_INVALID, "MTA-STS policy: %s", why);
     return;
   }
-  pp_server_words *words = pp_check_words(c);
-  snprintf(words->dns_info, sizeof(words->dns_info), "mode %s", mode);
+  char *dinfo = pp_check_dns_info(c);
+  snprintf(dinfo, PP_DETAIL_MAX, "mode %s", mode);
   pp_check_finish(c, PP_R_OK, "MTA-STS record and policy (mode %s) sound",
                   mode);
 }

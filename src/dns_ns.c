@@ -69,7 +69,7 @@ static bool rr_addr(const dns_check *dc, const ldns_rr *rr, pp_sockaddr *out) {
 static void report(dns_check *dc) {
   ns_check *ns = dc->mode;
   pp_result *r = dc->c->res;
-  pp_server_words *words = pp_check_words(dc->c);
+  char *dinfo = pp_check_dns_info(dc->c);
   size_t used = 0;
   int bad = -1, answered = 0;
   bool agree = true;
@@ -92,9 +92,9 @@ static void report(dns_check *dc) {
       if (bad < 0)
         bad = i;
     }
-    int w = snprintf(words->dns_info + used, sizeof(words->dns_info) - used,
-                     "%s%s %s %s", i ? "; " : "", s->name, addr, what);
-    if (w > 0 && used + (size_t)w < sizeof(words->dns_info))
+    int w = snprintf(dinfo + used, PP_DETAIL_MAX - used, "%s%s %s %s",
+                     i ? "; " : "", s->name, addr, what);
+    if (w > 0 && used + (size_t)w < PP_DETAIL_MAX)
       used += (size_t)w;
   }
   r->dns_count = ns->n;

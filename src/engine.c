@@ -794,6 +794,17 @@ pp_server_words *pp_check_words(pp_check *c) {
   return &scratch;
 }
 
+char *pp_check_dns_info(pp_check *c) {
+  pp_server_words *w = pp_check_words(c);
+  if (w->dns_info == NULL)
+    w->dns_info = pp_engine_round_alloc(c->engine, PP_DETAIL_MAX);
+  if (w->dns_info != NULL)
+    return w->dns_info;
+  static _Thread_local char scratch[PP_DETAIL_MAX]; /* lost: out of memory */
+  scratch[0] = 0;
+  return scratch;
+}
+
 static void round_mem_free(pp_engine *e) {
   for (struct pp_round_mem *m = e->round_mem, *next; m != NULL; m = next) {
     next = m->next;

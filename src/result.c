@@ -160,6 +160,10 @@ const pp_server_words *pp_result_words(const pp_result *r) {
   return r->words ? r->words : &none;
 }
 
+const char *pp_result_dns_info(const pp_result *r) {
+  return r->words && r->words->dns_info ? r->words->dns_info : "";
+}
+
 const char *pp_result_family(const pp_result *r) {
   if (r->address[0] == 0)
     return NULL;

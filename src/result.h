@@ -198,7 +198,9 @@ const pp_cert_facts *pp_result_cert(const pp_result *r);
  * the engine's memory for the round when it first writes one
  * (pp_check_words), and a copy of a record shares them. */
 typedef struct pp_server_words {
-  char dns_info[PP_DETAIL_MAX]; /* ns serials, dnsbl reasons, TLSA match */
+  /* ns serials, dnsbl reasons, TLSA match (PP_DETAIL_MAX bytes, taken
+   * apart: only dns checks write it); NULL: none, read pp_result_dns_info */
+  char *dns_info;
   /* What a server says about itself (databases, directories, NTP...): its
    * version, and protocol facts ("writable primary, replica set rs0");
    * empty when the protocol does not say. */
@@ -208,6 +210,8 @@ typedef struct pp_server_words {
 
 /* r's words; empty ones (every string "") when it has none. */
 const pp_server_words *pp_result_words(const pp_result *r);
+/* r's dns facts in words, "" when none. */
+const char *pp_result_dns_info(const pp_result *r);
 
 /* What DNSSEC said of a dns check's answer. */
 enum {

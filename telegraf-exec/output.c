@@ -306,7 +306,7 @@ static void write_dns_fields(fields *w, const pp_target *t,
   if (count != NULL && r->dns_count >= 0)
     f_int(w, count, r->dns_count);
   if (info != NULL)
-    f_str(w, info, pp_result_words(r)->dns_info);
+    f_str(w, info, pp_result_dns_info(r));
 }
 
 /* One address (addresses=all) is a series of its own: in line protocol its
@@ -574,7 +574,7 @@ static const char *write_dns_text(FILE *f, const pp_target *t,
             pp_grade_name(r->rrsig_grade));
     sepr = "  ";
   }
-  const char *dns_info = pp_result_words(r)->dns_info;
+  const char *dns_info = pp_result_dns_info(r);
   if (t->kind == PP_KIND_DNS && dns_info[0] &&
       t->opts->dns_check != PP_DNSC_QUERY) {
     fprintf(f, "%s%s", sepr, dns_info);
