@@ -86,7 +86,7 @@ struct pp_check {
   int fd;
   pp_dns_query *dnsq;
   void (*after_resolve)(pp_check *c);
-  struct sockaddr_storage addr; /* the address being tried */
+  pp_sockaddr addr; /* the address being tried */
   socklen_t addrlen;
   /* A name with several addresses: each is tried in turn until one
    * connects (NULL for one address). Owned by the engine. */

@@ -504,7 +504,7 @@ static int setup(http_check *hc) {
      * header, SNI and certificate name stay the URL's host */
     char entry[400];
     snprintf(entry, sizeof(entry),
-             c->addr.ss_family == AF_INET6 ? "%s:%u:[%s]:%u" : "%s:%u:%s:%u",
+             c->addr.sa.sa_family == AF_INET6 ? "%s:%u:[%s]:%u" : "%s:%u:%s:%u",
              hc->ht->url_host, (unsigned)t->port, c->res->address,
              (unsigned)t->port);
     if ((hc->connect_to = curl_slist_append(NULL, entry)) == NULL)

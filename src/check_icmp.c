@@ -276,10 +276,10 @@ static bool same_addr(const struct sockaddr_storage *a, const void *raw,
   return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, raw, 16) == 0;
 }
 
-static const void *addr_bytes(const struct sockaddr_storage *ss) {
-  if (ss->ss_family == AF_INET)
-    return &((const struct sockaddr_in *)ss)->sin_addr;
-  return &((const struct sockaddr_in6 *)ss)->sin6_addr;
+static const void *addr_bytes(const pp_sockaddr *sa) {
+  if (sa->sa.sa_family == AF_INET)
+    return &sa->in.sin_addr;
+  return &sa->in6.sin6_addr;
 }
 
 static void seq_release(icmp_sock *s, echo *ec) {
@@ -337,10 +337,10 @@ static void finish_round(icmp_target *it) {
   pp_check *c = it->c;
   report(it);
   const pp_result *r = c->res;
-  const char *words =
-      it->errors
-          ? pp_icmp_error_words(c->addr.ss_family, it->err_type, it->err_code)
-          : NULL;
+  const char *words = it->errors
+                          ? pp_icmp_error_words(c->addr.sa.sa_family,
+                                                it->err_type, it->err_code)
+                          : NULL;
   if (it->replied > 0) {
     if (it->errors)
       pp_check_finish(c, PP_R_OK, "%d of %d echoes got %s from %s", it->errors,
@@ -352,7 +352,7 @@ static void finish_round(icmp_target *it) {
   } else if (it->errors) {
     pp_check_finish(c, PP_R_UNREACHABLE, "%s from %s (ICMP%s type %u code %u)",
                     words, it->err_from,
-                    c->addr.ss_family == AF_INET6 ? "v6" : "",
+                    c->addr.sa.sa_family == AF_INET6 ? "v6" : "",
                     (unsigned)it->err_type, (unsigned)it->err_code);
   } else if (it->local_errno) {
     c->res->sys_errno = it->local_errno;
@@ -565,7 +565,7 @@ static int64_t rx_meta(struct msghdr *msg, uint32_t *dropped) {
 static void drain_errors(icmp_sock *s) {
   icmp_engine *ie = s->ie;
   for (int i = 0; i < RECV_BATCH; i++) {
-    struct sockaddr_storage to;
+    pp_sockaddr to;
     struct iovec iov = {ie->buf, sizeof(ie->buf)};
     struct msghdr msg = {.msg_name = &to,
                          .msg_namelen = sizeof(to),
@@ -741,7 +741,7 @@ static void icmp_send_first(pp_check *c) {
     pp_check_finish(c, PP_R_SOCKET_ERROR, "out of memory");
     return;
   }
-  if (parse_source(it, c->addr.ss_family, o->source_address) != 0) {
+  if (parse_source(it, c->addr.sa.sa_family, o->source_address) != 0) {
     pp_check_finish(c, PP_R_SOCKET_ERROR,
                     "source_address %s is not an address of the target's "
                     "family",
@@ -755,9 +755,9 @@ static void icmp_send_first(pp_check *c) {
                     o->source_address, strerror(err));
     return;
   }
-  icmp_sock *s = sock_get(ie, c->addr.ss_family);
+  icmp_sock *s = sock_get(ie, c->addr.sa.sa_family);
   if (s == NULL) {
-    icmp_sock *failed = &ie->sock[c->addr.ss_family == AF_INET6];
+    icmp_sock *failed = &ie->sock[c->addr.sa.sa_family == AF_INET6];
     pp_check_finish(c, PP_R_SOCKET_ERROR, "%s", failed->why);
     return;
   }

@@ -215,8 +215,8 @@ static void on_readable(pp_loop *loop, int fd, unsigned ev, void *ud) {
 
 static void udp_resolved(pp_check *c) {
   udp_check *u = c->priv;
-  int fd =
-      socket(c->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(c->addr.sa.sa_family,
+                  SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     c->res->sys_errno = errno;
     pp_check_finish(c, PP_R_SOCKET_ERROR, "socket: %s", strerror(errno));

@@ -594,10 +594,11 @@ int pp_check_bind_source(pp_check *c, int fd) {
   socklen_t len = 0;
   struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
   struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-  if (c->addr.ss_family == AF_INET && inet_pton(AF_INET, src, &s4->sin_addr)) {
+  if (c->addr.sa.sa_family == AF_INET &&
+      inet_pton(AF_INET, src, &s4->sin_addr)) {
     s4->sin_family = AF_INET;
     len = sizeof(*s4);
-  } else if (c->addr.ss_family == AF_INET6 &&
+  } else if (c->addr.sa.sa_family == AF_INET6 &&
              inet_pton(AF_INET6, src, &s6->sin6_addr)) {
     s6->sin6_family = AF_INET6;
     len = sizeof(*s6);
@@ -661,8 +662,8 @@ static void connect_attempt(pp_check *c) {
   if (c->res->addresses_tried < UINT8_MAX)
     c->res->addresses_tried++;
   arm_attempt(c);
-  int fd =
-      socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(c->addr.sa.sa_family,
+                  SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0 && (errno == EMFILE || errno == ENFILE) && wait_for_descriptor(c))
     return;
   if (fd < 0) {

@@ -151,7 +151,7 @@ static bool bind_source(int fd, const pp_check *c) {
     return true;
   struct sockaddr_storage sa = {0};
   socklen_t len;
-  if (c->addr.ss_family == AF_INET) {
+  if (c->addr.sa.sa_family == AF_INET) {
     struct sockaddr_in *in = (struct sockaddr_in *)&sa;
     in->sin_family = AF_INET;
     len = sizeof(*in);
@@ -170,8 +170,8 @@ static bool bind_source(int fd, const pp_check *c) {
 static void probe_connect(pp_check *c) {
   probe *p = c->probe;
   pp_check_phase(c, PP_PHASE_TLS);
-  p->fd =
-      socket(c->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  p->fd = socket(c->addr.sa.sa_family,
+                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (p->fd < 0 || !bind_source(p->fd, c) ||
       (connect(p->fd, (struct sockaddr *)&c->addr, c->addrlen) != 0 &&
        errno != EINPROGRESS) ||
