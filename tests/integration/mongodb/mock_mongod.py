@@ -100,7 +100,10 @@ class Recorder:
         self.lose_reply = lose_reply
         self.ids = {}  # collection -> _ids stored (not for metrics)
         self.lock = threading.Lock()
-        self.file = open(path, "a", encoding="utf-8")
+        # one write(2) per record on an O_APPEND descriptor: a record is in
+        # the file whole or not at all, even if the process is stopped while
+        # a handler thread records (the test's outage does that)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def record(self, request, documents, accepted):
         body = dict(request.doc)
@@ -123,9 +126,10 @@ class Recorder:
             # how many of them a mongod would have stored (ordered insert)
             entry["accepted"] = accepted
         line = json.dumps(entry, sort_keys=True)
+        data = (line + "\n").encode("utf-8")
         with self.lock:
-            self.file.write(line + "\n")
-            self.file.flush()
+            while data:
+                data = data[os.write(self.fd, data):]
 
     def duplicate_index(self, collection, documents):
         """Like a collection with a unique _id index: the first document of
