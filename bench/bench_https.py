@@ -19,6 +19,10 @@ from pathlib import Path
 import __main__ as harness
 
 SIZES = (200, 1000)
+# memory per target: the growth of peak RSS from 1,000 to MEMORY_SIZE URLs. Both are past
+# the 128 handshakes in flight (http_concurrency), whose buffers are the same at both sizes;
+# from 200 to 1,000 they varied by more than 1 MiB from run to run, +-1.3 KB per target.
+MEMORY_SIZE = 3000
 TLS_SIZE = 1000
 
 NGINX_CONF = """\
@@ -111,7 +115,13 @@ def bench_https(args, tmp, table, ca, web):
                       f"{ok} up; nginx {web.cpu() - before:.2f} CPU-s")
         finally:
             bb.stop()
-    lo, hi = min(rss_at), max(rss_at)
+    n = MEMORY_SIZE
+    urls = [f"https://127.0.0.1:{web.port}/t{i}" for i in range(n)]
+    cfg = harness.targets_file(tmp, f"https_{n}", urls, f"ca_file = {ca.cert}")
+    _, _, rss_at[n], out = harness.measured([args.portprobe, "--format", "influx",
+                                             "--config", cfg])
+    print(f"https {n}: peak RSS {rss_at[n]} KiB, {out.count(' up=1i')} up (memory only)")
+    lo, hi = max(SIZES), n
     per = (rss_at[hi] - rss_at[lo]) * 1024 / (hi - lo)
     print(f"https: memory per target {per:.0f} bytes "
           f"(peak RSS {rss_at[lo]} KiB at {lo}, {rss_at[hi]} KiB at {hi})")
