@@ -852,6 +852,8 @@ static void expected_label(const pp_option *opt, char *buf, size_t len) {
   snprintf(buf, len, "name=value with a name of letters, digits and _");
 }
 
+/* A type with a free function owns memory: opts_share.c's kinds[] must know
+ * it too, to compare, hash and copy its fields. */
 static const opt_type types[] = {
     [PP_OPT_BOOL] = {set_bool, expected_bool, NULL, "bool"},
     [PP_OPT_INT] = {set_int, expected_int, NULL, "integer"},

@@ -25,102 +25,29 @@ static struct {
   size_t nbuckets, n;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static bool owns_memory(pp_opt_type t) {
-  return t == PP_OPT_STRING || t == PP_OPT_REGEX || t == PP_OPT_LIST ||
-         t == PP_OPT_LABEL || t == PP_OPT_STEP;
+static bool same_text(const void *a, const void *b) {
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
+  return x == y || (x && y && strcmp(x, y) == 0);
 }
 
-/* Table entries after the first for the same stored field (send and
- * expect share the steps): a field is hashed and copied once. */
-static bool again[512];
-static pthread_once_t again_once = PTHREAD_ONCE_INIT;
-
-static void find_again(void) {
-  for (size_t i = 0; i < pp_options_count && i < sizeof(again); i++)
-    for (size_t j = 0; j < i; j++)
-      if (pp_options[j].offset == pp_options[i].offset)
-        again[i] = true;
-}
-
-static bool first_at_offset(size_t i) {
-  if (i < sizeof(again)) {
-    pthread_once(&again_once, find_again);
-    return !again[i];
-  }
-  for (size_t j = 0; j < i; j++) /* a table longer than again[] */
-    if (pp_options[j].offset == pp_options[i].offset)
+static bool same_list(const void *a, const void *b) {
+  const pp_strlist *x = a, *y = b;
+  if (x->n != y->n)
+    return false;
+  for (size_t i = 0; i < x->n; i++)
+    if (strcmp(x->items[i], y->items[i]) != 0)
       return false;
   return true;
 }
 
-static bool same_text(const char *a, const char *b) {
-  return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static bool same_list(const pp_strlist *a, const pp_strlist *b) {
-  if (a->n != b->n)
+static bool same_steps(const void *a, const void *b) {
+  const pp_steplist *x = a, *y = b;
+  if (x->n != y->n)
     return false;
-  for (size_t i = 0; i < a->n; i++)
-    if (strcmp(a->items[i], b->items[i]) != 0)
-      return false;
-  return true;
-}
-
-static bool same_steps(const pp_steplist *a, const pp_steplist *b) {
-  if (a->n != b->n)
-    return false;
-  for (size_t i = 0; i < a->n; i++)
-    if (a->items[i].kind != b->items[i].kind ||
-        a->items[i].len != b->items[i].len ||
-        memcmp(a->items[i].text, b->items[i].text, a->items[i].len) != 0)
-      return false;
-  return true;
-}
-
-static bool same_field(const pp_option *opt, const pp_opts *a,
-                       const pp_opts *b) {
-  const void *fa = (const char *)a + opt->offset;
-  const void *fb = (const char *)b + opt->offset;
-  switch (opt->type) {
-  case PP_OPT_STRING:
-    return same_text(*(char *const *)fa, *(char *const *)fb);
-  case PP_OPT_REGEX:
-    return same_text(((const pp_regex *)fa)->pattern,
-                     ((const pp_regex *)fb)->pattern);
-  case PP_OPT_LIST:
-  case PP_OPT_LABEL:
-    return same_list(fa, fb);
-  case PP_OPT_STEP:
-    return same_steps(fa, fb);
-  default:
-    return true; /* compared with the other bytes */
-  }
-}
-
-/* The block with every field that owns memory zeroed: what is left compares
- * byte for byte. */
-static void scalars(const pp_opts *o, pp_opts *out) {
-  memcpy(out, o, sizeof(*out));
-  for (size_t i = 0; i < pp_options_count; i++) {
-    const pp_option *opt = &pp_options[i];
-    if (!owns_memory(opt->type))
-      continue;
-    size_t size = opt->type == PP_OPT_STRING  ? sizeof(char *)
-                  : opt->type == PP_OPT_REGEX ? sizeof(pp_regex)
-                  : opt->type == PP_OPT_STEP  ? sizeof(pp_steplist)
-                                              : sizeof(pp_strlist);
-    memset((char *)out + opt->offset, 0, size);
-  }
-}
-
-bool pp_opts_equal(const pp_opts *a, const pp_opts *b) {
-  pp_opts sa, sb;
-  scalars(a, &sa);
-  scalars(b, &sb);
-  if (memcmp(&sa, &sb, sizeof(sa)) != 0)
-    return false;
-  for (size_t i = 0; i < pp_options_count; i++)
-    if (owns_memory(pp_options[i].type) && !same_field(&pp_options[i], a, b))
+  for (size_t i = 0; i < x->n; i++)
+    if (x->items[i].kind != y->items[i].kind ||
+        x->items[i].len != y->items[i].len ||
+        memcmp(x->items[i].text, y->items[i].text, x->items[i].len) != 0)
       return false;
   return true;
 }
@@ -132,65 +59,36 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-static uint64_t hash_text(uint64_t h, const char *s) {
+static uint64_t hash_string(uint64_t h, const char *s) {
   return s ? fnv(h, s, strlen(s) + 1) : fnv(h, "", 0) * 31;
 }
 
-static uint64_t hash_field(uint64_t h, const pp_option *opt, const pp_opts *o) {
-  const void *f = (const char *)o + opt->offset;
-  switch (opt->type) {
-  case PP_OPT_STRING:
-    return hash_text(h, *(char *const *)f);
-  case PP_OPT_REGEX:
-    return hash_text(h, ((const pp_regex *)f)->pattern);
-  case PP_OPT_LIST:
-  case PP_OPT_LABEL: {
-    const pp_strlist *l = f;
-    for (size_t i = 0; i < l->n; i++)
-      h = hash_text(h, l->items[i]);
-    return fnv(h, &l->n, sizeof(l->n));
-  }
-  case PP_OPT_STEP: {
-    const pp_steplist *l = f;
-    for (size_t i = 0; i < l->n; i++)
-      h = fnv(h, l->items[i].text, l->items[i].len);
-    return fnv(h, &l->n, sizeof(l->n));
-  }
-  default:
-    return h;
-  }
+static uint64_t hash_text(uint64_t h, const void *f) {
+  return hash_string(h, *(char *const *)f);
 }
 
-/* The block's bytes eight at a time: every target is hashed once. */
-static uint64_t hash_words(const void *p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  const unsigned char *b = p;
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, b + i, 8);
-    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-    h ^= h >> 29;
-  }
-  return fnv(h, b + (n & ~(size_t)7), n & 7);
+static uint64_t hash_list(uint64_t h, const void *f) {
+  const pp_strlist *l = f;
+  for (size_t i = 0; i < l->n; i++)
+    h = hash_string(h, l->items[i]);
+  return fnv(h, &l->n, sizeof(l->n));
 }
 
-static uint64_t opts_hash(const pp_opts *o) {
-  pp_opts s;
-  scalars(o, &s);
-  uint64_t h = hash_words(&s, sizeof(s));
-  for (size_t i = 0; i < pp_options_count; i++)
-    if (owns_memory(pp_options[i].type) && first_at_offset(i))
-      h = hash_field(h, &pp_options[i], o);
-  return h;
+static uint64_t hash_steps(uint64_t h, const void *f) {
+  const pp_steplist *l = f;
+  for (size_t i = 0; i < l->n; i++)
+    h = fnv(h, l->items[i].text, l->items[i].len);
+  return fnv(h, &l->n, sizeof(l->n));
 }
 
-static int copy_text(char **to, const char *from) {
-  return from == NULL || (*to = strdup(from)) != NULL ? 0 : -1;
+static int copy_text(void *to, const void *from) {
+  const char *f = *(char *const *)from;
+  return f == NULL || (*(char **)to = strdup(f)) != NULL ? 0 : -1;
 }
 
-static int copy_list(pp_strlist *to, const pp_strlist *from) {
-  to->items = NULL;
-  to->n = 0;
+static int copy_list(void *t, const void *f) {
+  pp_strlist *to = t;
+  const pp_strlist *from = f;
   if (from->n == 0)
     return 0;
   if ((to->items = calloc(from->n, sizeof(char *))) == NULL)
@@ -201,9 +99,9 @@ static int copy_list(pp_strlist *to, const pp_strlist *from) {
   return 0;
 }
 
-static int copy_steps(pp_steplist *to, const pp_steplist *from) {
-  to->items = NULL;
-  to->n = 0;
+static int copy_steps(void *t, const void *f) {
+  pp_steplist *to = t;
+  const pp_steplist *from = f;
   if (from->n == 0)
     return 0;
   if ((to->items = calloc(from->n, sizeof(pp_step))) == NULL)
@@ -219,32 +117,100 @@ static int copy_steps(pp_steplist *to, const pp_steplist *from) {
   return 0;
 }
 
-static int copy_field(const pp_option *opt, pp_opts *to, const pp_opts *from) {
-  void *t = (char *)to + opt->offset;
-  const void *f = (const char *)from + opt->offset;
-  switch (opt->type) {
-  case PP_OPT_STRING:
-    return copy_text(t, *(char *const *)f);
-  case PP_OPT_REGEX:
-    return copy_text(&((pp_regex *)t)->pattern, ((const pp_regex *)f)->pattern);
-  case PP_OPT_LIST:
-  case PP_OPT_LABEL:
-    return copy_list(t, f);
-  case PP_OPT_STEP:
-    return copy_steps(t, f);
-  default:
-    return 0;
+/* The stored types that own memory, and how their fields are compared,
+ * hashed and copied (a regex is its pattern, a char * first in pp_regex).
+ * Every other type is plain bytes. A new type that owns memory (one with a
+ * free function in options.c) needs its row here. */
+typedef struct {
+  size_t size;
+  bool (*same)(const void *a, const void *b);
+  uint64_t (*hash)(uint64_t h, const void *field);
+  int (*copy)(void *to, const void *from); /* into a zeroed field */
+} field_kind;
+
+static const field_kind kinds[] = {
+    [PP_OPT_STRING] = {sizeof(char *), same_text, hash_text, copy_text},
+    [PP_OPT_REGEX] = {sizeof(pp_regex), same_text, hash_text, copy_text},
+    [PP_OPT_LIST] = {sizeof(pp_strlist), same_list, hash_list, copy_list},
+    [PP_OPT_LABEL] = {sizeof(pp_strlist), same_list, hash_list, copy_list},
+    [PP_OPT_STEP] = {sizeof(pp_steplist), same_steps, hash_steps, copy_steps},
+};
+
+static const field_kind *kind_of(const pp_option *opt) {
+  size_t t = (size_t)opt->type;
+  return t < sizeof(kinds) / sizeof(kinds[0]) && kinds[t].size ? &kinds[t]
+                                                               : NULL;
+}
+
+/* The block with every field that owns memory zeroed: what is left compares
+ * byte for byte. */
+static void scalars(const pp_opts *o, pp_opts *out) {
+  memcpy(out, o, sizeof(*out));
+  for (size_t i = 0; i < pp_options_count; i++) {
+    const field_kind *k = kind_of(&pp_options[i]);
+    if (k != NULL)
+      memset((char *)out + pp_options[i].offset, 0, k->size);
   }
+}
+
+bool pp_opts_equal(const pp_opts *a, const pp_opts *b) {
+  pp_opts sa, sb;
+  scalars(a, &sa);
+  scalars(b, &sb);
+  if (memcmp(&sa, &sb, sizeof(sa)) != 0)
+    return false;
+  for (size_t i = 0; i < pp_options_count; i++) {
+    const field_kind *k = kind_of(&pp_options[i]);
+    size_t off = pp_options[i].offset;
+    if (k != NULL && !k->same((const char *)a + off, (const char *)b + off))
+      return false;
+  }
+  return true;
+}
+
+/* The block's bytes eight at a time: every target is hashed once. A field
+ * two keys store into (send and expect's steps) is hashed twice, the same
+ * way for every block. */
+static uint64_t opts_hash(const pp_opts *o) {
+  pp_opts s;
+  scalars(o, &s);
+  uint64_t h = 0xcbf29ce484222325ULL;
+  const unsigned char *b = (const unsigned char *)&s;
+  for (size_t i = 0; i + 8 <= sizeof(s); i += 8) {
+    uint64_t w;
+    memcpy(&w, b + i, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+  }
+  h = fnv(h, b + (sizeof(s) & ~(size_t)7), sizeof(s) & 7);
+  for (size_t i = 0; i < pp_options_count; i++) {
+    const field_kind *k = kind_of(&pp_options[i]);
+    if (k != NULL)
+      h = k->hash(h, (const char *)o + pp_options[i].offset);
+  }
+  return h;
+}
+
+/* Whether an earlier table entry stores into the same field: it is copied
+ * once. */
+static bool copied_already(size_t i) {
+  for (size_t j = 0; j < i; j++)
+    if (pp_options[j].offset == pp_options[i].offset)
+      return true;
+  return false;
 }
 
 int pp_opts_copy(pp_opts *to, const pp_opts *from) {
   scalars(from, to);
-  for (size_t i = 0; i < pp_options_count; i++)
-    if (owns_memory(pp_options[i].type) && first_at_offset(i) &&
-        copy_field(&pp_options[i], to, from) != 0) {
+  for (size_t i = 0; i < pp_options_count; i++) {
+    const field_kind *k = kind_of(&pp_options[i]);
+    size_t off = pp_options[i].offset;
+    if (k != NULL && !copied_already(i) &&
+        k->copy((char *)to + off, (const char *)from + off) != 0) {
       pp_opts_free(to);
       return -1;
     }
+  }
   return 0;
 }
 

@@ -112,7 +112,8 @@ entry *pp_state_add(pp_state_table *st, const char *name, const char *url) {
 }
 
 static const char *target_key_name(const pp_target *t) {
-  return t->opts->name ? t->opts->name : t->name ? t->name : "";
+  const char *name = pp_target_name_option(t);
+  return name ? name : "";
 }
 
 int pp_state_get(const pp_state_table *st, const pp_target *t,

@@ -296,8 +296,14 @@ int64_t pp_target_longest_ms(const pp_target *t) {
   return o->timeout_ms;
 }
 
+const char *pp_target_name_option(const pp_target *t) {
+  /* in the options until finalize (and after a set), then the target's */
+  return t->opts->name ? t->opts->name : t->name;
+}
+
 const char *pp_target_name(const pp_target *t) {
-  return t->opts->name ? t->opts->name : t->name ? t->name : t->url;
+  const char *name = pp_target_name_option(t);
+  return name ? name : t->url;
 }
 
 /* The target's options as its own, to write: a copy of the shared block. */

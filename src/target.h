@@ -114,5 +114,7 @@ int64_t pp_target_longest_ms(const pp_target *t);
 
 /* The name shown for the target: the name option, else the URL. */
 const char *pp_target_name(const pp_target *t);
+/* The name option alone, NULL when the target has none. */
+const char *pp_target_name_option(const pp_target *t);
 
 #endif
